@@ -1,0 +1,56 @@
+# idgraph: `make run` serves gRPC over a local (or configured) Neo4j; `make test` runs every test.
+# Both install whatever is missing first: the virtualenv, the Neo4j jars, the gRPC stubs.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY_STAMP    := $(VENV)/.installed
+NEO4J_LIB   := .neo4j/lib
+NEO4J_STAMP := $(NEO4J_LIB)/.installed
+NEO4J_POM   := docker/neo4j-local/pom.xml
+PROTOS      := $(wildcard proto/idgraph/v1/*.proto)
+STUBS       := idgraph/v1/identity_pb2.py
+
+.PHONY: run test deps gen check-gen lint typecheck bench clean
+
+run: deps
+	$(BIN)/idgraph serve
+
+test: deps
+	$(BIN)/ruff check idgraph tests bench server.py
+	$(BIN)/mypy idgraph
+	$(BIN)/pytest
+
+deps: $(PY_STAMP) $(NEO4J_STAMP) $(STUBS)
+
+$(PY_STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+# Neo4j Community 5.26 LTS from Maven Central, run as a local process (no Docker needed).
+$(NEO4J_STAMP): $(NEO4J_POM)
+	rm -rf $(NEO4J_LIB)
+	mvn --batch-mode --quiet -f $(NEO4J_POM) dependency:copy-dependencies \
+	    -DincludeScope=runtime -DoutputDirectory=$(abspath $(NEO4J_LIB))
+	touch $@
+
+# Generated stubs are committed; this regenerates them when a .proto changes.
+$(STUBS): $(PROTOS) | $(PY_STAMP)
+	$(BIN)/python -m idgraph.codegen --out .
+
+gen: $(PY_STAMP)
+	$(BIN)/python -m idgraph.codegen --out .
+
+lint: $(PY_STAMP)
+	$(BIN)/ruff check idgraph tests bench server.py
+
+typecheck: $(PY_STAMP)
+	$(BIN)/mypy idgraph
+
+bench: deps
+	$(BIN)/python bench/ingest_bench.py
+
+clean:
+	rm -rf $(VENV) .neo4j .pytest_cache .mypy_cache .ruff_cache

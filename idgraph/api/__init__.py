@@ -1,0 +1,1 @@
+"""gRPC edge: proto <-> domain conversion, servicers, error mapping, server assembly."""

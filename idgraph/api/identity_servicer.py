@@ -1,0 +1,111 @@
+"""IdentityService: Ingest, BatchIngest, Resolve, GetProfile, Explain."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import grpc
+
+from idgraph.api.convert import (
+    ACTION_TO_PROTO,
+    comparisons_to_proto,
+    identifier_from_proto,
+    ingest_response,
+    profile_to_proto,
+    record_from_proto,
+)
+from idgraph.api.status import to_status_proto
+from idgraph.engine import IdentityEngine
+from idgraph.errors import IdGraphError, InvalidInput
+from idgraph.v1 import identity_pb2 as pb
+from idgraph.v1 import identity_pb2_grpc as pb_grpc
+
+
+def remaining(context: grpc.ServicerContext) -> float | None:
+    """Seconds left before the caller's deadline (None when it set none)."""
+    left = context.time_remaining()
+    return None if left is None or left > 10**8 else float(left)
+
+
+class IdentityServicer(pb_grpc.IdentityServiceServicer):
+    """Thin edge: validate shape, convert, call the engine, convert back."""
+
+    def __init__(self, engine: IdentityEngine, batch_window: int = 8) -> None:
+        self.engine = engine
+        self.batch_window = batch_window
+        self._batch_pool = ThreadPoolExecutor(max_workers=batch_window,
+                                              thread_name_prefix="batch-ingest")
+
+    def close(self) -> None:
+        """Stop the BatchIngest worker pool."""
+        self._batch_pool.shutdown(wait=True, cancel_futures=True)
+
+    def Ingest(self, request: pb.IngestRequest, context: grpc.ServicerContext
+               ) -> pb.IngestResponse:
+        if not request.HasField("record"):
+            raise InvalidInput.one("record", "required")
+        outcome = self.engine.ingest(record_from_proto(request.record), remaining(context))
+        return ingest_response(outcome, request.record)
+
+    def BatchIngest(self, request_iterator: Iterator[pb.IngestRequest],
+                    context: grpc.ServicerContext) -> Iterator[pb.IngestResponse]:
+        # A bounded window of records in flight; answers leave in request order.
+        window: deque[Future[pb.IngestResponse]] = deque()
+        for request in request_iterator:
+            window.append(self._batch_pool.submit(self._ingest_one, request, remaining(context)))
+            while len(window) >= self.batch_window:
+                yield window.popleft().result()
+        while window:
+            yield window.popleft().result()
+
+    def _ingest_one(self, request: pb.IngestRequest, timeout: float | None
+                    ) -> pb.IngestResponse:
+        record = request.record
+        try:
+            if not request.HasField("record"):
+                raise InvalidInput.one("record", "required")
+            return ingest_response(self.engine.ingest(record_from_proto(record), timeout),
+                                   record)
+        except IdGraphError as error:
+            return pb.IngestResponse(error=to_status_proto(error), source=record.source,
+                                     source_record_id=record.source_record_id)
+
+    def Resolve(self, request: pb.ResolveRequest, context: grpc.ServicerContext
+                ) -> pb.ResolveResponse:
+        outcome = self.engine.resolve([identifier_from_proto(i) for i in request.identifiers],
+                                      dict(request.attributes), remaining(context))
+        return pb.ResolveResponse(
+            one_id=outcome.one_id, confidence=outcome.confidence, score=outcome.score,
+            candidates=[pb.Candidate(one_id=c.one_id, score=c.score.total,
+                                     conflict=c.score.conflict,
+                                     comparisons=comparisons_to_proto(c.score.comparisons))
+                        for c in outcome.candidates])
+
+    def GetProfile(self, request: pb.GetProfileRequest, context: grpc.ServicerContext
+                   ) -> pb.GetProfileResponse:
+        selector = request.WhichOneof("selector")
+        if selector is None:
+            raise InvalidInput.one("selector", "give one_id or identifier")
+        identifier = (identifier_from_proto(request.identifier) if selector == "identifier"
+                      else None)
+        outcome = self.engine.profile(request.one_id, identifier, remaining(context))
+        return pb.GetProfileResponse(profile=profile_to_proto(outcome.profile),
+                                     redirected=outcome.redirected,
+                                     requested_one_id=outcome.requested_one_id)
+
+    def Explain(self, request: pb.ExplainRequest, context: grpc.ServicerContext
+                ) -> pb.ExplainResponse:
+        subject = request.WhichOneof("subject")
+        if subject is None:
+            raise InvalidInput.one("subject", "give a record or a one_id")
+        record = record_from_proto(request.record) if subject == "record" else None
+        outcome = self.engine.explain(request.other_one_id, record, request.one_id,
+                                      remaining(context))
+        rules = self.engine.rules
+        return pb.ExplainResponse(
+            comparisons=comparisons_to_proto(outcome.score.comparisons),
+            score=outcome.score.total, decision=ACTION_TO_PROTO[outcome.action],
+            link_threshold=rules.thresholds.link, review_threshold=rules.thresholds.review,
+            reason=outcome.reason, conflict=outcome.score.conflict)

@@ -1,0 +1,66 @@
+"""One server interceptor that turns domain exceptions into gRPC statuses."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import grpc
+from grpc_status import rpc_status
+
+from idgraph.api.status import to_status_proto
+from idgraph.errors import IdGraphError
+
+log = logging.getLogger(__name__)
+
+
+def _abort(context: grpc.ServicerContext, error: Exception, method: str) -> None:
+    if isinstance(error, IdGraphError):
+        context.abort_with_status(rpc_status.to_status(to_status_proto(error)))
+    log.exception("unexpected error in %s", method)
+    context.abort(grpc.StatusCode.INTERNAL, f"internal error: {type(error).__name__}")
+
+
+def _wrap_unary(fn: Callable[[Any, grpc.ServicerContext], Any], method: str
+                ) -> Callable[[Any, grpc.ServicerContext], Any]:
+    def handler(request: Any, context: grpc.ServicerContext) -> Any:
+        try:
+            return fn(request, context)
+        except Exception as error:  # noqa: BLE001 - mapped to a status, never swallowed
+            _abort(context, error, method)
+            raise  # pragma: no cover - abort raises
+
+    return handler
+
+
+def _wrap_stream(fn: Callable[[Any, grpc.ServicerContext], Iterator[Any]], method: str
+                 ) -> Callable[[Any, grpc.ServicerContext], Iterator[Any]]:
+    def handler(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+        try:
+            yield from fn(request, context)
+        except Exception as error:  # noqa: BLE001
+            _abort(context, error, method)
+            raise  # pragma: no cover
+
+    return handler
+
+
+class ErrorMappingInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
+    """Map IdGraphError subclasses to codes with google.rpc.Status details; log the rest."""
+
+    def intercept_service(self, continuation: Callable[[Any], Any],
+                          handler_call_details: grpc.HandlerCallDetails) -> Any:
+        handler = continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = handler_call_details.method
+        if handler.unary_unary is not None:
+            return handler._replace(unary_unary=_wrap_unary(handler.unary_unary, method))
+        if handler.stream_stream is not None:
+            return handler._replace(stream_stream=_wrap_stream(handler.stream_stream, method))
+        if handler.unary_stream is not None:
+            return handler._replace(unary_stream=_wrap_stream(handler.unary_stream, method))
+        if handler.stream_unary is not None:
+            return handler._replace(stream_unary=_wrap_unary(handler.stream_unary, method))
+        return handler

@@ -1,0 +1,66 @@
+"""Assemble the gRPC server: servicers, health, reflection, interceptor, limits."""
+
+from __future__ import annotations
+
+from concurrent import futures
+from dataclasses import dataclass
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from idgraph.api.identity_servicer import IdentityServicer
+from idgraph.api.interceptors import ErrorMappingInterceptor
+from idgraph.engine import IdentityEngine
+from idgraph.errors import ConfigError
+from idgraph.v1 import identity_pb2, identity_pb2_grpc
+
+SERVICE_NAMES = (identity_pb2.DESCRIPTOR.services_by_name["IdentityService"].full_name,)
+
+
+@dataclass
+class RunningServer:
+    """A started server, the port it bound and its health servicer."""
+
+    server: grpc.Server
+    port: int
+    health: health.HealthServicer
+    identity: IdentityServicer
+
+    def set_serving(self, serving: bool) -> None:
+        """Report SERVING or NOT_SERVING for the whole server and each service."""
+        status = (health_pb2.HealthCheckResponse.SERVING if serving
+                  else health_pb2.HealthCheckResponse.NOT_SERVING)
+        for name in ("", *SERVICE_NAMES):
+            self.health.set(name, status)
+
+    def stop(self, grace: float) -> None:
+        """Report NOT_SERVING, drain in-flight calls for `grace` seconds, stop."""
+        self.set_serving(False)
+        self.server.stop(grace).wait()
+        self.identity.close()
+
+
+def build_server(engine: IdentityEngine, address: str, *, workers: int = 32,
+                 max_message_bytes: int = 4 * 1024 * 1024, batch_window: int = 8
+                 ) -> RunningServer:
+    """Build and start a server on `address` (port 0 picks a free port)."""
+    options = [("grpc.max_receive_message_length", max_message_bytes),
+               ("grpc.max_send_message_length", max_message_bytes),
+               ("grpc.so_reuseport", 0)]
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers,
+                                                    thread_name_prefix="grpc"),
+                         interceptors=[ErrorMappingInterceptor()], options=options)
+    identity = IdentityServicer(engine, batch_window)
+    identity_pb2_grpc.add_IdentityServiceServicer_to_server(identity, server)
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    port = server.add_insecure_port(address)
+    if port == 0:
+        raise ConfigError(f"cannot bind gRPC address {address}")
+    server.start()
+    running = RunningServer(server, port, health_servicer, identity)
+    running.set_serving(True)
+    return running

@@ -1,0 +1,73 @@
+"""Settings from ``IDGRAPH_*`` environment variables, and loading of the rules file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from idgraph.domain.records import Limits
+from idgraph.domain.rules import Rules, load_rules
+from idgraph.errors import ConfigError
+
+DEV_HMAC_SECRET = "idgraph-dev-secret-change-me"
+
+
+class Settings(BaseSettings):
+    """Every knob of the service; defaults work on a laptop."""
+
+    model_config = SettingsConfigDict(env_prefix="IDGRAPH_", extra="ignore")
+
+    # Neo4j. Without a URI, `idgraph serve` starts a local Neo4j from .neo4j/lib.
+    neo4j_uri: str | None = None
+    neo4j_user: str = "neo4j"
+    neo4j_password: SecretStr = SecretStr("")
+    neo4j_database: str = "neo4j"
+    neo4j_home: Path = Path(".neo4j/local")
+    neo4j_lib: Path = Path(".neo4j/lib")
+    neo4j_bolt_port: int = Field(7687, ge=0, le=65535)
+    neo4j_heap: str = "1g"
+    neo4j_pagecache: str = "512m"
+    neo4j_start_timeout: float = 120.0
+
+    # gRPC.
+    grpc_addr: str = "127.0.0.1:50051"
+    grpc_workers: int = Field(32, ge=1)
+    grpc_max_message_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+    shutdown_grace: float = Field(5.0, ge=0)
+    batch_window: int = Field(8, ge=1, description="records of one BatchIngest stream in flight")
+
+    # Resolution.
+    rules_file: Path | None = None
+    hmac_secret: SecretStr = SecretStr(DEV_HMAC_SECRET)
+
+    # Per-record bounds.
+    max_identifiers: int = Field(64, ge=1)
+    max_value_length: int = Field(256, ge=16)
+    max_attributes: int = Field(64, ge=1)
+    max_attribute_length: int = Field(2048, ge=16)
+    max_vehicles: int = Field(32, ge=0)
+
+    log_level: str = "INFO"
+
+    @property
+    def limits(self) -> Limits:
+        """Per-record bounds as the domain uses them."""
+        return Limits(
+            max_identifiers=self.max_identifiers, max_value_length=self.max_value_length,
+            max_attributes=self.max_attributes, max_attribute_length=self.max_attribute_length,
+            max_vehicles=self.max_vehicles,
+        )
+
+    def load_rules(self) -> Rules:
+        """The configured rules file (or the shipped default), validated."""
+        try:
+            return load_rules(self.rules_file)
+        except (OSError, ValidationError, ValueError) as exc:
+            raise ConfigError(f"rules file {self.rules_file or 'default'}: {exc}") from exc
+
+    @property
+    def secret_bytes(self) -> bytes:
+        """The HMAC key for hashed identifiers."""
+        return self.hmac_secret.get_secret_value().encode()

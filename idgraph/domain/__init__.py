@@ -1,0 +1,1 @@
+"""Pure domain core: imports neither neo4j nor grpc."""

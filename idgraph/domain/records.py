@@ -1,0 +1,330 @@
+"""Source records as the core sees them, and their validation into prepared records."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from idgraph.domain.comparators import blocking_value
+from idgraph.domain.identifiers import (
+    BadIdentifier,
+    keyed_hash,
+    normalize,
+    normalize_plate,
+    normalize_vin,
+)
+from idgraph.domain.rules import Rules
+from idgraph.errors import FieldViolation, InvalidInput
+
+KEY_SEPARATOR = "|"
+BLOCKING_PREFIX = "_block:"
+
+
+class VehicleRelation(StrEnum):
+    """How a person relates to a vehicle."""
+
+    OWNER = "OWNER"
+    DRIVER = "DRIVER"
+    INTERESTED = "INTERESTED"
+    TEST_DRIVE = "TEST_DRIVE"
+    SERVICE = "SERVICE"
+
+
+@dataclass(frozen=True)
+class RawIdentifier:
+    """An identifier as a source sent it."""
+
+    type: str
+    value: str
+    scope: str = ""
+
+
+@dataclass(frozen=True)
+class RawVehicle:
+    """A vehicle mention as a source sent it."""
+
+    vin: str
+    relation: str
+    model: str = ""
+    plate: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    """A source record as received, before validation."""
+
+    source: str
+    source_record_id: str
+    observed_at: datetime | None = None
+    identifiers: tuple[RawIdentifier, ...] = ()
+    attributes: dict[str, str] = field(default_factory=dict)
+    vehicles: tuple[RawVehicle, ...] = ()
+
+
+@dataclass(frozen=True, order=True)
+class IdKey:
+    """A normalized identifier: what the graph stores and matches on."""
+
+    type: str
+    scope: str
+    value: str  # normalized value, or its keyed hash for hashed types
+    hashed: bool = False
+
+    @property
+    def key(self) -> str:
+        """Unique key of the identifier node."""
+        return KEY_SEPARATOR.join((self.type, self.scope, self.value))
+
+    @property
+    def is_blocking(self) -> bool:
+        """True for derived attribute blocking keys (candidate search only, never scored)."""
+        return self.type.startswith(BLOCKING_PREFIX)
+
+    @property
+    def display(self) -> str:
+        """The value as shown in explanations (hashes shortened)."""
+        return f"hmac:{self.value[:12]}" if self.hashed else self.value
+
+
+@dataclass(frozen=True)
+class Vehicle:
+    """A validated vehicle mention."""
+
+    vin: str
+    relation: VehicleRelation
+    model: str
+    plate: str
+    since: datetime | None
+    until: datetime | None
+
+
+@dataclass(frozen=True)
+class PreparedRecord:
+    """A validated, normalized record, ready for resolution."""
+
+    source: str
+    source_record_id: str
+    observed_at: datetime
+    identifiers: tuple[IdKey, ...]
+    blocking_keys: tuple[IdKey, ...]
+    attributes: dict[str, str]
+    vehicles: tuple[Vehicle, ...]
+    fingerprint: str
+
+    @property
+    def key(self) -> str:
+        """Unique key of the record: (source, source_record_id)."""
+        return f"{self.source}{KEY_SEPARATOR}{self.source_record_id}"
+
+    @property
+    def all_keys(self) -> tuple[IdKey, ...]:
+        """Identifiers followed by blocking keys."""
+        return self.identifiers + self.blocking_keys
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on one record, so that no request does unbounded work."""
+
+    max_identifiers: int = 64
+    max_value_length: int = 256
+    max_attributes: int = 64
+    max_attribute_length: int = 2048
+    max_vehicles: int = 32
+    max_key_length: int = 256
+
+
+@dataclass
+class _Collector:
+    violations: list[FieldViolation] = field(default_factory=list)
+
+    def add(self, path: str, description: str) -> None:
+        self.violations.append(FieldViolation(path, description))
+
+
+def prepare_record(
+    raw: RawRecord, rules: Rules, limits: Limits, secret: bytes, now: datetime,
+    prefix: str = "record",
+) -> PreparedRecord:
+    """Validate and normalize a record; raise InvalidInput naming every bad field."""
+    errors = _Collector()
+    at = f"{prefix}." if prefix else ""
+    _check_key(raw.source, f"{at}source", limits, errors)
+    _check_key(raw.source_record_id, f"{at}source_record_id", limits, errors)
+    identifiers = prepare_identifiers(raw.identifiers, rules, limits, secret, errors,
+                                      f"{at}identifiers")
+    _check_one_per_person(identifiers, rules, errors, f"{at}identifiers")
+    attributes = _prepare_attributes(raw.attributes, limits, errors, f"{at}attributes")
+    vehicles = _prepare_vehicles(raw.vehicles, rules, limits, errors, f"{at}vehicles")
+    if errors.violations:
+        raise InvalidInput(errors.violations)
+    observed = raw.observed_at or now
+    return PreparedRecord(
+        source=raw.source.strip(),
+        source_record_id=raw.source_record_id.strip(),
+        observed_at=observed,
+        identifiers=identifiers,
+        blocking_keys=derive_blocking_keys(attributes, rules),
+        attributes=attributes,
+        vehicles=vehicles,
+        fingerprint=_fingerprint(raw.observed_at, identifiers, attributes, vehicles),
+    )
+
+
+def _check_key(value: str, path: str, limits: Limits, errors: _Collector) -> None:
+    if not value.strip():
+        errors.add(path, "required")
+    elif len(value) > limits.max_key_length:
+        errors.add(path, f"longer than {limits.max_key_length} characters")
+    elif KEY_SEPARATOR in value and path.endswith("source"):
+        errors.add(path, f"must not contain {KEY_SEPARATOR!r}")
+
+
+def prepare_identifiers(
+    raws: tuple[RawIdentifier, ...], rules: Rules, limits: Limits, secret: bytes,
+    errors: _Collector | None = None, path: str = "identifiers",
+) -> tuple[IdKey, ...]:
+    """Normalize identifiers; values that mean "no value" are dropped, duplicates merged."""
+    collector = errors or _Collector()
+    if len(raws) > limits.max_identifiers:
+        collector.add(path, f"more than {limits.max_identifiers} identifiers")
+        raws = ()
+    keys: dict[str, IdKey] = {}
+    for index, raw in enumerate(raws):
+        key = _prepare_identifier(raw, rules, limits, secret, collector, f"{path}[{index}]")
+        if key is not None:
+            keys.setdefault(key.key, key)
+    if errors is None and collector.violations:
+        raise InvalidInput(collector.violations)
+    return tuple(sorted(keys.values()))
+
+
+def _prepare_identifier(
+    raw: RawIdentifier, rules: Rules, limits: Limits, secret: bytes, errors: _Collector,
+    path: str,
+) -> IdKey | None:
+    rule = rules.identifier_types.get(raw.type)
+    if rule is None:
+        errors.add(f"{path}.type", f"unknown identifier type {raw.type[:64]!r}; configured: "
+                   + ", ".join(sorted(rules.identifier_types)))
+        return None
+    scope = raw.scope.strip()
+    if rule.scoped and not scope:
+        errors.add(f"{path}.scope", f"{raw.type} needs a scope (appid, platform or dealer)")
+        return None
+    if len(scope) > limits.max_value_length or KEY_SEPARATOR in scope:
+        errors.add(f"{path}.scope", f"scope must be at most {limits.max_value_length} "
+                   f"characters without {KEY_SEPARATOR!r}")
+        return None
+    try:
+        value = normalize(rule.format, raw.value, rules.format_options(raw.type,
+                                                                         limits.max_value_length))
+    except BadIdentifier as exc:
+        errors.add(f"{path}.value", f"invalid {raw.type}: {exc}")
+        return None
+    if value is None:
+        return None
+    if rule.hashed:
+        return IdKey(raw.type, scope, keyed_hash(secret, raw.type, value), hashed=True)
+    return IdKey(raw.type, scope if rule.scoped else "", value)
+
+
+def _check_one_per_person(
+    identifiers: tuple[IdKey, ...], rules: Rules, errors: _Collector, path: str,
+) -> None:
+    seen: dict[tuple[str, str], int] = {}
+    for key in identifiers:
+        seen[(key.type, key.scope)] = seen.get((key.type, key.scope), 0) + 1
+    for (type_name, scope), count in sorted(seen.items()):
+        limit = rules.identifier_types[type_name].max_per_person
+        if limit is not None and count > limit:
+            where = f" in scope {scope!r}" if scope else ""
+            errors.add(path, f"{count} different {type_name} values{where}; one person holds "
+                       f"at most {limit}")
+
+
+def _prepare_attributes(
+    raw: dict[str, str], limits: Limits, errors: _Collector, path: str,
+) -> dict[str, str]:
+    if len(raw) > limits.max_attributes:
+        errors.add(path, f"more than {limits.max_attributes} attributes")
+        return {}
+    cleaned: dict[str, str] = {}
+    for name, value in sorted(raw.items()):
+        if not name or len(name) > 64:
+            errors.add(f"{path}[{name[:64]!r}]", "attribute names have 1 to 64 characters")
+        elif len(value) > limits.max_attribute_length:
+            errors.add(f"{path}[{name!r}]",
+                       f"longer than {limits.max_attribute_length} characters")
+        elif value.strip():
+            cleaned[name] = value.strip()
+    return cleaned
+
+
+def _prepare_vehicles(
+    raws: tuple[RawVehicle, ...], rules: Rules, limits: Limits, errors: _Collector, path: str,
+) -> tuple[Vehicle, ...]:
+    if len(raws) > limits.max_vehicles:
+        errors.add(path, f"more than {limits.max_vehicles} vehicles")
+        return ()
+    vehicles = []
+    opts = rules.format_options(None, limits.max_value_length)
+    for index, raw in enumerate(raws):
+        where = f"{path}[{index}]"
+        try:
+            vin = normalize_vin(raw.vin, opts)
+        except BadIdentifier as exc:
+            errors.add(f"{where}.vin", f"invalid vin: {exc}")
+            continue
+        try:
+            relation = VehicleRelation(raw.relation)
+        except ValueError:
+            errors.add(f"{where}.relation", "one of " + ", ".join(r.value for r in VehicleRelation))
+            continue
+        plate = ""
+        if raw.plate.strip():
+            try:
+                plate = normalize_plate(raw.plate, opts)
+            except BadIdentifier as exc:
+                errors.add(f"{where}.plate", f"invalid plate: {exc}")
+                continue
+        if raw.since and raw.until and raw.until < raw.since:
+            errors.add(f"{where}.until", "ends before it starts")
+            continue
+        vehicles.append(Vehicle(vin, relation, raw.model.strip()[:128], plate,
+                                raw.since, raw.until))
+    return tuple(vehicles)
+
+
+def derive_blocking_keys(attributes: dict[str, str], rules: Rules) -> tuple[IdKey, ...]:
+    """Blocking keys: combinations of canonical attribute values that find candidates."""
+    keys = []
+    for combo in rules.blocking_keys:
+        parts = []
+        for name in combo:
+            raw = attributes.get(name, "")
+            parts.append(blocking_value(rules.attributes[name].comparator, raw) if raw else "")
+        if all(parts):
+            keys.append(IdKey(BLOCKING_PREFIX + "+".join(combo), "", KEY_SEPARATOR.join(parts)))
+    return tuple(keys)
+
+
+def _fingerprint(
+    observed_at: datetime | None, identifiers: tuple[IdKey, ...], attributes: dict[str, str],
+    vehicles: tuple[Vehicle, ...],
+) -> str:
+    payload = {
+        "observed_at": observed_at.astimezone(UTC).isoformat() if observed_at else "",
+        "identifiers": [k.key for k in identifiers],
+        "attributes": attributes,
+        "vehicles": [[v.vin, v.relation.value, v.model, v.plate,
+                      v.since.isoformat() if v.since else "", v.until.isoformat() if v.until else ""]
+                     for v in vehicles],
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
+                          ).hexdigest()

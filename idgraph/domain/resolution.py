@@ -1,0 +1,235 @@
+"""The resolution decision: a pure function of the record, the candidates and the rules.
+
+The online path (one record in a transaction) and later bulk paths call ``decide`` with a
+snapshot of the graph around the record; the store carries out the returned plan.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+
+FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
+
+from idgraph.domain.records import IdKey, PreparedRecord
+from idgraph.domain.rules import Rules
+from idgraph.domain.scoring import Evidence, EvidenceFilter, Score, score
+
+
+class Action(StrEnum):
+    """What resolution does with a record."""
+
+    NEW = "NEW"
+    LINKED = "LINKED"
+    MERGED = "MERGED"
+    UNCHANGED = "UNCHANGED"
+    REVIEW = "REVIEW"
+
+
+@dataclass(frozen=True)
+class CandidatePerson:
+    """A person near the record, as the store loaded it."""
+
+    one_id: str
+    created_at: datetime
+    evidence: Evidence
+
+    @property
+    def age_key(self) -> tuple[datetime, str]:
+        """Sort key: older first; the OneID breaks ties so the order is total."""
+        return (self.created_at, self.one_id)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything the decision may look at."""
+
+    record: PreparedRecord
+    candidates: tuple[CandidatePerson, ...]
+    holder_counts: Mapping[str, int]  # IdKey.key -> distinct people holding it (capped)
+    current_one_id: str | None = None  # the person a re-sent record already belongs to
+
+
+@dataclass(frozen=True)
+class ScoredCandidate:
+    """A candidate with its score against the record."""
+
+    one_id: str
+    score: Score
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """A pair a steward should look at, and why."""
+
+    candidate_one_id: str
+    score: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The decision and everything needed to carry it out and explain it."""
+
+    action: Action
+    target_one_id: str | None  # None: mint a new OneID
+    absorbed_one_ids: tuple[str, ...]
+    score: float
+    scored: tuple[ScoredCandidate, ...]
+    review: tuple[ReviewItem, ...]
+    evidence_filter: EvidenceFilter
+    rule: str  # short name of what decided it, recorded on merge events
+
+    @property
+    def needs_review(self) -> bool:
+        """True when a review task must be opened."""
+        return bool(self.review)
+
+
+def evidence_filter(record_keys: tuple[IdKey, ...], holder_counts: Mapping[str, int],
+                    rules: Rules) -> EvidenceFilter:
+    """Which of the record's values do not count: blocklisted, non-evidence types, hubs."""
+    ignored: dict[str, str] = {}
+    for key in record_keys:
+        if key.is_blocking:
+            holders = holder_counts.get(key.key, 0)
+            if holders > rules.blocking_hub_threshold:
+                ignored[key.key] = f"blocking key shared by {holders}+ people"
+            continue
+        rule = rules.identifier_types[key.type]
+        holders = holder_counts.get(key.key, 0)
+        if not rule.evidence:
+            ignored[key.key] = f"{key.type} is never merge evidence"
+        elif key.value in rule.blocklist:
+            ignored[key.key] = "placeholder value on the blocklist"
+        elif rule.hub_threshold is not None and holders > rule.hub_threshold:
+            ignored[key.key] = f"shared by {holders}+ people (hub threshold {rule.hub_threshold})"
+    return EvidenceFilter(ignored)
+
+
+def decide(snapshot: Snapshot, rules: Rules) -> Resolution:
+    """Decide NEW, LINKED, MERGED or REVIEW for a record; guards against over-merging."""
+    record = snapshot.record
+    filt = evidence_filter(record.all_keys, snapshot.holder_counts, rules)
+    subject = Evidence.of(record.identifiers, [record.attributes])
+    scored = sorted(
+        (ScoredCandidate(c.one_id, score(subject, c.evidence, rules, filt))
+         for c in snapshot.candidates),
+        key=lambda s: -s.score.total,
+    )
+    by_id = {c.one_id: c for c in snapshot.candidates}
+    matched, uncertain = _classify(scored, rules, snapshot.current_one_id)
+    group, blocked = _group_within_limits(record, matched, by_id, snapshot.current_one_id, rules)
+    review = tuple(
+        [ReviewItem(s.one_id, s.score.total, "one-per-person identifiers would conflict")
+         for s in blocked]
+        + [ReviewItem(s.one_id, s.score.total, _uncertain_reason(s.score, rules))
+           for s in uncertain]
+    )
+    best = next((s.score.total for s in scored if s.one_id in group), 0.0)
+    if not group:
+        action = Action.REVIEW if review else Action.NEW
+        return Resolution(action, None, (), best if not review else review[0].score,
+                          tuple(scored), review, filt, "no-match" if not review else "review")
+    ordered = sorted(group, key=lambda oid: by_id[oid].age_key if oid in by_id else
+                     (FAR_FUTURE, oid))
+    survivor, absorbed = ordered[0], tuple(ordered[1:])
+    action = Action.MERGED if absorbed else Action.LINKED
+    return Resolution(action, survivor, absorbed, best, tuple(scored), review, filt,
+                      "identifier-rules")
+
+
+class PairVerdict(StrEnum):
+    """How one candidate's score places it."""
+
+    MATCH = "MATCH"
+    UNCERTAIN = "UNCERTAIN"
+    NON_MATCH = "NON_MATCH"
+
+
+def classify_pair(s: Score, rules: Rules) -> PairVerdict:
+    """Place one score: a match links, an uncertain pair goes to review, else nothing."""
+    has_identifier = s.identifier_support > 0 or not rules.require_identifier_evidence
+    if s.total >= rules.thresholds.link and has_identifier and not s.conflict:
+        return PairVerdict.MATCH
+    if (s.support if s.conflict else s.total) >= rules.thresholds.review:
+        return PairVerdict.UNCERTAIN
+    return PairVerdict.NON_MATCH
+
+
+def explain_verdict(s: Score, rules: Rules) -> str:
+    """One sentence on why a score leads to its verdict."""
+    verdict = classify_pair(s, rules)
+    link, review = rules.thresholds.link, rules.thresholds.review
+    if verdict is PairVerdict.MATCH:
+        return f"score {s.total:g} reaches the link threshold {link:g} with identifier evidence"
+    if verdict is PairVerdict.UNCERTAIN:
+        return _uncertain_reason(s, rules)
+    if s.conflict:
+        return "one-per-person identifiers conflict and the rest of the evidence is weak"
+    return f"score {s.total:g} is below the review threshold {review:g}"
+
+
+def _classify(scored: list[ScoredCandidate], rules: Rules, current: str | None
+              ) -> tuple[list[ScoredCandidate], list[ScoredCandidate]]:
+    matched, uncertain = [], []
+    for candidate in scored:
+        if candidate.one_id == current:
+            continue
+        verdict = classify_pair(candidate.score, rules)
+        if verdict is PairVerdict.MATCH:
+            matched.append(candidate)
+        elif verdict is PairVerdict.UNCERTAIN:
+            uncertain.append(candidate)
+    return matched, uncertain
+
+
+def _uncertain_reason(s: Score, rules: Rules) -> str:
+    if s.conflict:
+        return "one-per-person identifiers conflict"
+    if s.total >= rules.thresholds.link:
+        return "attributes agree but no identifier does"
+    return f"score {s.total:g} between review {rules.thresholds.review:g} and link " \
+           f"{rules.thresholds.link:g}"
+
+
+def _group_within_limits(
+    record: PreparedRecord, matched: list[ScoredCandidate], by_id: Mapping[str, CandidatePerson],
+    current: str | None, rules: Rules,
+) -> tuple[list[str], list[ScoredCandidate]]:
+    """Greedily join the best matches while no per-person identifier limit breaks."""
+    held: dict[tuple[str, str], set[str]] = defaultdict(set)
+    _hold(held, record.identifiers)
+    group: list[str] = []
+    if current is not None:
+        group.append(current)
+        if current in by_id:
+            _hold(held, by_id[current].evidence.identifiers)
+    blocked = []
+    for candidate in matched:
+        trial: dict[tuple[str, str], set[str]] = defaultdict(set, {k: set(v) for k, v in held.items()})
+        _hold(trial, by_id[candidate.one_id].evidence.identifiers)
+        if _within_limits(trial, rules):
+            held = trial
+            group.append(candidate.one_id)
+        else:
+            blocked.append(candidate)
+    return group, blocked
+
+
+def _hold(held: dict[tuple[str, str], set[str]], keys: frozenset[IdKey] | tuple[IdKey, ...]
+          ) -> None:
+    for key in keys:
+        if not key.is_blocking:
+            held[(key.type, key.scope)].add(key.value)
+
+
+def _within_limits(held: Mapping[tuple[str, str], set[str]], rules: Rules) -> bool:
+    for (type_name, _scope), values in held.items():
+        limit = rules.identifier_types[type_name].max_per_person
+        if limit is not None and len(values) > limit:
+            return False
+    return True

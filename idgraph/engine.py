@@ -1,0 +1,363 @@
+"""IdentityEngine: the application facade the gRPC edge and the CLI call.
+
+It turns raw input into domain objects, runs the pure decision inside a store
+transaction, and carries out the decision through the store.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+
+from idgraph.domain.oneid import format_one_id, looks_like_one_id
+from idgraph.domain.profile import (
+    Profile,
+    StoredRecord,
+    StoredVehicle,
+    golden_attributes,
+    profile_identifiers,
+    profile_vehicles,
+)
+from idgraph.domain.records import (
+    IdKey,
+    Limits,
+    PreparedRecord,
+    RawIdentifier,
+    RawRecord,
+    prepare_identifiers,
+    prepare_record,
+)
+from idgraph.domain.resolution import (
+    Action,
+    CandidatePerson,
+    Resolution,
+    ScoredCandidate,
+    Snapshot,
+    classify_pair,
+    decide,
+    evidence_filter,
+    explain_verdict,
+    PairVerdict,
+)
+from idgraph.domain.rules import Rules
+from idgraph.domain.scoring import Evidence, Score, score
+from idgraph.errors import Conflict, FieldViolation, InvalidInput, NotFound
+from idgraph.store.neo4j_store import GraphStore, GraphTx, PersonRow, StaleSnapshot, to_native
+
+Clock = Callable[[], datetime]
+Entropy = Callable[[int], bytes]
+
+
+def system_clock() -> datetime:
+    """The current UTC time."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    """What Ingest answers."""
+
+    one_id: str
+    action: Action
+    score: float = 0.0
+    merged_one_ids: tuple[str, ...] = ()
+    review_task_id: str = ""
+
+
+@dataclass(frozen=True)
+class ResolveOutcome:
+    """What Resolve answers: the best OneID (or "") and every scored candidate."""
+
+    one_id: str
+    score: float
+    confidence: float
+    candidates: tuple[ScoredCandidate, ...]
+
+
+@dataclass(frozen=True)
+class ProfileOutcome:
+    """A profile, and whether the OneID asked for was merged away into it."""
+
+    profile: Profile
+    redirected: bool
+    requested_one_id: str
+
+
+@dataclass(frozen=True)
+class ExplainOutcome:
+    """The comparisons between two sides, the total and the decision they lead to."""
+
+    score: Score
+    action: Action
+    reason: str
+
+
+@dataclass
+class IdentityEngine:
+    """Resolution, look-ups and profiles over a graph store."""
+
+    store: GraphStore
+    rules: Rules
+    secret: bytes
+    limits: Limits = field(default_factory=Limits)
+    clock: Clock = system_clock
+    entropy: Entropy = os.urandom
+
+    # ------------------------------------------------------------------ ingest
+    def ingest(self, raw: RawRecord, timeout: float | None = None) -> IngestOutcome:
+        """Validate, resolve and store one record; InvalidInput writes nothing."""
+        now = self.clock()
+        record = prepare_record(raw, self.rules, self.limits, self.secret, now)
+        return self.store.write(lambda tx: self._ingest_in(tx, record, now), timeout)
+
+    def prepare(self, raw: RawRecord, prefix: str = "record") -> PreparedRecord:
+        """Validate one record without writing (the batch path validates before sending)."""
+        return prepare_record(raw, self.rules, self.limits, self.secret, self.clock(), prefix)
+
+    def _ingest_in(self, tx: GraphTx, record: PreparedRecord, now: datetime) -> IngestOutcome:
+        existing = tx.record_owner(record.key)
+        if existing and existing[0] == record.fingerprint:
+            return IngestOutcome(existing[1], Action.UNCHANGED)
+        current = existing[1] if existing else None
+        holders = tx.lock_identifiers(record.all_keys, self._lookup_keys(record.all_keys),
+                                      self.rules.hub_cap, now)
+        counts = {key: len(people) for key, people in holders.items()}
+        wanted = self._candidate_ids(record.all_keys, holders, counts, current)
+        rows = tx.load_persons(wanted, lock=True)
+        if len(rows) != len(wanted) or any(r.status != "active" for r in rows):
+            raise StaleSnapshot
+        snapshot = Snapshot(record, tuple(_candidate(r) for r in rows), counts, current)
+        resolution = decide(snapshot, self.rules)
+        return self._apply(tx, record, resolution, now)
+
+    def _lookup_keys(self, keys: Sequence[IdKey]) -> set[str]:
+        """Keys worth asking the graph about: evidence types, not blocklisted."""
+        lookup = set()
+        for key in keys:
+            if key.is_blocking:
+                lookup.add(key.key)
+                continue
+            rule = self.rules.identifier_types[key.type]
+            if rule.evidence and key.value not in rule.blocklist:
+                lookup.add(key.key)
+        return lookup
+
+    def _candidate_ids(self, keys: Sequence[IdKey], holders: Mapping[str, list[str]],
+                       counts: Mapping[str, int], current: str | None) -> list[str]:
+        ignored = evidence_filter(tuple(keys), counts, self.rules).ignored
+        votes: Counter[str] = Counter()
+        for key in keys:
+            if key.key not in ignored:
+                votes.update(holders.get(key.key, []))
+        ranked = sorted(votes, key=lambda oid: (-votes[oid], oid))[: self.rules.max_candidates]
+        if current is not None and current not in ranked:
+            ranked.append(current)
+        return ranked
+
+    def _apply(self, tx: GraphTx, record: PreparedRecord, resolution: Resolution,
+               now: datetime) -> IngestOutcome:
+        if resolution.target_one_id is None:
+            one_id = self.mint_one_id(now)
+            tx.create_person(one_id, now)
+        else:
+            one_id = resolution.target_one_id
+        if resolution.absorbed_one_ids:
+            event_id = self._new_id()
+            tx.merge_persons(one_id, resolution.absorbed_one_ids, event_id, now)
+            tx.record_merge_event(
+                event_id=event_id, survivor=one_id, absorbed=resolution.absorbed_one_ids,
+                rule=resolution.rule, score=resolution.score, record_key=record.key,
+                evidence=_evidence_json(record, resolution), actor="ingest", now=now)
+        tx.upsert_record(record, one_id, self.rules.trust(record.source), now)
+        task_id = ""
+        if resolution.needs_review:
+            task_id = self._new_id()
+            tx.create_review_task(
+                task_id=task_id, record_key=record.key, one_id=one_id,
+                candidates=[item.candidate_one_id for item in resolution.review],
+                score=max(item.score for item in resolution.review),
+                reason="; ".join(sorted({item.reason for item in resolution.review})),
+                evidence=_evidence_json(record, resolution), now=now)
+        return IngestOutcome(one_id, resolution.action, resolution.score,
+                             resolution.absorbed_one_ids, task_id)
+
+    def mint_one_id(self, now: datetime) -> str:
+        """A new, time-ordered OneID."""
+        return format_one_id(int(now.timestamp() * 1000), self.entropy(10))
+
+    def _new_id(self) -> str:
+        return str(uuid.UUID(bytes=self.entropy(16), version=4))
+
+    # ----------------------------------------------------------------- resolve
+    def resolve(self, identifiers: Sequence[RawIdentifier], attributes: Mapping[str, str],
+                timeout: float | None = None) -> ResolveOutcome:
+        """Read-only: which OneID would these identifiers and attributes join?"""
+        record = self._probe(identifiers, attributes)
+        if not record.all_keys:
+            raise InvalidInput.one("identifiers", "at least one valid identifier (or a "
+                                   "complete blocking key of attributes) is required")
+        resolution = self.store.read(lambda tx: self._resolve_in(tx, record), timeout)
+        one_id = resolution.target_one_id if resolution.action in (
+            Action.LINKED, Action.MERGED) else None
+        link = self.rules.thresholds.link
+        confidence = max(0.0, min(1.0, resolution.score / link)) if one_id and link > 0 else 0.0
+        return ResolveOutcome(one_id or "", resolution.score if one_id else 0.0, confidence,
+                              resolution.scored)
+
+    def _probe(self, identifiers: Sequence[RawIdentifier], attributes: Mapping[str, str]
+               ) -> PreparedRecord:
+        return prepare_record(
+            RawRecord("resolve", "probe", None, tuple(identifiers), dict(attributes)),
+            self.rules, self.limits, self.secret, self.clock(), prefix="")
+
+    def _resolve_in(self, tx: GraphTx, record: PreparedRecord) -> Resolution:
+        holders = tx.find_holders(self._lookup_keys(record.all_keys), self.rules.hub_cap)
+        counts = {key: len(people) for key, people in holders.items()}
+        wanted = self._candidate_ids(record.all_keys, holders, counts, None)
+        rows = tx.load_persons(wanted, lock=False)
+        snapshot = Snapshot(record, tuple(_candidate(r) for r in rows if r.status == "active"),
+                            counts)
+        return decide(snapshot, self.rules)
+
+    # ----------------------------------------------------------------- profile
+    def profile(self, one_id: str = "", identifier: RawIdentifier | None = None,
+                timeout: float | None = None) -> ProfileOutcome:
+        """The profile behind a OneID (following redirects) or behind an identifier."""
+        key = self._identifier_key(identifier) if identifier is not None else None
+        if key is None and not looks_like_one_id(one_id):
+            raise InvalidInput.one("one_id", "a OneID (oid_ + 26 characters) or an identifier "
+                                   "is required")
+        return self.store.read(lambda tx: self._profile_in(tx, one_id, key), timeout)
+
+    def _identifier_key(self, identifier: RawIdentifier) -> IdKey:
+        try:
+            keys = prepare_identifiers((identifier,), self.rules, self.limits, self.secret)
+        except InvalidInput as exc:
+            raise InvalidInput([FieldViolation(v.field.replace("identifiers[0]", "identifier"),
+                                               v.description) for v in exc.violations]) from None
+        if not keys:
+            raise InvalidInput.one("identifier.value", "the value stands for \"no value\"")
+        return keys[0]
+
+    def _profile_in(self, tx: GraphTx, one_id: str, key: IdKey | None) -> ProfileOutcome:
+        requested = one_id
+        if key is not None:
+            people = tx.people_by_identifier(key.key, limit=self.rules.hub_cap)
+            if not people:
+                raise NotFound(f"no person holds this {key.type}")
+            if len(people) > 1:
+                raise Conflict(f"this {key.type} is held by {len(people)} people; ask by OneID")
+            requested = one_id = people[0]
+        target = self._follow_redirects(tx, one_id)
+        raw = tx.profile(target)
+        if raw is None:
+            raise NotFound(f"OneID {one_id} does not exist")
+        records = tuple(_stored_record(r) for r in raw["records"])
+        keys = {k.key for r in records for k in r.identifiers}
+        counts = tx.holder_counts(keys, self.rules.hub_cap)
+        profile = Profile(
+            one_id=raw["one_id"], created_at=_dt(raw["created_at"]),
+            updated_at=_dt(raw["updated_at"]),
+            attributes=golden_attributes(records, self.rules),
+            identifiers=profile_identifiers(records, counts, self.rules),
+            records=tuple(sorted(records, key=lambda r: (r.observed_at, r.source,
+                                                         r.source_record_id))),
+            vehicles=profile_vehicles(records),
+            merged_one_ids=tuple(sorted(raw["merged"])),
+        )
+        return ProfileOutcome(profile, target != requested, requested)
+
+    def _follow_redirects(self, tx: GraphTx, one_id: str) -> str:
+        current = one_id
+        for _ in range(16):  # redirects are kept one hop deep; the bound guards bad data
+            status = tx.person_status(current)
+            if status is None:
+                raise NotFound(f"OneID {one_id} does not exist")
+            if status[0] != "merged" or not status[1]:
+                return current
+            current = status[1]
+        raise Conflict(f"OneID {one_id} redirects in a loop")
+
+    # ----------------------------------------------------------------- explain
+    def explain(self, other_one_id: str, record: RawRecord | None = None,
+                one_id: str = "", timeout: float | None = None) -> ExplainOutcome:
+        """Score a record (or a OneID) against another OneID and say what it would lead to."""
+        if not looks_like_one_id(other_one_id):
+            raise InvalidInput.one("other_one_id", "a OneID (oid_ + 26 characters) is required")
+        prepared = self.prepare(record) if record is not None else None
+        if prepared is None and not looks_like_one_id(one_id):
+            raise InvalidInput.one("one_id", "give a record or a OneID to explain")
+        return self.store.read(lambda tx: self._explain_in(tx, prepared, one_id, other_one_id),
+                               timeout)
+
+    def _explain_in(self, tx: GraphTx, record: PreparedRecord | None, one_id: str,
+                    other_one_id: str) -> ExplainOutcome:
+        other = self._load_one(tx, other_one_id)
+        if record is not None:
+            subject = Evidence.of(record.identifiers, [record.attributes])
+            keys = record.all_keys
+        else:
+            person = self._load_one(tx, one_id)
+            subject = person.evidence
+            keys = tuple(person.evidence.identifiers)
+        counts = tx.holder_counts([k.key for k in keys], self.rules.hub_cap)
+        filt = evidence_filter(tuple(keys), counts, self.rules)
+        result = score(subject, other.evidence, self.rules, filt)
+        verdict = classify_pair(result, self.rules)
+        action = {PairVerdict.MATCH: Action.LINKED, PairVerdict.UNCERTAIN: Action.REVIEW,
+                  PairVerdict.NON_MATCH: Action.NEW}[verdict]
+        return ExplainOutcome(result, action, explain_verdict(result, self.rules))
+
+    def _load_one(self, tx: GraphTx, one_id: str) -> CandidatePerson:
+        target = self._follow_redirects(tx, one_id)
+        rows = tx.load_persons([target], lock=False)
+        if not rows:
+            raise NotFound(f"OneID {one_id} does not exist")
+        return _candidate(rows[0])
+
+
+def _candidate(row: PersonRow) -> CandidatePerson:
+    return CandidatePerson(row.one_id, row.created_at,
+                           Evidence.of(row.identifiers, row.attributes))
+
+
+def _dt(value: object) -> datetime:
+    return to_native(value) or datetime.fromtimestamp(0, UTC)
+
+
+def _stored_record(raw: Mapping[str, object]) -> StoredRecord:
+    identifiers = tuple(
+        IdKey(str(i["type"]), str(i["scope"]), str(i["value"]), bool(i["hashed"]))
+        for i in raw["identifiers"]  # type: ignore[attr-defined]
+    )
+    vehicles = tuple(
+        StoredVehicle(str(v["vin"]), str(v["model"] or ""), str(v["plate"] or ""),
+                      str(v["relation"]), to_native(v["since"]), to_native(v["until"]))
+        for v in raw["vehicles"]  # type: ignore[attr-defined]
+        if v["vin"] is not None
+    )
+    return StoredRecord(
+        source=str(raw["source"]), source_record_id=str(raw["source_record_id"]),
+        observed_at=_dt(raw["observed_at"]), ingested_at=_dt(raw["ingested_at"]),
+        attributes=json.loads(str(raw["attributes"] or "{}")),
+        identifiers=identifiers, vehicles=vehicles,
+    )
+
+
+def _evidence_json(record: PreparedRecord, resolution: Resolution) -> str:
+    """Evidence kept with merge events and review tasks: every candidate's comparisons."""
+    return json.dumps({
+        "record_key": record.key,
+        "decision": resolution.action.value,
+        "ignored": dict(resolution.evidence_filter.ignored),
+        "candidates": [
+            {"one_id": s.one_id, "score": s.score.total, "conflict": s.score.conflict,
+             "comparisons": [asdict(c) for c in s.score.comparisons]}
+            for s in resolution.scored
+        ],
+    }, ensure_ascii=False, sort_keys=True)

@@ -1,0 +1,72 @@
+"""Start-up and shutdown: settings -> (local Neo4j) -> store -> migrations -> gRPC serve.
+
+SIGTERM or Ctrl-C: health NOT_SERVING -> stop(grace) -> close the driver -> stop the
+Neo4j this process started.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from contextlib import ExitStack
+from types import FrameType
+
+from idgraph.api.server import build_server
+from idgraph.config import DEV_HMAC_SECRET, Settings
+from idgraph.engine import IdentityEngine
+from idgraph.localdb import LocalNeo4j
+from idgraph.store.neo4j_store import Neo4jStore
+
+log = logging.getLogger("idgraph")
+
+
+def open_store(settings: Settings, stack: ExitStack) -> Neo4jStore:
+    """Connect to the configured Neo4j, or start a local one; apply migrations."""
+    uri = settings.neo4j_uri
+    if not uri:
+        local = LocalNeo4j(settings.neo4j_home, settings.neo4j_lib, settings.neo4j_bolt_port,
+                           settings.neo4j_heap, settings.neo4j_pagecache)
+        log.info("starting local Neo4j on %s (home %s)", local.uri, settings.neo4j_home)
+        local.start(settings.neo4j_start_timeout)
+        stack.callback(local.stop)
+        uri = local.uri
+    store = Neo4jStore(uri, settings.neo4j_user, settings.neo4j_password.get_secret_value(),
+                       settings.neo4j_database)
+    stack.callback(store.close)
+    store.wait_until_ready(settings.neo4j_start_timeout)
+    applied = store.migrate()
+    log.info("Neo4j at %s ready; migrations applied now: %s", uri, applied or "none")
+    return store
+
+
+def build_engine(settings: Settings, store: Neo4jStore) -> IdentityEngine:
+    """The engine with the configured rules, limits and secret."""
+    if settings.hmac_secret.get_secret_value() == DEV_HMAC_SECRET:
+        log.warning("IDGRAPH_HMAC_SECRET is the development default; set it in production")
+    return IdentityEngine(store, settings.load_rules(), settings.secret_bytes, settings.limits)
+
+
+def serve(settings: Settings) -> int:
+    """Serve until SIGTERM/SIGINT; answer the process exit code."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("received %s, shutting down", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    with ExitStack() as stack:
+        store = open_store(settings, stack)
+        engine = build_engine(settings, store)
+        running = build_server(engine, settings.grpc_addr, workers=settings.grpc_workers,
+                               max_message_bytes=settings.grpc_max_message_bytes,
+                               batch_window=settings.batch_window)
+        host = settings.grpc_addr.rsplit(":", 1)[0]
+        log.info("idgraph serving gRPC on %s:%d", host, running.port)
+        print(f"idgraph serving gRPC on {host}:{running.port}", flush=True)
+        stop.wait()
+        running.stop(settings.shutdown_grace)
+    log.info("stopped")
+    return 0

@@ -1,0 +1,229 @@
+"""Every Cypher statement idgraph runs, as constant text with parameters.
+
+Labels and relationship types are fixed here; request data only ever arrives as
+parameters.
+"""
+
+from __future__ import annotations
+
+from typing import LiteralString
+
+# --- schema migrations -------------------------------------------------------------------
+
+MIGRATION_CONSTRAINT: LiteralString = (
+    "CREATE CONSTRAINT migration_version IF NOT EXISTS "
+    "FOR (m:SchemaMigration) REQUIRE m.version IS UNIQUE"
+)
+APPLIED_MIGRATIONS: LiteralString = "MATCH (m:SchemaMigration) RETURN m.version AS version"
+RECORD_MIGRATION: LiteralString = (
+    "MERGE (m:SchemaMigration {version: $version}) "
+    "ON CREATE SET m.name = $name, m.applied_at = datetime()"
+)
+
+# --- ingest ------------------------------------------------------------------------------
+
+GET_RECORD: LiteralString = """
+MATCH (r:Record {key: $key})-[:PART_OF]->(p:Person)
+RETURN r.fingerprint AS fingerprint, p.one_id AS one_id
+"""
+
+# Creates the record's identifier nodes, takes a write lock on each (in key order, so
+# concurrent ingests on the same identifiers serialize instead of deadlocking), and
+# lists up to $cap distinct people holding each one.
+LOCK_IDENTIFIERS_AND_FIND_HOLDERS: LiteralString = """
+UNWIND $rows AS row
+MERGE (i:Identifier {key: row.key})
+  ON CREATE SET i.type = row.type, i.scope = row.scope, i.value = row.value,
+                i.hashed = row.hashed, i.created_at = $now
+SET i._lock = true
+REMOVE i._lock
+WITH i, row
+CALL (i, row) {
+  OPTIONAL MATCH (i)<-[:HAS_IDENTIFIER]-(:Record)-[:PART_OF]->(p:Person)
+  WHERE row.lookup
+  WITH DISTINCT p LIMIT $cap
+  RETURN collect(p.one_id) AS holders
+}
+RETURN row.key AS key, holders
+"""
+
+# Read-only twin of the statement above, for Resolve and Explain.
+FIND_HOLDERS: LiteralString = """
+UNWIND $keys AS key
+OPTIONAL MATCH (i:Identifier {key: key})
+CALL (i) {
+  OPTIONAL MATCH (i)<-[:HAS_IDENTIFIER]-(:Record)-[:PART_OF]->(p:Person)
+  WITH DISTINCT p LIMIT $cap
+  RETURN collect(p.one_id) AS holders
+}
+RETURN key, holders
+"""
+
+# Locks the candidate people (in OneID order) and loads what scoring needs. A person's
+# status is read after its lock is held, so a merge committed meanwhile is seen.
+LOCK_AND_LOAD_PERSONS: LiteralString = """
+UNWIND $one_ids AS one_id
+MATCH (p:Person {one_id: one_id})
+SET p._lock = true
+REMOVE p._lock
+WITH p
+CALL (p) {
+  OPTIONAL MATCH (p)<-[:PART_OF]-(r:Record)
+  RETURN collect(r.attributes) AS attributes
+}
+CALL (p) {
+  OPTIONAL MATCH (p)<-[:PART_OF]-(:Record)-[:HAS_IDENTIFIER]->(i:Identifier)
+  WHERE NOT i.type STARTS WITH '_block:'
+  RETURN collect(DISTINCT [i.type, i.scope, i.value, i.hashed]) AS identifiers
+}
+RETURN p.one_id AS one_id, p.status AS status, p.created_at AS created_at,
+       attributes, identifiers
+"""
+
+LOAD_PERSONS: LiteralString = """
+UNWIND $one_ids AS one_id
+MATCH (p:Person {one_id: one_id})
+CALL (p) {
+  OPTIONAL MATCH (p)<-[:PART_OF]-(r:Record)
+  RETURN collect(r.attributes) AS attributes
+}
+CALL (p) {
+  OPTIONAL MATCH (p)<-[:PART_OF]-(:Record)-[:HAS_IDENTIFIER]->(i:Identifier)
+  WHERE NOT i.type STARTS WITH '_block:'
+  RETURN collect(DISTINCT [i.type, i.scope, i.value, i.hashed]) AS identifiers
+}
+RETURN p.one_id AS one_id, p.status AS status, p.created_at AS created_at,
+       attributes, identifiers
+"""
+
+CREATE_PERSON: LiteralString = """
+CREATE (:Person {one_id: $one_id, status: 'active', created_at: $now, updated_at: $now})
+"""
+
+# Moves the absorbed people's records to the survivor; the absorbed node stays as a
+# redirect, and earlier redirects to it are pointed at the survivor (one hop, always).
+MERGE_PERSONS: LiteralString = """
+MATCH (s:Person {one_id: $survivor})
+SET s.updated_at = $now
+WITH s
+UNWIND $absorbed AS absorbed_id
+MATCH (a:Person {one_id: absorbed_id})
+CALL (a, s) {
+  MATCH (a)<-[old:PART_OF]-(r:Record)
+  CREATE (r)-[:PART_OF]->(s)
+  DELETE old
+}
+CALL (a, s) {
+  MATCH (x:Person {merged_into: a.one_id})
+  SET x.merged_into = s.one_id
+}
+SET a.status = 'merged', a.merged_into = s.one_id, a.merged_at = $now
+CREATE (a)-[:MERGED_INTO {at: $now, event_id: $event_id}]->(s)
+"""
+
+RECORD_MERGE_EVENT: LiteralString = """
+CREATE (e:MergeEvent {event_id: $event_id, at: $now, rule: $rule, score: $score,
+                      survivor: $survivor, absorbed: $absorbed, record_key: $record_key,
+                      evidence: $evidence, actor: $actor})
+WITH e
+MATCH (p:Person) WHERE p.one_id IN $absorbed OR p.one_id = $survivor
+CREATE (e)-[:INVOLVES]->(p)
+"""
+
+UPSERT_RECORD: LiteralString = """
+MATCH (p:Person {one_id: $one_id})
+SET p.updated_at = $now
+MERGE (r:Record {key: $key})
+  ON CREATE SET r.ingested_at = $now
+SET r.source = $source, r.source_record_id = $source_record_id,
+    r.observed_at = $observed_at, r.attributes = $attributes, r.fingerprint = $fingerprint,
+    r.trust = $trust, r.updated_at = $now
+WITH r, p
+CALL (r) {
+  MATCH (r)-[old:PART_OF|HAS_IDENTIFIER|MENTIONS]->()
+  DELETE old
+}
+CREATE (r)-[:PART_OF]->(p)
+WITH r
+UNWIND $identifier_keys AS key
+MATCH (i:Identifier {key: key})
+CREATE (r)-[:HAS_IDENTIFIER]->(i)
+"""
+
+# A newer owner of a VIN closes every older open ownership held by other people.
+LINK_VEHICLES: LiteralString = """
+MATCH (r:Record {key: $key})-[:PART_OF]->(p:Person)
+UNWIND $vehicles AS v
+MERGE (car:Vehicle {vin: v.vin})
+  ON CREATE SET car.created_at = $now
+SET car.model = CASE WHEN v.model = '' THEN car.model ELSE v.model END,
+    car.plate = CASE WHEN v.plate = '' THEN car.plate ELSE v.plate END
+CREATE (r)-[m:MENTIONS {relation: v.relation, since: v.since, until: v.until,
+                        observed_at: $observed_at}]->(car)
+WITH car, v, r, p
+CALL (car, v, r, p) {
+  MATCH (car)<-[o:MENTIONS {relation: 'OWNER'}]-(other:Record)-[:PART_OF]->(q:Person)
+  WHERE v.relation = 'OWNER' AND v.since IS NOT NULL AND q <> p AND o.until IS NULL
+    AND (o.since IS NULL OR o.since < v.since)
+  SET o.until = v.since, o.closed_by = $key
+}
+"""
+
+CREATE_REVIEW_TASK: LiteralString = """
+CREATE (t:ReviewTask {task_id: $task_id, status: 'OPEN', created_at: $now, record_key: $key,
+                      one_id: $one_id, candidate_one_ids: $candidates, score: $score,
+                      reason: $reason, evidence: $evidence})
+WITH t
+MATCH (p:Person) WHERE p.one_id = $one_id OR p.one_id IN $candidates
+CREATE (t)-[:CONCERNS]->(p)
+"""
+
+# --- reads -------------------------------------------------------------------------------
+
+PERSON_STATUS: LiteralString = """
+MATCH (p:Person {one_id: $one_id})
+RETURN p.status AS status, p.merged_into AS merged_into
+"""
+
+PEOPLE_BY_IDENTIFIER: LiteralString = """
+MATCH (:Identifier {key: $key})<-[:HAS_IDENTIFIER]-(:Record)-[:PART_OF]->(p:Person)
+RETURN DISTINCT p.one_id AS one_id
+LIMIT $limit
+"""
+
+PROFILE: LiteralString = """
+MATCH (p:Person {one_id: $one_id})
+CALL (p) {
+  OPTIONAL MATCH (p)<-[:PART_OF]-(r:Record)
+  CALL (r) {
+    OPTIONAL MATCH (r)-[:HAS_IDENTIFIER]->(i:Identifier)
+    WHERE NOT i.type STARTS WITH '_block:'
+    RETURN collect(i {.key, .type, .scope, .value, .hashed}) AS identifiers
+  }
+  CALL (r) {
+    OPTIONAL MATCH (r)-[m:MENTIONS]->(car:Vehicle)
+    RETURN collect({vin: car.vin, model: car.model, plate: car.plate, relation: m.relation,
+                    since: m.since, until: m.until}) AS vehicles
+  }
+  WITH r, identifiers, vehicles WHERE r IS NOT NULL
+  RETURN collect(r {.source, .source_record_id, .observed_at, .ingested_at, .attributes,
+                    .trust, identifiers: identifiers, vehicles: vehicles}) AS records
+}
+CALL (p) {
+  OPTIONAL MATCH (x:Person {merged_into: p.one_id})
+  RETURN collect(x.one_id) AS merged
+}
+RETURN p.one_id AS one_id, p.created_at AS created_at, p.updated_at AS updated_at,
+       records, merged
+"""
+
+HOLDER_COUNTS: LiteralString = """
+UNWIND $keys AS key
+MATCH (i:Identifier {key: key})
+CALL (i) {
+  MATCH (i)<-[:HAS_IDENTIFIER]-(:Record)-[:PART_OF]->(p:Person)
+  WITH DISTINCT p LIMIT $cap
+  RETURN count(p) AS holders
+}
+RETURN key, holders
+"""

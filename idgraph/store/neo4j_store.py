@@ -1,0 +1,278 @@
+"""Neo4jStore: the one seam between idgraph and Neo4j.
+
+``Neo4jStore`` owns the driver and runs transaction functions; ``GraphTx`` wraps one
+transaction and offers the graph operations resolution needs. Driver errors are mapped
+to ``idgraph.errors`` here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, LiteralString, Protocol, TypeVar, cast
+
+import neo4j
+from neo4j import Driver, GraphDatabase, ManagedTransaction
+from neo4j import exceptions as neo4j_errors
+from neo4j.time import DateTime as Neo4jDateTime
+
+from idgraph.domain.records import IdKey, PreparedRecord
+from idgraph.domain.resolution import FAR_FUTURE
+from idgraph.errors import DeadlineExceeded, Unavailable
+from idgraph.store import cypher
+from idgraph.store.migrations import load_migrations
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+class StaleSnapshot(Exception):  # noqa: N818 - an internal retry signal, not an error
+    """A person read before its lock was taken changed meanwhile: run the transaction again."""
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    """A person with what scoring needs: identifiers and every record's attributes."""
+
+    one_id: str
+    status: str
+    created_at: datetime
+    identifiers: tuple[IdKey, ...]
+    attributes: tuple[dict[str, str], ...]
+
+
+def to_native(value: Any) -> datetime | None:
+    """Neo4j temporal -> Python datetime (None stays None)."""
+    if value is None:
+        return None
+    if isinstance(value, Neo4jDateTime):
+        return cast(datetime, value.to_native())
+    return cast(datetime, value)
+
+
+class GraphTx:
+    """One open transaction and the graph operations run inside it."""
+
+    def __init__(self, tx: ManagedTransaction) -> None:
+        self._tx = tx
+
+    def _run(self, query: LiteralString, **params: Any) -> list[neo4j.Record]:
+        return list(self._tx.run(query, params))
+
+    def record_owner(self, key: str) -> tuple[str, str] | None:
+        """(fingerprint, one_id) of a stored record, or None."""
+        rows = self._run(cypher.GET_RECORD, key=key)
+        return (rows[0]["fingerprint"], rows[0]["one_id"]) if rows else None
+
+    def lock_identifiers(self, keys: Sequence[IdKey], lookup: set[str], cap: int,
+                         now: datetime) -> dict[str, list[str]]:
+        """Create and write-lock identifier nodes; holders (capped) of those in `lookup`."""
+        rows = [{"key": k.key, "type": k.type, "scope": k.scope, "value": k.value,
+                 "hashed": k.hashed, "lookup": k.key in lookup}
+                for k in sorted(keys, key=lambda k: k.key)]
+        result = self._run(cypher.LOCK_IDENTIFIERS_AND_FIND_HOLDERS, rows=rows, cap=cap, now=now)
+        return {r["key"]: list(r["holders"]) for r in result}
+
+    def find_holders(self, keys: Iterable[str], cap: int) -> dict[str, list[str]]:
+        """Read-only: people (capped) holding each identifier key."""
+        result = self._run(cypher.FIND_HOLDERS, keys=list(keys), cap=cap)
+        return {r["key"]: list(r["holders"]) for r in result}
+
+    def load_persons(self, one_ids: Iterable[str], lock: bool) -> list[PersonRow]:
+        """Load people for scoring; with `lock`, write-lock them first (in OneID order)."""
+        query = cypher.LOCK_AND_LOAD_PERSONS if lock else cypher.LOAD_PERSONS
+        rows = self._run(query, one_ids=sorted(set(one_ids)))
+        return [
+            PersonRow(
+                one_id=r["one_id"], status=r["status"],
+                created_at=to_native(r["created_at"]) or FAR_FUTURE,
+                identifiers=tuple(IdKey(t, s, v, bool(h)) for t, s, v, h in r["identifiers"]),
+                attributes=tuple(json.loads(a) for a in r["attributes"]),
+            )
+            for r in rows
+        ]
+
+    def create_person(self, one_id: str, now: datetime) -> None:
+        """Create an active person."""
+        self._run(cypher.CREATE_PERSON, one_id=one_id, now=now)
+
+    def merge_persons(self, survivor: str, absorbed: Sequence[str], event_id: str,
+                      now: datetime) -> None:
+        """Move the absorbed people's records to the survivor; leave redirects behind."""
+        self._run(cypher.MERGE_PERSONS, survivor=survivor, absorbed=list(absorbed),
+                  event_id=event_id, now=now)
+
+    def record_merge_event(self, *, event_id: str, survivor: str, absorbed: Sequence[str],
+                           rule: str, score: float, record_key: str, evidence: str,
+                           actor: str, now: datetime) -> None:
+        """Store a merge event with its evidence, linked to every person involved."""
+        self._run(cypher.RECORD_MERGE_EVENT, event_id=event_id, survivor=survivor,
+                  absorbed=list(absorbed), rule=rule, score=score, record_key=record_key,
+                  evidence=evidence, actor=actor, now=now)
+
+    def upsert_record(self, record: PreparedRecord, one_id: str, trust: int,
+                      now: datetime) -> None:
+        """Write the record in place, attach it to `one_id`, replace its identifier links."""
+        self._run(
+            cypher.UPSERT_RECORD, one_id=one_id, key=record.key, source=record.source,
+            source_record_id=record.source_record_id, observed_at=record.observed_at,
+            attributes=json.dumps(record.attributes, ensure_ascii=False, sort_keys=True),
+            fingerprint=record.fingerprint, trust=trust, now=now,
+            identifier_keys=[k.key for k in record.all_keys],
+        )
+        if record.vehicles:
+            vehicles = [{"vin": v.vin, "relation": v.relation.value, "model": v.model,
+                         "plate": v.plate, "since": v.since, "until": v.until}
+                        for v in record.vehicles]
+            self._run(cypher.LINK_VEHICLES, key=record.key, vehicles=vehicles,
+                      observed_at=record.observed_at, now=now)
+
+    def create_review_task(self, *, task_id: str, record_key: str, one_id: str,
+                           candidates: Sequence[str], score: float, reason: str,
+                           evidence: str, now: datetime) -> None:
+        """Open a review task about `one_id` and its uncertain candidates."""
+        self._run(cypher.CREATE_REVIEW_TASK, task_id=task_id, key=record_key, one_id=one_id,
+                  candidates=list(candidates), score=score, reason=reason, evidence=evidence,
+                  now=now)
+
+    def person_status(self, one_id: str) -> tuple[str, str | None] | None:
+        """(status, merged_into) of a person, or None when no such OneID was issued."""
+        rows = self._run(cypher.PERSON_STATUS, one_id=one_id)
+        return (rows[0]["status"], rows[0]["merged_into"]) if rows else None
+
+    def people_by_identifier(self, key: str, limit: int) -> list[str]:
+        """OneIDs of people holding an identifier (at most `limit`)."""
+        return [r["one_id"] for r in self._run(cypher.PEOPLE_BY_IDENTIFIER, key=key, limit=limit)]
+
+    def profile(self, one_id: str) -> dict[str, Any] | None:
+        """Raw profile data: the person, its records with identifiers and vehicles."""
+        rows = self._run(cypher.PROFILE, one_id=one_id)
+        return dict(rows[0]) if rows else None
+
+    def holder_counts(self, keys: Iterable[str], cap: int) -> dict[str, int]:
+        """Distinct people holding each identifier key, counted up to `cap`."""
+        rows = self._run(cypher.HOLDER_COUNTS, keys=list(keys), cap=cap)
+        return {r["key"]: r["holders"] for r in rows}
+
+
+class GraphStore(Protocol):
+    """What the engine needs from a graph store."""
+
+    def write(self, work: Callable[[GraphTx], T], timeout: float | None = None) -> T: ...
+    def read(self, work: Callable[[GraphTx], T], timeout: float | None = None) -> T: ...
+
+
+class Neo4jStore:
+    """Owns the driver; runs idempotent transaction functions with retries and timeouts."""
+
+    STALE_RETRIES = 8
+
+    def __init__(self, uri: str, user: str, password: str, database: str = "neo4j",
+                 max_pool_size: int = 100) -> None:
+        auth = (user, password) if password else None
+        self.database = database
+        self.driver: Driver = GraphDatabase.driver(
+            uri, auth=auth, max_connection_pool_size=max_pool_size,
+            notifications_min_severity="OFF", max_transaction_retry_time=15.0,
+        )
+
+    def close(self) -> None:
+        """Close the driver and its connections."""
+        self.driver.close()
+
+    def wait_until_ready(self, timeout: float = 60.0) -> None:
+        """Poll connectivity until Neo4j answers, or raise Unavailable."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.driver.verify_connectivity()
+                return
+            except (neo4j_errors.DriverError, neo4j_errors.Neo4jError, OSError) as exc:
+                if time.monotonic() > deadline:
+                    raise Unavailable(f"Neo4j did not answer within {timeout:.0f}s: {exc}") from exc
+                time.sleep(0.5)
+
+    def migrate(self) -> list[int]:
+        """Apply pending schema migrations in order; answer the versions applied now."""
+        self._execute(cypher.MIGRATION_CONSTRAINT)
+        records, _, _ = self.driver.execute_query(cypher.APPLIED_MIGRATIONS,
+                                                  database_=self.database)
+        done = {r["version"] for r in records}
+        applied = []
+        for migration in load_migrations():
+            if migration.version in done:
+                continue
+            for statement in migration.statements:
+                self._execute(cast(LiteralString, statement))
+            self._execute(cypher.RECORD_MIGRATION, version=migration.version,
+                          name=migration.name)
+            applied.append(migration.version)
+        return applied
+
+    def _execute(self, query: LiteralString, **params: Any) -> None:
+        with _mapped_errors():
+            self.driver.execute_query(query, params, database_=self.database)
+
+    def write(self, work: Callable[[GraphTx], T], timeout: float | None = None) -> T:
+        """Run `work` in a write transaction (retried on transient errors and stale reads)."""
+        return self._transact(work, timeout, write=True)
+
+    def read(self, work: Callable[[GraphTx], T], timeout: float | None = None) -> T:
+        """Run `work` in a read transaction."""
+        return self._transact(work, timeout, write=False)
+
+    def _transact(self, work: Callable[[GraphTx], T], timeout: float | None, write: bool) -> T:
+        if timeout is not None and timeout <= 0:
+            raise DeadlineExceeded("deadline already passed")
+
+        @neo4j.unit_of_work(timeout=timeout)
+        def run(tx: ManagedTransaction) -> T:
+            return work(GraphTx(tx))
+
+        with _mapped_errors(), self.driver.session(database=self.database) as session:
+            for attempt in range(self.STALE_RETRIES):
+                try:
+                    if write:
+                        return session.execute_write(run)
+                    return session.execute_read(run)
+                except StaleSnapshot:
+                    log.debug("stale snapshot, attempt %d", attempt + 1)
+                    time.sleep(0.001 * (attempt + 1))
+            raise Unavailable("graph kept changing under the transaction; try again")
+
+    def run_cypher(self, query: LiteralString, **params: Any) -> list[dict[str, Any]]:
+        """Run one statement and answer its rows as dicts (tests and admin tools)."""
+        with _mapped_errors():
+            records, _, _ = self.driver.execute_query(query, params, database_=self.database)
+        return [dict(r) for r in records]
+
+
+class _mapped_errors:  # noqa: N801 - used as a context manager
+    """Map driver errors to idgraph errors, keeping the cause."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: object) -> bool:
+        if exc is None or not isinstance(exc, neo4j_errors.Neo4jError | neo4j_errors.DriverError):
+            return False
+        code = getattr(exc, "code", "") or ""
+        if "TransactionTimedOut" in code or "TransactionTimedOutClientConfiguration" in code:
+            raise DeadlineExceeded("the transaction ran past the caller's deadline") from exc
+        if isinstance(exc, neo4j_errors.ServiceUnavailable | neo4j_errors.SessionExpired
+                      | neo4j_errors.TransientError):
+            raise Unavailable(f"Neo4j unavailable: {exc}") from exc
+        if isinstance(exc, neo4j_errors.DriverError):
+            raise Unavailable(f"Neo4j driver error: {exc}") from exc
+        return False
+
+
+def parse_attributes(raw: Mapping[str, Any]) -> dict[str, str]:
+    """Record attributes as stored (JSON text) -> dict."""
+    text = raw.get("attributes") or "{}"
+    return cast(dict[str, str], json.loads(text))

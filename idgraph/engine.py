@@ -35,6 +35,7 @@ from idgraph.domain.records import (
 from idgraph.domain.resolution import (
     Action,
     CandidatePerson,
+    PairVerdict,
     Resolution,
     ScoredCandidate,
     Snapshot,
@@ -42,7 +43,6 @@ from idgraph.domain.resolution import (
     decide,
     evidence_filter,
     explain_verdict,
-    PairVerdict,
 )
 from idgraph.domain.rules import Rules
 from idgraph.domain.scoring import Evidence, Score, score

@@ -27,7 +27,7 @@ def _wrap_unary(fn: Callable[[Any, grpc.ServicerContext], Any], method: str
     def handler(request: Any, context: grpc.ServicerContext) -> Any:
         try:
             return fn(request, context)
-        except Exception as error:  # noqa: BLE001 - mapped to a status, never swallowed
+        except Exception as error:
             _abort(context, error, method)
             raise  # pragma: no cover - abort raises
 
@@ -39,14 +39,14 @@ def _wrap_stream(fn: Callable[[Any, grpc.ServicerContext], Iterator[Any]], metho
     def handler(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
         try:
             yield from fn(request, context)
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             _abort(context, error, method)
             raise  # pragma: no cover
 
     return handler
 
 
-class ErrorMappingInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
+class ErrorMappingInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
     """Map IdGraphError subclasses to codes with google.rpc.Status details; log the rest."""
 
     def intercept_service(self, continuation: Callable[[Any], Any],

@@ -52,7 +52,8 @@ def build_server(engine: IdentityEngine, address: str, *, workers: int = 32,
                                                     thread_name_prefix="grpc"),
                          interceptors=[ErrorMappingInterceptor()], options=options)
     identity = IdentityServicer(engine, batch_window)
-    identity_pb2_grpc.add_IdentityServiceServicer_to_server(identity, server)
+    identity_pb2_grpc.add_IdentityServiceServicer_to_server(  # type: ignore[no-untyped-call]
+        identity, server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

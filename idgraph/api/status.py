@@ -32,7 +32,7 @@ def grpc_code(error: IdGraphError) -> grpc.StatusCode:
     """The gRPC status code of a domain error."""
     for cls in type(error).__mro__:
         if cls in _CODES:
-            return _CODES[cls][0]  # type: ignore[index]
+            return _CODES[cls][0]
     return grpc.StatusCode.INTERNAL
 
 
@@ -41,7 +41,7 @@ def to_status_proto(error: IdGraphError) -> status_pb2.Status:
     numeric = code_pb2.INTERNAL
     for cls in type(error).__mro__:
         if cls in _CODES:
-            numeric = _CODES[cls][1]  # type: ignore[index]
+            numeric = _CODES[cls][1]
             break
     status = status_pb2.Status(code=numeric, message=str(error))
     info = any_pb2.Any()

@@ -322,9 +322,12 @@ def _fingerprint(
         "observed_at": observed_at.astimezone(UTC).isoformat() if observed_at else "",
         "identifiers": [k.key for k in identifiers],
         "attributes": attributes,
-        "vehicles": [[v.vin, v.relation.value, v.model, v.plate,
-                      v.since.isoformat() if v.since else "", v.until.isoformat() if v.until else ""]
+        "vehicles": [[v.vin, v.relation.value, v.model, v.plate, _iso(v.since), _iso(v.until)]
                      for v in vehicles],
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
                           ).hexdigest()
+
+
+def _iso(value: datetime | None) -> str:
+    return value.astimezone(UTC).isoformat() if value else ""

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-
-FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
 
 from idgraph.domain.records import IdKey, PreparedRecord
 from idgraph.domain.rules import Rules
 from idgraph.domain.scoring import Evidence, EvidenceFilter, Score, score
+
+FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
 
 
 class Action(StrEnum):
@@ -115,12 +115,13 @@ def decide(snapshot: Snapshot, rules: Rules) -> Resolution:
     record = snapshot.record
     filt = evidence_filter(record.all_keys, snapshot.holder_counts, rules)
     subject = Evidence.of(record.identifiers, [record.attributes])
+    by_id = {c.one_id: c for c in snapshot.candidates}
+    # Best score first; ties go to the older person, so candidate order never matters.
     scored = sorted(
         (ScoredCandidate(c.one_id, score(subject, c.evidence, rules, filt))
          for c in snapshot.candidates),
-        key=lambda s: -s.score.total,
+        key=lambda s: (-s.score.total, by_id[s.one_id].age_key),
     )
-    by_id = {c.one_id: c for c in snapshot.candidates}
     matched, uncertain = _classify(scored, rules, snapshot.current_one_id)
     group, blocked = _group_within_limits(record, matched, by_id, snapshot.current_one_id, rules)
     review = tuple(
@@ -210,7 +211,8 @@ def _group_within_limits(
             _hold(held, by_id[current].evidence.identifiers)
     blocked = []
     for candidate in matched:
-        trial: dict[tuple[str, str], set[str]] = defaultdict(set, {k: set(v) for k, v in held.items()})
+        trial: dict[tuple[str, str], set[str]] = defaultdict(
+            set, {k: set(v) for k, v in held.items()})
         _hold(trial, by_id[candidate.one_id].evidence.identifiers)
         if _within_limits(trial, rules):
             held = trial

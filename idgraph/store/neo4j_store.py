@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, LiteralString, Protocol, TypeVar, cast
@@ -30,7 +31,7 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 
-class StaleSnapshot(Exception):  # noqa: N818 - an internal retry signal, not an error
+class StaleSnapshot(Exception):
     """A person read before its lock was taken changed meanwhile: run the transaction again."""
 
 
@@ -50,7 +51,7 @@ def to_native(value: Any) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, Neo4jDateTime):
-        return cast(datetime, value.to_native())
+        return value.to_native()
     return cast(datetime, value)
 
 
@@ -207,7 +208,7 @@ class Neo4jStore:
             if migration.version in done:
                 continue
             for statement in migration.statements:
-                self._execute(cast(LiteralString, statement))
+                self._execute(statement)  # migration file text, never request data
             self._execute(cypher.RECORD_MIGRATION, version=migration.version,
                           name=migration.name)
             applied.append(migration.version)
@@ -251,25 +252,19 @@ class Neo4jStore:
         return [dict(r) for r in records]
 
 
-class _mapped_errors:  # noqa: N801 - used as a context manager
-    """Map driver errors to idgraph errors, keeping the cause."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: object) -> bool:
-        if exc is None or not isinstance(exc, neo4j_errors.Neo4jError | neo4j_errors.DriverError):
-            return False
+@contextmanager
+def _mapped_errors() -> Iterator[None]:
+    """Map driver errors to idgraph errors, keeping the cause; other errors pass through."""
+    try:
+        yield
+    except (neo4j_errors.Neo4jError, neo4j_errors.DriverError) as exc:
         code = getattr(exc, "code", "") or ""
-        if "TransactionTimedOut" in code or "TransactionTimedOutClientConfiguration" in code:
+        if "TransactionTimedOut" in code:
             raise DeadlineExceeded("the transaction ran past the caller's deadline") from exc
         if isinstance(exc, neo4j_errors.ServiceUnavailable | neo4j_errors.SessionExpired
-                      | neo4j_errors.TransientError):
+                      | neo4j_errors.TransientError | neo4j_errors.DriverError):
             raise Unavailable(f"Neo4j unavailable: {exc}") from exc
-        if isinstance(exc, neo4j_errors.DriverError):
-            raise Unavailable(f"Neo4j driver error: {exc}") from exc
-        return False
+        raise
 
 
 def parse_attributes(raw: Mapping[str, Any]) -> dict[str, str]:

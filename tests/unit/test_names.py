@@ -1,0 +1,40 @@
+"""Chinese name comparison (DOMAIN.md case 12 and the name notes)."""
+
+from __future__ import annotations
+
+import pytest
+
+from idgraph.domain.names import compare_names, parse_name
+
+
+@pytest.mark.parametrize(("left", "right", "level"), [
+    ("張偉", "张伟", "exact"),  # traditional = simplified
+    ("张伟", "张 伟", "exact"),
+    ("Zhang Wei", "wei zhang", "exact"),  # romanized, either order
+    ("张伟", "张玮", "pinyin"),  # homophone typo
+    ("王芳", "王方", "pinyin"),
+    ("李娜", "李那", "pinyin"),
+    ("张伟", "Zhang Wei", "pinyin"),
+    ("张伟", "Wei Zhang", "pinyin"),
+    ("曾伟", "Zeng Wei", "pinyin"),  # surname read as a surname, not céng
+    ("单伟", "Shan Wei", "pinyin"),
+    ("张先生", "张伟", "surname"),  # media lead: surname and gender only
+    ("王女士", "王芳", "surname"),
+    ("张先生", "王伟", "disagree"),
+    ("张先生", "张女士", "disagree"),  # different gender
+    ("张伟", "王芳", "disagree"),
+    ("张伟", "张伟伟", "disagree"),
+    ("", "张伟", ""),
+])
+def test_compare_names(left: str, right: str, level: str) -> None:
+    assert compare_names(left, right) == level
+    assert compare_names(right, left) == level
+
+
+def test_honorific_lead_keeps_only_surname_and_gender() -> None:
+    parsed = parse_name("欧阳女士")
+    assert (parsed.full, parsed.surname, parsed.honorific_gender) == ("", "欧阳", "F")
+
+
+def test_compound_surname() -> None:
+    assert parse_name("司马光").surname == "司马"

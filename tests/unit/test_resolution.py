@@ -1,0 +1,138 @@
+"""The pure resolution decision: links, merges, reviews and the over-merge guards."""
+
+from __future__ import annotations
+
+import pytest
+
+from idgraph.domain.resolution import Action, decide
+from idgraph.domain.rules import Rules, load_rules
+from tests.unit.factories import person, record, snapshot
+
+
+@pytest.fixture(scope="module")
+def rules() -> Rules:
+    return load_rules()
+
+
+def test_no_candidates_is_new(rules: Rules) -> None:
+    result = decide(snapshot(record(rules, ("phone", "13912345678"))), rules)
+    assert (result.action, result.target_one_id) == (Action.NEW, None)
+
+
+def test_shared_phone_links(rules: Rules) -> None:
+    a = record(rules, ("phone", "13912345678"), key="a")
+    b = record(rules, ("phone", "139 1234 5678"), key="b")
+    result = decide(snapshot(b, person("oid_A", a)), rules)
+    assert (result.action, result.target_one_id) == (Action.LINKED, "oid_A")
+    assert result.score == rules.identifier_types["phone"].weight
+
+
+def test_record_bridging_two_people_merges_into_the_older(rules: Rules) -> None:
+    a = record(rules, ("phone", "13912345678"), key="a")
+    b = record(rules, ("email", "x@y.com"), key="b")
+    bridge = record(rules, ("phone", "13912345678"), ("email", "x@y.com"), key="c")
+    result = decide(snapshot(bridge, person("oid_NEWER", b, 1), person("oid_OLDER", a, 5)),
+                    rules)
+    assert result.action is Action.MERGED
+    assert result.target_one_id == "oid_OLDER"
+    assert result.absorbed_one_ids == ("oid_NEWER",)
+
+
+def test_placeholder_phone_is_never_evidence(rules: Rules) -> None:
+    a = record(rules, ("phone", "13800138000"), key="a")
+    b = record(rules, ("phone", "+86 138-0013-8000"), key="b")  # DOMAIN case 1
+    result = decide(snapshot(b, person("oid_A", a)), rules)
+    assert result.action is Action.NEW
+    assert "blocklist" in next(iter(result.evidence_filter.ignored.values()))
+
+
+def test_hub_value_stops_being_evidence(rules: Rules) -> None:
+    """DOMAIN case 13: a phone held by six people with six resident IDs links no one."""
+    phone = ("phone", "13912345678")
+    threshold = rules.identifier_types["phone"].hub_threshold
+    assert threshold is not None
+    a = record(rules, phone, key="a")
+    b = record(rules, phone, key="b")
+    phone_key = a.identifiers[0].key
+    held_by_few = decide(snapshot(b, person("oid_A", a), counts={phone_key: threshold}), rules)
+    held_by_many = decide(snapshot(b, person("oid_A", a), counts={phone_key: threshold + 1}),
+                          rules)
+    assert held_by_few.action is Action.LINKED
+    assert held_by_many.action is Action.NEW
+    assert "shared by" in held_by_many.evidence_filter.ignored[phone_key]
+
+
+def test_conflicting_resident_ids_do_not_merge_and_open_review(rules: Rules) -> None:
+    a = record(rules, ("phone", "13912345678"), ("id_card", "11010519491231002X"), key="a")
+    b = record(rules, ("phone", "13912345678"), ("id_card", "130503670401001"), key="b")
+    result = decide(snapshot(b, person("oid_A", a)), rules)
+    assert result.action is Action.REVIEW
+    assert result.target_one_id is None
+    assert [r.candidate_one_id for r in result.review] == ["oid_A"]
+    assert result.scored[0].score.conflict
+
+
+def test_merge_that_would_break_one_per_person_is_blocked(rules: Rules) -> None:
+    """Each side matches the record, but together they would hold two resident IDs."""
+    a = record(rules, ("phone", "13912345678"), ("id_card", "11010519491231002X"), key="a")
+    b = record(rules, ("email", "x@y.com"), ("id_card", "130503670401001"), key="b")
+    bridge = record(rules, ("phone", "13912345678"), ("email", "x@y.com"), key="c")
+    result = decide(snapshot(bridge, person("oid_A", a, 5), person("oid_B", b, 1)), rules)
+    assert result.action is Action.LINKED
+    assert result.absorbed_one_ids == ()
+    assert result.target_one_id == "oid_A"  # equal scores: the older person wins
+    assert [r.candidate_one_id for r in result.review] == ["oid_B"]
+    assert "conflict" in result.review[0].reason
+
+
+def test_name_disagreement_on_shared_phone_goes_to_review(rules: Rules) -> None:
+    a = record(rules, ("phone", "13912345678"), key="a", name="张伟")
+    b = record(rules, ("phone", "13912345678"), key="b", name="王芳")
+    result = decide(snapshot(b, person("oid_A", a)), rules)
+    assert result.action is Action.REVIEW
+
+
+def test_name_alone_never_links(rules: Rules) -> None:
+    """DOMAIN case 12: 張偉 = 张伟, but a name(+birth date) agreement is not enough."""
+    a = record(rules, ("phone", "13912345678"), key="a", name="張偉", birth_date="1990-01-01")
+    b = record(rules, ("phone", "13700000000"), key="b", name="张伟", birth_date="1990-01-01")
+    result = decide(snapshot(b, person("oid_A", a)), rules)
+    assert result.action is not Action.LINKED
+    names = [c for c in result.scored[0].score.comparisons if c.name == "name"]
+    assert names[0].level == "exact"
+
+
+def test_openid_under_another_appid_is_another_identifier(rules: Rules) -> None:
+    """DOMAIN case 11."""
+    a = record(rules, ("wechat_openid", "o123", "app1"), key="a")
+    b = record(rules, ("wechat_openid", "o123", "app2"), key="b")
+    c = record(rules, ("wechat_unionid", "u9", "platform"), key="c")
+    d = record(rules, ("wechat_unionid", "u9", "platform"), key="d")
+    assert a.identifiers[0].key != b.identifiers[0].key
+    assert decide(snapshot(b, person("oid_A", a)), rules).action is Action.NEW
+    assert decide(snapshot(d, person("oid_C", c)), rules).action is Action.LINKED
+
+
+def test_vin_is_never_merge_evidence(rules: Rules) -> None:
+    """DOMAIN case 14 (the matching half): two owners of one VIN stay two people."""
+    a = record(rules, ("vin", "LJCPCBLCX11000237"), key="a", name="张伟")
+    b = record(rules, ("vin", "LJCPCBLCX11000237"), key="b", name="李雷")
+    assert decide(snapshot(b, person("oid_A", a)), rules).action is Action.NEW
+
+
+def test_decision_does_not_depend_on_candidate_order(rules: Rules) -> None:
+    a = record(rules, ("phone", "13912345678"), key="a")
+    b = record(rules, ("email", "x@y.com"), key="b")
+    bridge = record(rules, ("phone", "13912345678"), ("email", "x@y.com"), key="c")
+    p, q = person("oid_P", a, 2), person("oid_Q", b, 3)
+    one, two = decide(snapshot(bridge, p, q), rules), decide(snapshot(bridge, q, p), rules)
+    assert (one.target_one_id, one.absorbed_one_ids) == (two.target_one_id, two.absorbed_one_ids)
+
+
+def test_blocked_merge_picks_the_same_side_in_any_candidate_order(rules: Rules) -> None:
+    a = record(rules, ("phone", "13912345678"), ("id_card", "11010519491231002X"), key="a")
+    b = record(rules, ("email", "x@y.com"), ("id_card", "130503670401001"), key="b")
+    bridge = record(rules, ("phone", "13912345678"), ("email", "x@y.com"), key="c")
+    p, q = person("oid_A", a, 5), person("oid_B", b, 1)
+    assert decide(snapshot(bridge, p, q), rules).target_one_id == \
+        decide(snapshot(bridge, q, p), rules).target_one_id == "oid_A"

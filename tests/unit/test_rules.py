@@ -1,0 +1,64 @@
+"""The rules file: the default loads, bad files are refused with the reason."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from idgraph.config import Settings
+from idgraph.domain.rules import DEFAULT_RULES_PATH, Rules, load_rules
+from idgraph.errors import ConfigError
+
+
+def default_data() -> dict[str, Any]:
+    with DEFAULT_RULES_PATH.open("rb") as handle:
+        return tomllib.load(handle)
+
+
+def test_default_rules_cover_every_domain_type() -> None:
+    rules = load_rules()
+    assert set(rules.identifier_types) >= {
+        "phone", "landline", "email", "wechat_openid", "wechat_unionid", "app_user_id",
+        "crm_id", "dms_customer_id", "id_card", "device_id", "vin", "plate"}
+    assert rules.identifier_types["id_card"].hashed
+    assert rules.identifier_types["wechat_openid"].scoped
+    assert "13800138000" in rules.identifier_types["phone"].blocklist
+    assert not rules.identifier_types["vin"].evidence
+
+
+@pytest.mark.parametrize(("path", "value", "message"), [
+    (("thresholds", "review"), 99.0, "must not exceed"),
+    (("identifier_types", "id_card", "hashed"), False, "hashed"),
+    (("attributes", "name", "levels"), {"exact": 1.0, "bogus": 2.0}, "bogus"),
+    (("identifier_types", "phone", "format"), "telex", "format"),
+    (("blocking_keys",), [["name", "shoe_size"]], "shoe_size"),
+])
+def test_invalid_rules_are_refused(path: tuple[str, ...], value: object, message: str) -> None:
+    data = default_data()
+    target = data
+    for part in path[:-1]:
+        target = target[part]
+    target[path[-1]] = value
+    with pytest.raises(ValidationError, match=message):
+        Rules.model_validate(data)
+
+
+def test_settings_report_a_broken_rules_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                             ) -> None:
+    broken = tmp_path / "rules.toml"
+    broken.write_text("[thresholds]\nlink = 1\n")
+    monkeypatch.setenv("IDGRAPH_RULES_FILE", str(broken))
+    with pytest.raises(ConfigError, match="identifier_types"):
+        Settings().load_rules()
+
+
+def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IDGRAPH_GRPC_ADDR", "0.0.0.0:6000")
+    monkeypatch.setenv("IDGRAPH_MAX_IDENTIFIERS", "8")
+    settings = Settings()
+    assert settings.grpc_addr == "0.0.0.0:6000"
+    assert settings.limits.max_identifiers == 8

@@ -68,11 +68,11 @@ SET p._lock = true
 REMOVE p._lock
 WITH p
 CALL (p) {
-  OPTIONAL MATCH (p)<-[:PART_OF]-(r:Record)
+  MATCH (p)<-[:PART_OF]-(r:Record)
   RETURN collect(r.attributes) AS attributes
 }
 CALL (p) {
-  OPTIONAL MATCH (p)<-[:PART_OF]-(:Record)-[:HAS_IDENTIFIER]->(i:Identifier)
+  MATCH (p)<-[:PART_OF]-(:Record)-[:HAS_IDENTIFIER]->(i:Identifier)
   WHERE NOT i.type STARTS WITH '_block:'
   RETURN collect(DISTINCT [i.type, i.scope, i.value, i.hashed]) AS identifiers
 }
@@ -84,11 +84,11 @@ LOAD_PERSONS: LiteralString = """
 UNWIND $one_ids AS one_id
 MATCH (p:Person {one_id: one_id})
 CALL (p) {
-  OPTIONAL MATCH (p)<-[:PART_OF]-(r:Record)
+  MATCH (p)<-[:PART_OF]-(r:Record)
   RETURN collect(r.attributes) AS attributes
 }
 CALL (p) {
-  OPTIONAL MATCH (p)<-[:PART_OF]-(:Record)-[:HAS_IDENTIFIER]->(i:Identifier)
+  MATCH (p)<-[:PART_OF]-(:Record)-[:HAS_IDENTIFIER]->(i:Identifier)
   WHERE NOT i.type STARTS WITH '_block:'
   RETURN collect(DISTINCT [i.type, i.scope, i.value, i.hashed]) AS identifiers
 }
@@ -196,12 +196,12 @@ MATCH (p:Person {one_id: $one_id})
 CALL (p) {
   OPTIONAL MATCH (p)<-[:PART_OF]-(r:Record)
   CALL (r) {
-    OPTIONAL MATCH (r)-[:HAS_IDENTIFIER]->(i:Identifier)
+    MATCH (r)-[:HAS_IDENTIFIER]->(i:Identifier)
     WHERE NOT i.type STARTS WITH '_block:'
     RETURN collect(i {.key, .type, .scope, .value, .hashed}) AS identifiers
   }
   CALL (r) {
-    OPTIONAL MATCH (r)-[m:MENTIONS]->(car:Vehicle)
+    MATCH (r)-[m:MENTIONS]->(car:Vehicle)
     RETURN collect({vin: car.vin, model: car.model, plate: car.plate, relation: m.relation,
                     since: m.since, until: m.until}) AS vehicles
   }

@@ -218,3 +218,16 @@ def test_explain_between_two_people(engine: IdentityEngine) -> None:
     levels = {c.name: c.level for c in outcome.score.comparisons}
     assert levels == {"phone": "agree", "id_card": "conflict"}
     assert outcome.action is Action.REVIEW and outcome.score.conflict
+
+
+def test_records_without_identifiers_are_people_too(engine: IdentityEngine) -> None:
+    """A lead with only a name and birth date is found through the blocking key."""
+    bare = engine.ingest(rec("media", "1", name="張偉", birth_date="1990-01-02"))
+    assert bare.action is Action.NEW
+    later = engine.ingest(rec("crm", "2", ("phone", "13912345678"), name="张伟",
+                              birth_date="1990/01/02"))
+    # Name and birth date agree, but without a shared identifier that is only worth a review.
+    assert later.action is Action.REVIEW and later.review_task_id
+    explained = engine.explain(bare.one_id, one_id=later.one_id)
+    assert {c.name: c.level for c in explained.score.comparisons} == {
+        "name": "exact", "birth_date": "exact"}

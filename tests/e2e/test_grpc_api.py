@@ -1,0 +1,206 @@
+"""IdentityService through a real gRPC server and client over a real Neo4j."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
+from google.rpc import error_details_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from grpc_status import rpc_status
+
+from idgraph.store.neo4j_store import Neo4jStore
+from idgraph.v1 import identity_pb2 as pb
+from idgraph.v1 import identity_pb2_grpc as pb_grpc
+from tests.integration.helpers import check_invariants, node_counts
+
+pytestmark = pytest.mark.e2e
+
+
+def record(rid: str, *identifiers: tuple[str, ...], source: str = "crm",
+           vehicles: list[pb.VehicleLink] | None = None, **attributes: str) -> pb.SourceRecord:
+    return pb.SourceRecord(
+        source=source, source_record_id=rid,
+        identifiers=[pb.Identifier(type=i[0], value=i[1], scope=i[2] if len(i) > 2 else "")
+                     for i in identifiers],
+        attributes=attributes, vehicles=vehicles or [])
+
+
+def ingest(stub: pb_grpc.IdentityServiceStub, rec: pb.SourceRecord) -> pb.IngestResponse:
+    return stub.Ingest(pb.IngestRequest(record=rec), timeout=10)
+
+
+def bad_request(error: grpc.RpcError) -> list[str]:
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    assert status is not None
+    fields = []
+    for detail in status.details:
+        message = error_details_pb2.BadRequest()
+        if detail.Unpack(message):
+            fields += [v.field for v in message.field_violations]
+    return fields
+
+
+def test_shared_phone_then_bridge_merge_then_redirect(stub: pb_grpc.IdentityServiceStub) -> None:
+    a = ingest(stub, record("1", ("phone", "13912345678"), name="张伟"))
+    a2 = ingest(stub, record("2", ("phone", "139 1234 5678"), source="app"))
+    assert a.decision == pb.DECISION_NEW and a2.decision == pb.DECISION_LINKED
+    assert a2.one_id == a.one_id and a2.score >= 10
+    b = ingest(stub, record("3", ("email", "li@163.com"), source="app"))
+    assert b.one_id != a.one_id
+    bridge = ingest(stub, record("4", ("phone", "13912345678"), ("email", "li@163.com"),
+                                 source="wechat"))
+    assert bridge.decision == pb.DECISION_MERGED
+    assert bridge.one_id == a.one_id and list(bridge.merged_one_ids) == [b.one_id]
+    redirected = stub.GetProfile(pb.GetProfileRequest(one_id=b.one_id), timeout=10)
+    assert redirected.redirected and redirected.requested_one_id == b.one_id
+    assert redirected.profile.one_id == a.one_id
+    assert {r.source_record_id for r in redirected.profile.records} == {"1", "2", "3", "4"}
+    assert list(redirected.profile.merged_one_ids) == [b.one_id]
+
+
+def test_fifty_placeholder_phones_stay_fifty_people(stub: pb_grpc.IdentityServiceStub,
+                                                    clean_store: Neo4jStore) -> None:
+    answers = [ingest(stub, record(f"lead{i}", ("phone", "13800138000"), source="media",
+                                   name="王先生" if i % 2 else f"顾客{i}"))
+               for i in range(50)]
+    assert len({a.one_id for a in answers}) == 50
+    assert all(a.decision == pb.DECISION_NEW for a in answers)
+    check_invariants(clean_store)
+
+
+def test_invalid_vin_is_invalid_argument_naming_the_field_and_writes_nothing(
+        stub: pb_grpc.IdentityServiceStub, clean_store: Neo4jStore) -> None:
+    ingest(stub, record("1", ("phone", "13912345678")))
+    before = node_counts(clean_store)
+    bad = record("2", ("phone", "13712345678"), vehicles=[pb.VehicleLink(
+        vin="1M8GDM9A1KP042788", relation=pb.VEHICLE_RELATION_OWNER)])
+    with pytest.raises(grpc.RpcError) as exc:
+        ingest(stub, bad)
+    assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "record.vehicles[0].vin" in exc.value.details()
+    assert bad_request(exc.value) == ["record.vehicles[0].vin"]
+    with pytest.raises(grpc.RpcError) as exc:
+        ingest(stub, record("3", ("vin", "1M8GDM9AXKP04278O")))
+    assert bad_request(exc.value) == ["record.identifiers[0].value"]
+    assert node_counts(clean_store) == before
+
+
+def test_missing_record_and_limits_are_invalid_argument(stub: pb_grpc.IdentityServiceStub
+                                                        ) -> None:
+    with pytest.raises(grpc.RpcError) as exc:
+        stub.Ingest(pb.IngestRequest(), timeout=10)
+    assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert bad_request(exc.value) == ["record"]
+    many = record("x", *[("crm_id", f"c{i}") for i in range(65)])
+    with pytest.raises(grpc.RpcError) as exc:
+        ingest(stub, many)
+    assert bad_request(exc.value) == ["record.identifiers"]
+    huge = record("y", ("phone", "13912345678"), note="x" * (1024 * 1024))
+    with pytest.raises(grpc.RpcError) as exc:
+        ingest(stub, huge)
+    assert exc.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+def test_batch_ingest_answers_in_order_and_survives_a_bad_row(
+        stub: pb_grpc.IdentityServiceStub, clean_store: Neo4jStore) -> None:
+    rows = [record(str(i), ("phone", f"1391234{i:04d}")) for i in range(30)]
+    rows[7] = record("7", ("phone", "12345"))
+    rows[20] = record("", ("phone", "13912340020"))
+    answers = list(stub.BatchIngest(iter(pb.IngestRequest(record=r) for r in rows), timeout=60))
+    assert [a.source_record_id for a in answers] == [r.source_record_id for r in rows]
+    assert answers[7].error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+    assert "record.identifiers[0].value" in answers[7].error.message
+    assert answers[20].error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+    good = [a for i, a in enumerate(answers) if i not in (7, 20)]
+    assert all(a.one_id and a.decision == pb.DECISION_NEW for a in good)
+    assert node_counts(clean_store)["Record"] == 28
+
+
+def test_resolve_writes_nothing(stub: pb_grpc.IdentityServiceStub,
+                                clean_store: Neo4jStore) -> None:
+    a = ingest(stub, record("1", ("phone", "13912345678"), name="张伟"))
+    before = node_counts(clean_store)
+    hit = stub.Resolve(pb.ResolveRequest(identifiers=[pb.Identifier(type="phone",
+                                                                    value="13912345678")],
+                                         attributes={"name": "張偉"}), timeout=10)
+    assert hit.one_id == a.one_id and hit.confidence == 1.0
+    assert {c.name: c.level for c in hit.candidates[0].comparisons} == {
+        "phone": "agree", "name": "exact"}
+    miss = stub.Resolve(pb.ResolveRequest(identifiers=[pb.Identifier(type="email",
+                                                                     value="no@qq.com")]),
+                        timeout=10)
+    assert miss.one_id == "" and not miss.candidates
+    assert node_counts(clean_store) == before
+    with pytest.raises(grpc.RpcError) as exc:
+        stub.Resolve(pb.ResolveRequest(identifiers=[pb.Identifier(type="wechat_openid",
+                                                                  value="o1")]), timeout=10)
+    assert bad_request(exc.value) == ["identifiers[0].scope"]
+
+
+def test_profile_shows_vehicles_identifiers_and_golden_attributes(
+        stub: pb_grpc.IdentityServiceStub) -> None:
+    since = Timestamp(seconds=1_577_836_800)  # 2020-01-01
+    a = ingest(stub, record("1", ("phone", "13912345678"), ("id_card", "11010519491231002x"),
+                            source="dms", name="张伟", city="上海",
+                            vehicles=[pb.VehicleLink(vin="LJCPCBLCX11000237", model="Model A",
+                                                     relation=pb.VEHICLE_RELATION_OWNER,
+                                                     plate="沪A·12345", since=since)]))
+    ingest(stub, record("2", ("phone", "13912345678"), source="media", city="北京"))
+    by_id = stub.GetProfile(pb.GetProfileRequest(identifier=pb.Identifier(
+        type="id_card", value="11010519491231002X")), timeout=10)
+    profile = by_id.profile
+    assert profile.one_id == a.one_id and not by_id.redirected
+    golden = {g.name: g for g in profile.attributes}
+    assert golden["city"].value == "上海" and golden["city"].source == "dms"
+    assert "trust" in golden["city"].rule
+    card = next(i for i in profile.identifiers if i.type == "id_card")
+    assert card.hashed and "1101051949" not in card.value
+    phone = next(i for i in profile.identifiers if i.type == "phone")
+    assert list(phone.sources) == ["dms", "media"]
+    (vehicle,) = profile.vehicles
+    assert (vehicle.vin, vehicle.plate, vehicle.current) == ("LJCPCBLCX11000237", "沪A12345", True)
+    assert vehicle.relation == pb.VEHICLE_RELATION_OWNER and vehicle.since.seconds == since.seconds
+
+
+def test_profile_errors(stub: pb_grpc.IdentityServiceStub) -> None:
+    with pytest.raises(grpc.RpcError) as exc:
+        stub.GetProfile(pb.GetProfileRequest(), timeout=10)
+    assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    with pytest.raises(grpc.RpcError) as exc:
+        stub.GetProfile(pb.GetProfileRequest(one_id="oid_" + "1" * 26), timeout=10)
+    assert exc.value.code() == grpc.StatusCode.NOT_FOUND
+    with pytest.raises(grpc.RpcError) as exc:
+        stub.GetProfile(pb.GetProfileRequest(one_id="nonsense"), timeout=10)
+    assert bad_request(exc.value) == ["one_id"]
+
+
+def test_explain_record_against_one_id(stub: pb_grpc.IdentityServiceStub) -> None:
+    a = ingest(stub, record("1", ("phone", "13912345678"), name="张伟"))
+    answer = stub.Explain(pb.ExplainRequest(
+        record=record("2", ("phone", "13912345678"), name="王芳"), other_one_id=a.one_id),
+        timeout=10)
+    assert {c.name: (c.level, c.weight) for c in answer.comparisons} == {
+        "phone": ("agree", 12.0), "name": ("disagree", -5.0)}
+    assert answer.score == 7.0 and answer.decision == pb.DECISION_REVIEW
+    assert answer.link_threshold == 10.0 and answer.reason
+
+
+def test_expired_deadline_is_deadline_exceeded(stub: pb_grpc.IdentityServiceStub) -> None:
+    with pytest.raises(grpc.RpcError) as exc:
+        stub.Ingest(pb.IngestRequest(record=record("1", ("phone", "13912345678"))),
+                    timeout=0.0001)
+    assert exc.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+def test_health_and_reflection(channel: grpc.Channel) -> None:
+    health = health_pb2_grpc.HealthStub(channel)
+    for service in ("", "idgraph.v1.IdentityService"):
+        answer = health.Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
+        assert answer.status == health_pb2.HealthCheckResponse.SERVING
+    reflection = reflection_pb2_grpc.ServerReflectionStub(channel)
+    request = reflection_pb2.ServerReflectionRequest(list_services="")
+    answer = next(iter(reflection.ServerReflectionInfo(iter([request]), timeout=5)))
+    names = {s.name for s in answer.list_services_response.service}
+    assert {"idgraph.v1.IdentityService", "grpc.health.v1.Health"} <= names

@@ -1,0 +1,91 @@
+"""`idgraph serve` as a user runs it: a real process, real signals, real Neo4j."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from idgraph.localdb import free_port, port_open
+from idgraph.v1 import identity_pb2 as pb
+from idgraph.v1 import identity_pb2_grpc as pb_grpc
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.e2e
+
+
+@contextmanager
+def serving(env: dict[str, str], log: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    port = free_port()
+    full_env = {**os.environ, **env, "IDGRAPH_GRPC_ADDR": f"127.0.0.1:{port}",
+                "IDGRAPH_SHUTDOWN_GRACE": "2"}
+    with log.open("wb") as out:
+        process = subprocess.Popen([sys.executable, str(ROOT / "server.py")], cwd=ROOT,
+                                   env=full_env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_serving(process, port, log)
+        yield process, port
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def wait_serving(process: subprocess.Popen[bytes], port: int, log: Path) -> None:
+    deadline = time.monotonic() + 180
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline:
+            assert process.poll() is None, f"server exited early:\n{log.read_text()}"
+            try:
+                answer = health.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                if answer.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.RpcError:
+                time.sleep(0.5)
+    pytest.fail(f"server never became SERVING:\n{log.read_text()}")
+
+
+def ingest_one(port: int) -> pb.IngestResponse:
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        stub = pb_grpc.IdentityServiceStub(channel)
+        return stub.Ingest(pb.IngestRequest(record=pb.SourceRecord(
+            source="crm", source_record_id=f"serve-{port}",
+            identifiers=[pb.Identifier(type="phone", value="13912345678")])), timeout=10)
+
+
+def stop_gracefully(process: subprocess.Popen[bytes], log: Path) -> None:
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == 0, log.read_text()
+
+
+def test_serve_against_configured_neo4j(neo4j_uri: str, tmp_path: Path) -> None:
+    log = tmp_path / "serve.log"
+    with serving({"IDGRAPH_NEO4J_URI": neo4j_uri}, log) as (process, port):
+        assert ingest_one(port).one_id.startswith("oid_")
+        stop_gracefully(process, log)
+    assert "shutting down" in log.read_text()
+
+
+def test_serve_starts_and_stops_its_own_neo4j(tmp_path: Path) -> None:
+    bolt = free_port()
+    env = {"IDGRAPH_NEO4J_URI": "", "IDGRAPH_NEO4J_HOME": str(tmp_path / "neo4j"),
+           "IDGRAPH_NEO4J_BOLT_PORT": str(bolt), "IDGRAPH_NEO4J_HEAP": "512m",
+           "IDGRAPH_NEO4J_PAGECACHE": "128m",
+           "IDGRAPH_NEO4J_LIB": os.environ.get("IDGRAPH_NEO4J_LIB", str(ROOT / ".neo4j/lib"))}
+    log = tmp_path / "serve.log"
+    with serving(env, log) as (process, port):
+        assert port_open(bolt)
+        assert ingest_one(port).decision == pb.DECISION_NEW
+        stop_gracefully(process, log)
+    assert not port_open(bolt), "the Neo4j started by serve is still listening"
+    assert (tmp_path / "neo4j" / "data" / "databases" / "neo4j").is_dir()

@@ -120,12 +120,12 @@ class IdentityEngine:
         return prepare_record(raw, self.rules, self.limits, self.secret, self.clock(), prefix)
 
     def _ingest_in(self, tx: GraphTx, record: PreparedRecord, now: datetime) -> IngestOutcome:
-        existing = tx.record_owner(record.key)
-        if existing and existing[0] == record.fingerprint:
-            return IngestOutcome(existing[1], Action.UNCHANGED)
-        current = existing[1] if existing else None
-        holders = tx.lock_identifiers(record.all_keys, self._lookup_keys(record.all_keys),
-                                      self.rules.hub_cap, now)
+        lookup = self._lookup_keys(record.all_keys)
+        stored, holders = tx.begin_ingest(record.key, record.all_keys, lookup,
+                                          self.rules.hub_cap, now)
+        if stored and stored[0] == record.fingerprint:
+            return IngestOutcome(stored[1], Action.UNCHANGED)
+        current = stored[1] if stored else None
         counts = {key: len(people) for key, people in holders.items()}
         wanted = self._candidate_ids(record.all_keys, holders, counts, current)
         rows = tx.load_persons(wanted, lock=True)
@@ -161,11 +161,7 @@ class IdentityEngine:
 
     def _apply(self, tx: GraphTx, record: PreparedRecord, resolution: Resolution,
                now: datetime) -> IngestOutcome:
-        if resolution.target_one_id is None:
-            one_id = self.mint_one_id(now)
-            tx.create_person(one_id, now)
-        else:
-            one_id = resolution.target_one_id
+        one_id = resolution.target_one_id or self.mint_one_id(now)
         if resolution.absorbed_one_ids:
             event_id = self._new_id()
             tx.merge_persons(one_id, resolution.absorbed_one_ids, event_id, now)
@@ -173,7 +169,7 @@ class IdentityEngine:
                 event_id=event_id, survivor=one_id, absorbed=resolution.absorbed_one_ids,
                 rule=resolution.rule, score=resolution.score, record_key=record.key,
                 evidence=_evidence_json(record, resolution), actor="ingest", now=now)
-        tx.upsert_record(record, one_id, self.rules.trust(record.source), now)
+        tx.upsert_record(record, one_id, now)
         task_id = ""
         if resolution.needs_review:
             task_id = self._new_id()

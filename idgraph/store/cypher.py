@@ -22,29 +22,30 @@ RECORD_MIGRATION: LiteralString = (
 
 # --- ingest ------------------------------------------------------------------------------
 
-GET_RECORD: LiteralString = """
-MATCH (r:Record {key: $key})-[:PART_OF]->(p:Person)
-RETURN r.fingerprint AS fingerprint, p.one_id AS one_id
-"""
-
-# Creates the record's identifier nodes, takes a write lock on each (in key order, so
-# concurrent ingests on the same identifiers serialize instead of deadlocking), and
-# lists up to $cap distinct people holding each one.
-LOCK_IDENTIFIERS_AND_FIND_HOLDERS: LiteralString = """
-UNWIND $rows AS row
-MERGE (i:Identifier {key: row.key})
-  ON CREATE SET i.type = row.type, i.scope = row.scope, i.value = row.value,
-                i.hashed = row.hashed, i.created_at = $now
-SET i._lock = true
-REMOVE i._lock
-WITH i, row
-CALL (i, row) {
-  OPTIONAL MATCH (i)<-[:HAS_IDENTIFIER]-(:Record)-[:PART_OF]->(p:Person)
-  WHERE row.lookup
-  WITH DISTINCT p LIMIT $cap
-  RETURN collect(p.one_id) AS holders
+# Opens an ingest: the stored record's fingerprint and person (if it was sent before); then
+# creates the record's identifier nodes, write-locks each (in key order, so concurrent
+# ingests on the same identifiers serialize instead of racing) and lists up to $cap
+# distinct people holding each identifier in $rows with lookup = true.
+BEGIN_INGEST: LiteralString = """
+OPTIONAL MATCH (stored:Record {key: $key})-[:PART_OF]->(owner:Person)
+WITH stored.fingerprint AS fingerprint, owner.one_id AS current
+CALL () {
+  UNWIND $rows AS row
+  MERGE (i:Identifier {key: row.key})
+    ON CREATE SET i.type = row.type, i.scope = row.scope, i.value = row.value,
+                  i.hashed = row.hashed, i.created_at = $now
+  SET i._lock = true
+  REMOVE i._lock
+  WITH i, row
+  CALL (i, row) {
+    OPTIONAL MATCH (i)<-[:HAS_IDENTIFIER]-(:Record)-[:PART_OF]->(p:Person)
+    WHERE row.lookup
+    WITH DISTINCT p LIMIT $cap
+    RETURN collect(p.one_id) AS holders
+  }
+  RETURN collect([row.key, holders]) AS holders
 }
-RETURN row.key AS key, holders
+RETURN fingerprint, current, holders
 """
 
 # Read-only twin of the statement above, for Resolve and Explain.
@@ -96,10 +97,6 @@ RETURN p.one_id AS one_id, p.status AS status, p.created_at AS created_at,
        attributes, identifiers
 """
 
-CREATE_PERSON: LiteralString = """
-CREATE (:Person {one_id: $one_id, status: 'active', created_at: $now, updated_at: $now})
-"""
-
 # Moves the absorbed people's records to the survivor; the absorbed node stays as a
 # redirect, and earlier redirects to it are pointed at the survivor (one hop, always).
 MERGE_PERSONS: LiteralString = """
@@ -130,14 +127,16 @@ MATCH (p:Person) WHERE p.one_id IN $absorbed OR p.one_id = $survivor
 CREATE (e)-[:INVOLVES]->(p)
 """
 
+# Creates the person when the decision minted a new OneID, then writes the record in place.
 UPSERT_RECORD: LiteralString = """
-MATCH (p:Person {one_id: $one_id})
+MERGE (p:Person {one_id: $one_id})
+  ON CREATE SET p.status = 'active', p.created_at = $now
 SET p.updated_at = $now
 MERGE (r:Record {key: $key})
   ON CREATE SET r.ingested_at = $now
 SET r.source = $source, r.source_record_id = $source_record_id,
     r.observed_at = $observed_at, r.attributes = $attributes, r.fingerprint = $fingerprint,
-    r.trust = $trust, r.updated_at = $now
+    r.updated_at = $now
 WITH r, p
 CALL (r) {
   MATCH (r)-[old:PART_OF|HAS_IDENTIFIER|MENTIONS]->()

@@ -64,19 +64,17 @@ class GraphTx:
     def _run(self, query: LiteralString, **params: Any) -> list[neo4j.Record]:
         return list(self._tx.run(query, params))
 
-    def record_owner(self, key: str) -> tuple[str, str] | None:
-        """(fingerprint, one_id) of a stored record, or None."""
-        rows = self._run(cypher.GET_RECORD, key=key)
-        return (rows[0]["fingerprint"], rows[0]["one_id"]) if rows else None
-
-    def lock_identifiers(self, keys: Sequence[IdKey], lookup: set[str], cap: int,
-                         now: datetime) -> dict[str, list[str]]:
-        """Create and write-lock identifier nodes; holders (capped) of those in `lookup`."""
+    def begin_ingest(self, record_key: str, keys: Sequence[IdKey], lookup: set[str],
+                     cap: int, now: datetime
+                     ) -> tuple[tuple[str, str] | None, dict[str, list[str]]]:
+        """The stored (fingerprint, one_id) of the record, if any, and the holders of its
+        identifiers, after creating and write-locking every identifier node."""
         rows = [{"key": k.key, "type": k.type, "scope": k.scope, "value": k.value,
                  "hashed": k.hashed, "lookup": k.key in lookup}
                 for k in sorted(keys, key=lambda k: k.key)]
-        result = self._run(cypher.LOCK_IDENTIFIERS_AND_FIND_HOLDERS, rows=rows, cap=cap, now=now)
-        return {r["key"]: list(r["holders"]) for r in result}
+        (result,) = self._run(cypher.BEGIN_INGEST, key=record_key, rows=rows, cap=cap, now=now)
+        stored = (result["fingerprint"], result["current"]) if result["current"] else None
+        return stored, {key: list(holders) for key, holders in result["holders"]}
 
     def find_holders(self, keys: Iterable[str], cap: int) -> dict[str, list[str]]:
         """Read-only: people (capped) holding each identifier key."""
@@ -85,8 +83,11 @@ class GraphTx:
 
     def load_persons(self, one_ids: Iterable[str], lock: bool) -> list[PersonRow]:
         """Load people for scoring; with `lock`, write-lock them first (in OneID order)."""
+        wanted = sorted(set(one_ids))
+        if not wanted:
+            return []
         query = cypher.LOCK_AND_LOAD_PERSONS if lock else cypher.LOAD_PERSONS
-        rows = self._run(query, one_ids=sorted(set(one_ids)))
+        rows = self._run(query, one_ids=wanted)
         return [
             PersonRow(
                 one_id=r["one_id"], status=r["status"],
@@ -96,10 +97,6 @@ class GraphTx:
             )
             for r in rows
         ]
-
-    def create_person(self, one_id: str, now: datetime) -> None:
-        """Create an active person."""
-        self._run(cypher.CREATE_PERSON, one_id=one_id, now=now)
 
     def merge_persons(self, survivor: str, absorbed: Sequence[str], event_id: str,
                       now: datetime) -> None:
@@ -115,14 +112,14 @@ class GraphTx:
                   absorbed=list(absorbed), rule=rule, score=score, record_key=record_key,
                   evidence=evidence, actor=actor, now=now)
 
-    def upsert_record(self, record: PreparedRecord, one_id: str, trust: int,
-                      now: datetime) -> None:
-        """Write the record in place, attach it to `one_id`, replace its identifier links."""
+    def upsert_record(self, record: PreparedRecord, one_id: str, now: datetime) -> None:
+        """Write the record in place and attach it to `one_id` (created when new); replace
+        its identifier and vehicle links."""
         self._run(
             cypher.UPSERT_RECORD, one_id=one_id, key=record.key, source=record.source,
             source_record_id=record.source_record_id, observed_at=record.observed_at,
             attributes=json.dumps(record.attributes, ensure_ascii=False, sort_keys=True),
-            fingerprint=record.fingerprint, trust=trust, now=now,
+            fingerprint=record.fingerprint, now=now,
             identifier_keys=[k.key for k in record.all_keys],
         )
         if record.vehicles:
@@ -265,9 +262,3 @@ def _mapped_errors() -> Iterator[None]:
                       | neo4j_errors.TransientError | neo4j_errors.DriverError):
             raise Unavailable(f"Neo4j unavailable: {exc}") from exc
         raise
-
-
-def parse_attributes(raw: Mapping[str, Any]) -> dict[str, str]:
-    """Record attributes as stored (JSON text) -> dict."""
-    text = raw.get("attributes") or "{}"
-    return cast(dict[str, str], json.loads(text))

@@ -1,0 +1,211 @@
+"""Ingest / Resolve / BatchIngest benchmark against the real service.
+
+Starts `server.py` as a user would (with its own local Neo4j unless IDGRAPH_NEO4J_URI is
+set), generates records with realistic overlap (several sources per person, shared phones,
+placeholders) and prints a table of throughput and latency.
+
+    .venv/bin/python bench/ingest_bench.py [--records 3000] [--clients 1 8 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from idgraph.localdb import free_port  # noqa: E402
+from idgraph.v1 import identity_pb2 as pb  # noqa: E402
+from idgraph.v1 import identity_pb2_grpc as pb_grpc  # noqa: E402
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华"
+SOURCES = ("crm", "app", "wechat", "dms", "media", "test_drive", "service")
+
+
+class RecordFactory:
+    """People with 1-2 phones, an email and a CRM id; each record shows a few of them."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.people: list[dict[str, object]] = []
+        self.serial = 0
+
+    def _person(self) -> dict[str, object]:
+        n = len(self.people)
+        person = {
+            "phones": [f"1{self.rng.choice('3456789')}{self.rng.randrange(10**9):09d}"
+                       for _ in range(self.rng.choice((1, 1, 2)))],
+            "email": f"user{n}@{self.rng.choice(('163.com', 'qq.com', 'gmail.com'))}",
+            "crm": f"CRM{n:08d}",
+            "name": self.rng.choice(SURNAMES) + self.rng.choice(GIVEN),
+        }
+        self.people.append(person)
+        return person
+
+    def record(self) -> pb.SourceRecord:
+        """70% of records belong to a new person, 30% to someone seen before."""
+        self.serial += 1
+        person = self._person() if not self.people or self.rng.random() < 0.7 else \
+            self.rng.choice(self.people)
+        ids = [pb.Identifier(type="phone", value=self.rng.choice(person["phones"]))]  # type: ignore[arg-type]
+        if self.rng.random() < 0.4:
+            ids.append(pb.Identifier(type="email", value=str(person["email"])))
+        if self.rng.random() < 0.3:
+            ids.append(pb.Identifier(type="crm_id", value=str(person["crm"])))
+        if self.rng.random() < 0.02:
+            ids = [pb.Identifier(type="phone", value="13800138000")]  # placeholder
+        return pb.SourceRecord(source=self.rng.choice(SOURCES),
+                               source_record_id=f"bench-{self.serial}",
+                               identifiers=ids, attributes={"name": str(person["name"])})
+
+
+@dataclass
+class Row:
+    name: str
+    count: int
+    seconds: float
+    latencies_ms: list[float]
+
+    def cells(self) -> list[str]:
+        lat = sorted(self.latencies_ms)
+        p50 = statistics.median(lat) if lat else 0.0
+        p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] if lat else 0.0
+        return [self.name, str(self.count), f"{self.count / self.seconds:,.0f}",
+                f"{p50:.1f}" if lat else "-", f"{p99:.1f}" if lat else "-"]
+
+
+def run_clients(target: str, records: list[pb.SourceRecord], clients: int, call: str) -> Row:
+    latencies: list[float] = []
+    lock = threading.Lock()
+    chunks = [records[i::clients] for i in range(clients)]
+    channels = [grpc.insecure_channel(target) for _ in range(clients)]
+
+    def work(index: int) -> None:
+        stub = pb_grpc.IdentityServiceStub(channels[index])
+        local = []
+        for record in chunks[index]:
+            started = time.perf_counter()
+            if call == "ingest":
+                stub.Ingest(pb.IngestRequest(record=record), timeout=30)
+            else:
+                stub.Resolve(pb.ResolveRequest(identifiers=record.identifiers,
+                                               attributes=record.attributes), timeout=30)
+            local.append((time.perf_counter() - started) * 1000)
+        with lock:
+            latencies.extend(local)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        list(pool.map(work, range(clients)))
+    elapsed = time.perf_counter() - started
+    for channel in channels:
+        channel.close()
+    label = "Ingest" if call == "ingest" else "Resolve"
+    return Row(f"{label}, {clients} client{'s' if clients > 1 else ''}", len(records), elapsed,
+               latencies)
+
+
+def run_batch(target: str, records: list[pb.SourceRecord]) -> Row:
+    with grpc.insecure_channel(target) as channel:
+        stub = pb_grpc.IdentityServiceStub(channel)
+        started = time.perf_counter()
+        answers = list(stub.BatchIngest(iter(pb.IngestRequest(record=r) for r in records),
+                                        timeout=600))
+        elapsed = time.perf_counter() - started
+    errors = sum(1 for a in answers if a.HasField("error"))
+    if errors:
+        print(f"  BatchIngest: {errors} errors", file=sys.stderr)
+    return Row("BatchIngest, 1 stream", len(records), elapsed, [])
+
+
+@dataclass
+class Service:
+    process: subprocess.Popen[bytes]
+    target: str
+
+
+def start_service(workdir: Path) -> Service:
+    port = free_port()
+    env = {**os.environ, "IDGRAPH_GRPC_ADDR": f"127.0.0.1:{port}", "IDGRAPH_LOG_LEVEL": "WARNING"}
+    if not os.environ.get("IDGRAPH_NEO4J_URI"):
+        env.update({"IDGRAPH_NEO4J_HOME": str(workdir / "neo4j"),
+                    "IDGRAPH_NEO4J_BOLT_PORT": str(free_port()),
+                    "IDGRAPH_NEO4J_LIB": str(ROOT / ".neo4j" / "lib")})
+    log = (workdir / "server.log").open("wb")
+    process = subprocess.Popen([sys.executable, str(ROOT / "server.py")], cwd=ROOT, env=env,
+                               stdout=log, stderr=subprocess.STDOUT)
+    target = f"127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    with grpc.insecure_channel(target) as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise SystemExit((workdir / "server.log").read_text())
+            try:
+                if health.Check(health_pb2.HealthCheckRequest(), timeout=1).status == \
+                        health_pb2.HealthCheckResponse.SERVING:
+                    return Service(process, target)
+            except grpc.RpcError:
+                time.sleep(0.5)
+    raise SystemExit("service did not start")
+
+
+def batches(factory: RecordFactory, n: int) -> Iterator[pb.SourceRecord]:
+    for _ in range(n):
+        yield factory.record()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=3000, help="records per ingest phase")
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--resolves", type=int, default=3000)
+    parser.add_argument("--batch", type=int, default=5000)
+    args = parser.parse_args()
+    factory = RecordFactory(seed=7)
+    with tempfile.TemporaryDirectory(prefix="idgraph-bench-") as tmp:
+        service = start_service(Path(tmp))
+        try:
+            rows = [run_clients(service.target, [factory.record() for _ in range(300)], 8,
+                                "ingest")]  # warm-up, not reported
+            rows = []
+            for clients in args.clients:
+                records = list(batches(factory, args.records))
+                rows.append(run_clients(service.target, records, clients, "ingest"))
+            probes = [factory.record() for _ in range(args.resolves)]
+            rows.append(run_clients(service.target, probes, 1, "resolve"))
+            rows.append(run_clients(service.target, probes, 8, "resolve"))
+            rows.append(run_batch(service.target, list(batches(factory, args.batch))))
+        finally:
+            service.process.send_signal(signal.SIGTERM)
+            service.process.wait(60)
+    header = ["operation", "calls", "per second", "p50 ms", "p99 ms"]
+    table = [header] + [r.cells() for r in rows]
+    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+    print(f"\nidgraph ingest benchmark ({os.cpu_count()} cores, Neo4j on the same machine)")
+    for index, line in enumerate(table):
+        print("  ".join(cell.rjust(w) if i else cell.ljust(w)
+                        for i, (cell, w) in enumerate(zip(line, widths, strict=True))))
+        if index == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+if __name__ == "__main__":
+    main()

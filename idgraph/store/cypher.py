@@ -33,7 +33,7 @@ CALL () {
   UNWIND $rows AS row
   MERGE (i:Identifier {key: row.key})
     ON CREATE SET i.type = row.type, i.scope = row.scope, i.value = row.value,
-                  i.hashed = row.hashed, i.created_at = $now
+                  i.hashed = row.hashed, i.created_at = datetime({epochMillis: $now})
   SET i._lock = true
   REMOVE i._lock
   WITH i, row
@@ -77,7 +77,7 @@ CALL (p) {
   WHERE NOT i.type STARTS WITH '_block:'
   RETURN collect(DISTINCT [i.type, i.scope, i.value, i.hashed]) AS identifiers
 }
-RETURN p.one_id AS one_id, p.status AS status, p.created_at AS created_at,
+RETURN p.one_id AS one_id, p.status AS status, p.created_at.epochMillis AS created_ms,
        attributes, identifiers
 """
 
@@ -93,7 +93,7 @@ CALL (p) {
   WHERE NOT i.type STARTS WITH '_block:'
   RETURN collect(DISTINCT [i.type, i.scope, i.value, i.hashed]) AS identifiers
 }
-RETURN p.one_id AS one_id, p.status AS status, p.created_at AS created_at,
+RETURN p.one_id AS one_id, p.status AS status, p.created_at.epochMillis AS created_ms,
        attributes, identifiers
 """
 
@@ -101,7 +101,7 @@ RETURN p.one_id AS one_id, p.status AS status, p.created_at AS created_at,
 # redirect, and earlier redirects to it are pointed at the survivor (one hop, always).
 MERGE_PERSONS: LiteralString = """
 MATCH (s:Person {one_id: $survivor})
-SET s.updated_at = $now
+SET s.updated_at = datetime({epochMillis: $now})
 WITH s
 UNWIND $absorbed AS absorbed_id
 MATCH (a:Person {one_id: absorbed_id})
@@ -114,13 +114,14 @@ CALL (a, s) {
   MATCH (x:Person {merged_into: a.one_id})
   SET x.merged_into = s.one_id
 }
-SET a.status = 'merged', a.merged_into = s.one_id, a.merged_at = $now
-CREATE (a)-[:MERGED_INTO {at: $now, event_id: $event_id}]->(s)
+SET a.status = 'merged', a.merged_into = s.one_id, a.merged_at = datetime({epochMillis: $now})
+CREATE (a)-[:MERGED_INTO {at: datetime({epochMillis: $now}), event_id: $event_id}]->(s)
 """
 
 RECORD_MERGE_EVENT: LiteralString = """
-CREATE (e:MergeEvent {event_id: $event_id, at: $now, rule: $rule, score: $score,
-                      survivor: $survivor, absorbed: $absorbed, record_key: $record_key,
+CREATE (e:MergeEvent {event_id: $event_id, at: datetime({epochMillis: $now}), rule: $rule,
+                      score: $score, survivor: $survivor, absorbed: $absorbed,
+                      record_key: $record_key,
                       evidence: $evidence, actor: $actor})
 WITH e
 MATCH (p:Person) WHERE p.one_id IN $absorbed OR p.one_id = $survivor
@@ -130,13 +131,14 @@ CREATE (e)-[:INVOLVES]->(p)
 # Creates the person when the decision minted a new OneID, then writes the record in place.
 UPSERT_RECORD: LiteralString = """
 MERGE (p:Person {one_id: $one_id})
-  ON CREATE SET p.status = 'active', p.created_at = $now
-SET p.updated_at = $now
+  ON CREATE SET p.status = 'active', p.created_at = datetime({epochMillis: $now})
+SET p.updated_at = datetime({epochMillis: $now})
 MERGE (r:Record {key: $key})
-  ON CREATE SET r.ingested_at = $now
+  ON CREATE SET r.ingested_at = datetime({epochMillis: $now})
 SET r.source = $source, r.source_record_id = $source_record_id,
-    r.observed_at = $observed_at, r.attributes = $attributes, r.fingerprint = $fingerprint,
-    r.updated_at = $now
+    r.observed_at = datetime({epochMillis: $observed_at}), r.attributes = $attributes,
+    r.fingerprint = $fingerprint,
+    r.updated_at = datetime({epochMillis: $now})
 WITH r, p
 CALL (r) {
   MATCH (r)-[old:PART_OF|HAS_IDENTIFIER|MENTIONS]->()
@@ -153,24 +155,28 @@ CREATE (r)-[:HAS_IDENTIFIER]->(i)
 LINK_VEHICLES: LiteralString = """
 MATCH (r:Record {key: $key})-[:PART_OF]->(p:Person)
 UNWIND $vehicles AS v
+WITH r, p, v,
+     CASE WHEN v.since IS NULL THEN null ELSE datetime({epochMillis: v.since}) END AS _since,
+     CASE WHEN v.until IS NULL THEN null ELSE datetime({epochMillis: v.until}) END AS _until
 MERGE (car:Vehicle {vin: v.vin})
-  ON CREATE SET car.created_at = $now
+  ON CREATE SET car.created_at = datetime({epochMillis: $now})
 SET car.model = CASE WHEN v.model = '' THEN car.model ELSE v.model END,
     car.plate = CASE WHEN v.plate = '' THEN car.plate ELSE v.plate END
-CREATE (r)-[m:MENTIONS {relation: v.relation, since: v.since, until: v.until,
-                        observed_at: $observed_at}]->(car)
-WITH car, v, r, p
-CALL (car, v, r, p) {
+CREATE (r)-[m:MENTIONS {relation: v.relation, since: _since, until: _until,
+                        observed_at: datetime({epochMillis: $observed_at})}]->(car)
+WITH car, v, r, p, _since
+CALL (car, v, r, p, _since) {
   MATCH (car)<-[o:MENTIONS {relation: 'OWNER'}]-(other:Record)-[:PART_OF]->(q:Person)
-  WHERE v.relation = 'OWNER' AND v.since IS NOT NULL AND q <> p AND o.until IS NULL
-    AND (o.since IS NULL OR o.since < v.since)
-  SET o.until = v.since, o.closed_by = $key
+  WHERE v.relation = 'OWNER' AND _since IS NOT NULL AND q <> p AND o.until IS NULL
+    AND (o.since IS NULL OR o.since < _since)
+  SET o.until = _since, o.closed_by = $key
 }
 """
 
 CREATE_REVIEW_TASK: LiteralString = """
-CREATE (t:ReviewTask {task_id: $task_id, status: 'OPEN', created_at: $now, record_key: $key,
-                      one_id: $one_id, candidate_one_ids: $candidates, score: $score,
+CREATE (t:ReviewTask {task_id: $task_id, status: 'OPEN', created_at: datetime({epochMillis: $now}),
+                      record_key: $key, one_id: $one_id, candidate_one_ids: $candidates,
+                      score: $score,
                       reason: $reason, evidence: $evidence})
 WITH t
 MATCH (p:Person) WHERE p.one_id = $one_id OR p.one_id IN $candidates

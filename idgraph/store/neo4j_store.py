@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, LiteralString, Protocol, TypeVar, cast
 
 import neo4j
@@ -46,6 +46,17 @@ class PersonRow:
     attributes: tuple[dict[str, str], ...]
 
 
+def epoch_ms(value: datetime | None) -> int | None:
+    """Aware datetime -> epoch milliseconds; Cypher turns it back with datetime({epochMillis})
+    (much cheaper than the driver's datetime packing)."""
+    return None if value is None else int(value.timestamp() * 1000)
+
+
+def from_epoch_ms(value: int | None) -> datetime | None:
+    """Epoch milliseconds -> aware UTC datetime."""
+    return None if value is None else datetime.fromtimestamp(value / 1000, UTC)
+
+
 def to_native(value: Any) -> datetime | None:
     """Neo4j temporal -> Python datetime (None stays None)."""
     if value is None:
@@ -72,7 +83,8 @@ class GraphTx:
         rows = [{"key": k.key, "type": k.type, "scope": k.scope, "value": k.value,
                  "hashed": k.hashed, "lookup": k.key in lookup}
                 for k in sorted(keys, key=lambda k: k.key)]
-        (result,) = self._run(cypher.BEGIN_INGEST, key=record_key, rows=rows, cap=cap, now=now)
+        (result,) = self._run(cypher.BEGIN_INGEST, key=record_key, rows=rows, cap=cap,
+                              now=epoch_ms(now))
         stored = (result["fingerprint"], result["current"]) if result["current"] else None
         return stored, {key: list(holders) for key, holders in result["holders"]}
 
@@ -91,7 +103,7 @@ class GraphTx:
         return [
             PersonRow(
                 one_id=r["one_id"], status=r["status"],
-                created_at=to_native(r["created_at"]) or FAR_FUTURE,
+                created_at=from_epoch_ms(r["created_ms"]) or FAR_FUTURE,
                 identifiers=tuple(IdKey(t, s, v, bool(h)) for t, s, v, h in r["identifiers"]),
                 attributes=tuple(json.loads(a) for a in r["attributes"]),
             )
@@ -102,7 +114,7 @@ class GraphTx:
                       now: datetime) -> None:
         """Move the absorbed people's records to the survivor; leave redirects behind."""
         self._run(cypher.MERGE_PERSONS, survivor=survivor, absorbed=list(absorbed),
-                  event_id=event_id, now=now)
+                  event_id=event_id, now=epoch_ms(now))
 
     def record_merge_event(self, *, event_id: str, survivor: str, absorbed: Sequence[str],
                            rule: str, score: float, record_key: str, evidence: str,
@@ -110,24 +122,25 @@ class GraphTx:
         """Store a merge event with its evidence, linked to every person involved."""
         self._run(cypher.RECORD_MERGE_EVENT, event_id=event_id, survivor=survivor,
                   absorbed=list(absorbed), rule=rule, score=score, record_key=record_key,
-                  evidence=evidence, actor=actor, now=now)
+                  evidence=evidence, actor=actor, now=epoch_ms(now))
 
     def upsert_record(self, record: PreparedRecord, one_id: str, now: datetime) -> None:
         """Write the record in place and attach it to `one_id` (created when new); replace
         its identifier and vehicle links."""
         self._run(
             cypher.UPSERT_RECORD, one_id=one_id, key=record.key, source=record.source,
-            source_record_id=record.source_record_id, observed_at=record.observed_at,
+            source_record_id=record.source_record_id, observed_at=epoch_ms(record.observed_at),
             attributes=json.dumps(record.attributes, ensure_ascii=False, sort_keys=True),
-            fingerprint=record.fingerprint, now=now,
+            fingerprint=record.fingerprint, now=epoch_ms(now),
             identifier_keys=[k.key for k in record.all_keys],
         )
         if record.vehicles:
             vehicles = [{"vin": v.vin, "relation": v.relation.value, "model": v.model,
-                         "plate": v.plate, "since": v.since, "until": v.until}
+                         "plate": v.plate, "since": epoch_ms(v.since),
+                         "until": epoch_ms(v.until)}
                         for v in record.vehicles]
             self._run(cypher.LINK_VEHICLES, key=record.key, vehicles=vehicles,
-                      observed_at=record.observed_at, now=now)
+                      observed_at=epoch_ms(record.observed_at), now=epoch_ms(now))
 
     def create_review_task(self, *, task_id: str, record_key: str, one_id: str,
                            candidates: Sequence[str], score: float, reason: str,
@@ -135,7 +148,7 @@ class GraphTx:
         """Open a review task about `one_id` and its uncertain candidates."""
         self._run(cypher.CREATE_REVIEW_TASK, task_id=task_id, key=record_key, one_id=one_id,
                   candidates=list(candidates), score=score, reason=reason, evidence=evidence,
-                  now=now)
+                  now=epoch_ms(now))
 
     def person_status(self, one_id: str) -> tuple[str, str | None] | None:
         """(status, merged_into) of a person, or None when no such OneID was issued."""

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import uuid
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from idgraph.domain.oneid import format_one_id, looks_like_one_id
@@ -46,7 +47,14 @@ from idgraph.domain.resolution import (
 )
 from idgraph.domain.rules import Rules
 from idgraph.domain.scoring import Evidence, Score, score
+from idgraph.domain.working_set import (
+    IngestOutcome,
+    WorkingSet,
+    candidate_ids,
+    lookup_keys,
+)
 from idgraph.errors import Conflict, FieldViolation, InvalidInput, NotFound
+from idgraph.group_commit import GroupCommitter
 from idgraph.store.neo4j_store import GraphStore, GraphTx, PersonRow, StaleSnapshot, to_native
 
 Clock = Callable[[], datetime]
@@ -56,17 +64,6 @@ Entropy = Callable[[int], bytes]
 def system_clock() -> datetime:
     """The current UTC time."""
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class IngestOutcome:
-    """What Ingest answers."""
-
-    one_id: str
-    action: Action
-    score: float = 0.0
-    merged_one_ids: tuple[str, ...] = ()
-    review_task_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -108,79 +105,69 @@ class IdentityEngine:
     clock: Clock = system_clock
     entropy: Entropy = os.urandom
 
+    group_commit_writers: int = 2
+    group_commit_max_batch: int = 64
+    _committer: GroupCommitter | None = field(default=None, init=False, repr=False)
+    _committer_lock: threading.Lock = field(default_factory=threading.Lock, init=False,
+                                            repr=False)
+
     # ------------------------------------------------------------------ ingest
     def ingest(self, raw: RawRecord, timeout: float | None = None) -> IngestOutcome:
-        """Validate, resolve and store one record; InvalidInput writes nothing."""
-        now = self.clock()
-        record = prepare_record(raw, self.rules, self.limits, self.secret, now)
-        return self.store.write(lambda tx: self._ingest_in(tx, record, now), timeout)
+        """Validate, resolve and store one record; InvalidInput writes nothing.
+
+        Concurrent calls are committed together (group commit); each gets its own answer.
+        """
+        return self.submit(raw, timeout).result()
+
+    def submit(self, raw: RawRecord, timeout: float | None = None,
+               prefix: str = "record") -> Future[IngestOutcome]:
+        """Validate now (InvalidInput raises here, nothing queued) and queue for group commit."""
+        return self._group_committer().submit(self.prepare(raw, prefix), timeout)
 
     def prepare(self, raw: RawRecord, prefix: str = "record") -> PreparedRecord:
-        """Validate one record without writing (the batch path validates before sending)."""
+        """Validate and normalize one record without writing anything."""
         return prepare_record(raw, self.rules, self.limits, self.secret, self.clock(), prefix)
 
-    def _ingest_in(self, tx: GraphTx, record: PreparedRecord, now: datetime) -> IngestOutcome:
-        lookup = self._lookup_keys(record.all_keys)
-        stored, holders = tx.begin_ingest(record.key, record.all_keys, lookup,
-                                          self.rules.hub_cap, now)
-        if stored and stored[0] == record.fingerprint:
-            return IngestOutcome(stored[1], Action.UNCHANGED)
-        current = stored[1] if stored else None
+    def ingest_batch(self, records: Sequence[PreparedRecord], timeout: float | None = None
+                     ) -> list[IngestOutcome]:
+        """Resolve and store validated records in one transaction, in order: the answers are
+        those of ingesting them one by one."""
+        if not records:
+            return []
+        now = self.clock()
+        return self.store.write(lambda tx: self._ingest_batch_in(tx, records, now), timeout)
+
+    def close(self) -> None:
+        """Drain and stop the group-commit writers."""
+        with self._committer_lock:
+            committer, self._committer = self._committer, None
+        if committer is not None:
+            committer.close()
+
+    def _group_committer(self) -> GroupCommitter:
+        with self._committer_lock:
+            if self._committer is None:
+                self._committer = GroupCommitter(self.ingest_batch, self.group_commit_writers,
+                                                 self.group_commit_max_batch)
+            return self._committer
+
+    def _ingest_batch_in(self, tx: GraphTx, records: Sequence[PreparedRecord],
+                         now: datetime) -> list[IngestOutcome]:
+        keys = [k for r in records for k in r.all_keys]
+        stored, holders = tx.begin_batch([r.key for r in records], keys,
+                                         lookup_keys(keys, self.rules), self.rules.hub_cap, now)
         counts = {key: len(people) for key, people in holders.items()}
-        wanted = self._candidate_ids(record.all_keys, holders, counts, current)
+        ignored = evidence_filter(tuple(keys), counts, self.rules).ignored
+        wanted = {oid for key, people in holders.items() if key not in ignored
+                  for oid in people} | {one_id for _, one_id in stored.values()}
         rows = tx.load_persons(wanted, lock=True)
         if len(rows) != len(wanted) or any(r.status != "active" for r in rows):
             raise StaleSnapshot
-        snapshot = Snapshot(record, tuple(_candidate(r) for r in rows), counts, current)
-        resolution = decide(snapshot, self.rules)
-        return self._apply(tx, record, resolution, now)
-
-    def _lookup_keys(self, keys: Sequence[IdKey]) -> set[str]:
-        """Keys worth asking the graph about: evidence types, not blocklisted."""
-        lookup = set()
-        for key in keys:
-            if key.is_blocking:
-                lookup.add(key.key)
-                continue
-            rule = self.rules.identifier_types[key.type]
-            if rule.evidence and key.value not in rule.blocklist:
-                lookup.add(key.key)
-        return lookup
-
-    def _candidate_ids(self, keys: Sequence[IdKey], holders: Mapping[str, list[str]],
-                       counts: Mapping[str, int], current: str | None) -> list[str]:
-        ignored = evidence_filter(tuple(keys), counts, self.rules).ignored
-        votes: Counter[str] = Counter()
-        for key in keys:
-            if key.key not in ignored:
-                votes.update(holders.get(key.key, []))
-        ranked = sorted(votes, key=lambda oid: (-votes[oid], oid))[: self.rules.max_candidates]
-        if current is not None and current not in ranked:
-            ranked.append(current)
-        return ranked
-
-    def _apply(self, tx: GraphTx, record: PreparedRecord, resolution: Resolution,
-               now: datetime) -> IngestOutcome:
-        one_id = resolution.target_one_id or self.mint_one_id(now)
-        if resolution.absorbed_one_ids:
-            event_id = self._new_id()
-            tx.merge_persons(one_id, resolution.absorbed_one_ids, event_id, now)
-            tx.record_merge_event(
-                event_id=event_id, survivor=one_id, absorbed=resolution.absorbed_one_ids,
-                rule=resolution.rule, score=resolution.score, record_key=record.key,
-                evidence=_evidence_json(record, resolution), actor="ingest", now=now)
-        tx.upsert_record(record, one_id, now)
-        task_id = ""
-        if resolution.needs_review:
-            task_id = self._new_id()
-            tx.create_review_task(
-                task_id=task_id, record_key=record.key, one_id=one_id,
-                candidates=[item.candidate_one_id for item in resolution.review],
-                score=max(item.score for item in resolution.review),
-                reason="; ".join(sorted({item.reason for item in resolution.review})),
-                evidence=_evidence_json(record, resolution), now=now)
-        return IngestOutcome(one_id, resolution.action, resolution.score,
-                             resolution.absorbed_one_ids, task_id)
+        working = WorkingSet(self.rules, stored, holders, [_candidate(r) for r in rows],
+                             lambda: self.mint_one_id(now), self._new_id, now)
+        outcomes = [working.ingest(record) for record in records]
+        tx.write_plan(working.finished_plan(), now)
+        return outcomes
 
     def mint_one_id(self, now: datetime) -> str:
         """A new, time-ordered OneID."""
@@ -212,9 +199,9 @@ class IdentityEngine:
             self.rules, self.limits, self.secret, self.clock(), prefix="")
 
     def _resolve_in(self, tx: GraphTx, record: PreparedRecord) -> Resolution:
-        holders = tx.find_holders(self._lookup_keys(record.all_keys), self.rules.hub_cap)
+        holders = tx.find_holders(lookup_keys(record.all_keys, self.rules), self.rules.hub_cap)
         counts = {key: len(people) for key, people in holders.items()}
-        wanted = self._candidate_ids(record.all_keys, holders, counts, None)
+        wanted = candidate_ids(record.all_keys, holders, self.rules, None)
         rows = tx.load_persons(wanted, lock=False)
         snapshot = Snapshot(record, tuple(_candidate(r) for r in rows if r.status == "active"),
                             counts)
@@ -343,17 +330,3 @@ def _stored_record(raw: Mapping[str, object]) -> StoredRecord:
         attributes=json.loads(str(raw["attributes"] or "{}")),
         identifiers=identifiers, vehicles=vehicles,
     )
-
-
-def _evidence_json(record: PreparedRecord, resolution: Resolution) -> str:
-    """Evidence kept with merge events and review tasks: every candidate's comparisons."""
-    return json.dumps({
-        "record_key": record.key,
-        "decision": resolution.action.value,
-        "ignored": dict(resolution.evidence_filter.ignored),
-        "candidates": [
-            {"one_id": s.one_id, "score": s.score.total, "conflict": s.score.conflict,
-             "comparisons": [asdict(c) for c in s.score.comparisons]}
-            for s in resolution.scored
-        ],
-    }, ensure_ascii=False, sort_keys=True)

@@ -44,7 +44,9 @@ def build_engine(settings: Settings, store: Neo4jStore) -> IdentityEngine:
     """The engine with the configured rules, limits and secret."""
     if settings.hmac_secret.get_secret_value() == DEV_HMAC_SECRET:
         log.warning("IDGRAPH_HMAC_SECRET is the development default; set it in production")
-    return IdentityEngine(store, settings.load_rules(), settings.secret_bytes, settings.limits)
+    return IdentityEngine(store, settings.load_rules(), settings.secret_bytes, settings.limits,
+                          group_commit_writers=settings.group_commit_writers,
+                          group_commit_max_batch=settings.group_commit_max_batch)
 
 
 def serve(settings: Settings) -> int:

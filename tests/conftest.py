@@ -62,9 +62,11 @@ def rules() -> Rules:
 
 
 @pytest.fixture
-def engine(clean_store: Neo4jStore, rules: Rules) -> IdentityEngine:
+def engine(clean_store: Neo4jStore, rules: Rules) -> Iterator[IdentityEngine]:
     """An engine over a clean graph."""
-    return IdentityEngine(clean_store, rules, SECRET)
+    engine = IdentityEngine(clean_store, rules, SECRET)
+    yield engine
+    engine.close()
 
 
 @pytest.fixture

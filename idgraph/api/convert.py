@@ -11,7 +11,7 @@ from idgraph.domain.profile import Profile
 from idgraph.domain.records import RawIdentifier, RawRecord, RawVehicle
 from idgraph.domain.resolution import Action
 from idgraph.domain.scoring import ComparisonResult
-from idgraph.engine import IngestOutcome
+from idgraph.domain.working_set import IngestOutcome
 from idgraph.errors import InvalidInput
 from idgraph.v1 import identity_pb2 as pb
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 
 import grpc
 
@@ -17,6 +17,7 @@ from idgraph.api.convert import (
     record_from_proto,
 )
 from idgraph.api.status import to_status_proto
+from idgraph.domain.working_set import IngestOutcome
 from idgraph.engine import IdentityEngine
 from idgraph.errors import IdGraphError, InvalidInput
 from idgraph.v1 import identity_pb2 as pb
@@ -32,15 +33,13 @@ def remaining(context: grpc.ServicerContext) -> float | None:
 class IdentityServicer(pb_grpc.IdentityServiceServicer):
     """Thin edge: validate shape, convert, call the engine, convert back."""
 
-    def __init__(self, engine: IdentityEngine, batch_window: int = 8) -> None:
+    def __init__(self, engine: IdentityEngine, batch_window: int = 256) -> None:
         self.engine = engine
         self.batch_window = batch_window
-        self._batch_pool = ThreadPoolExecutor(max_workers=batch_window,
-                                              thread_name_prefix="batch-ingest")
 
     def close(self) -> None:
-        """Stop the BatchIngest worker pool."""
-        self._batch_pool.shutdown(wait=True, cancel_futures=True)
+        """Drain queued ingests."""
+        self.engine.close()
 
     def Ingest(self, request: pb.IngestRequest, context: grpc.ServicerContext
                ) -> pb.IngestResponse:
@@ -51,26 +50,24 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
 
     def BatchIngest(self, request_iterator: Iterator[pb.IngestRequest],
                     context: grpc.ServicerContext) -> Iterator[pb.IngestResponse]:
-        # A bounded window of records in flight; answers leave in request order.
-        window: deque[Future[pb.IngestResponse]] = deque()
+        # Records are validated as they arrive and queued for group commit; up to
+        # batch_window are in flight, and answers leave in request order.
+        window: deque[tuple[pb.IngestRequest, Future[IngestOutcome] | IdGraphError]] = deque()
         for request in request_iterator:
-            window.append(self._batch_pool.submit(self._ingest_one, request, remaining(context)))
+            window.append((request, self._submit(request, remaining(context))))
             while len(window) >= self.batch_window:
-                yield window.popleft().result()
+                yield _answer(*window.popleft())
         while window:
-            yield window.popleft().result()
+            yield _answer(*window.popleft())
 
-    def _ingest_one(self, request: pb.IngestRequest, timeout: float | None
-                    ) -> pb.IngestResponse:
-        record = request.record
+    def _submit(self, request: pb.IngestRequest, timeout: float | None
+                ) -> Future[IngestOutcome] | IdGraphError:
         try:
             if not request.HasField("record"):
                 raise InvalidInput.one("record", "required")
-            return ingest_response(self.engine.ingest(record_from_proto(record), timeout),
-                                   record)
+            return self.engine.submit(record_from_proto(request.record), timeout)
         except IdGraphError as error:
-            return pb.IngestResponse(error=to_status_proto(error), source=record.source,
-                                     source_record_id=record.source_record_id)
+            return error
 
     def Resolve(self, request: pb.ResolveRequest, context: grpc.ServicerContext
                 ) -> pb.ResolveResponse:
@@ -109,3 +106,16 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
             score=outcome.score.total, decision=ACTION_TO_PROTO[outcome.action],
             link_threshold=rules.thresholds.link, review_threshold=rules.thresholds.review,
             reason=outcome.reason, conflict=outcome.score.conflict)
+
+
+def _answer(request: pb.IngestRequest, pending: Future[IngestOutcome] | IdGraphError
+            ) -> pb.IngestResponse:
+    """The answer for one BatchIngest request: its outcome, or its error in its place."""
+    record = request.record
+    try:
+        if isinstance(pending, IdGraphError):
+            raise pending
+        return ingest_response(pending.result(), record)
+    except IdGraphError as error:
+        return pb.IngestResponse(error=to_status_proto(error), source=record.source,
+                                 source_record_id=record.source_record_id)

@@ -22,13 +22,16 @@ RECORD_MIGRATION: LiteralString = (
 
 # --- ingest ------------------------------------------------------------------------------
 
-# Opens an ingest: the stored record's fingerprint and person (if it was sent before); then
-# creates the record's identifier nodes, write-locks each (in key order, so concurrent
-# ingests on the same identifiers serialize instead of racing) and lists up to $cap
-# distinct people holding each identifier in $rows with lookup = true.
-BEGIN_INGEST: LiteralString = """
-OPTIONAL MATCH (stored:Record {key: $key})-[:PART_OF]->(owner:Person)
-WITH stored.fingerprint AS fingerprint, owner.one_id AS current
+# Opens an ingest batch: the stored fingerprint and person of each record sent before;
+# then creates the identifier nodes, write-locks each (in key order, so concurrent batches on
+# the same identifiers serialize instead of racing) and lists up to $cap distinct people
+# holding each identifier in $rows with lookup = true.
+BEGIN_BATCH: LiteralString = """
+CALL () {
+  UNWIND $record_keys AS record_key
+  MATCH (stored:Record {key: record_key})-[:PART_OF]->(owner:Person)
+  RETURN collect([record_key, stored.fingerprint, owner.one_id]) AS stored
+}
 CALL () {
   UNWIND $rows AS row
   MERGE (i:Identifier {key: row.key})
@@ -45,7 +48,7 @@ CALL () {
   }
   RETURN collect([row.key, holders]) AS holders
 }
-RETURN fingerprint, current, holders
+RETURN stored, holders
 """
 
 # Read-only twin of the statement above, for Resolve and Explain.
@@ -97,14 +100,18 @@ RETURN p.one_id AS one_id, p.status AS status, p.created_at.epochMillis AS creat
        attributes, identifiers
 """
 
-# Moves the absorbed people's records to the survivor; the absorbed node stays as a
+CREATE_PERSONS: LiteralString = """
+UNWIND $one_ids AS one_id
+CREATE (:Person {one_id: one_id, status: 'active', created_at: datetime({epochMillis: $now}),
+                 updated_at: datetime({epochMillis: $now})})
+"""
+
+# Moves the absorbed people's records to their final survivor; the absorbed node stays as a
 # redirect, and earlier redirects to it are pointed at the survivor (one hop, always).
 MERGE_PERSONS: LiteralString = """
-MATCH (s:Person {one_id: $survivor})
-SET s.updated_at = datetime({epochMillis: $now})
-WITH s
-UNWIND $absorbed AS absorbed_id
-MATCH (a:Person {one_id: absorbed_id})
+UNWIND $rows AS row
+MATCH (a:Person {one_id: row.absorbed})
+MATCH (s:Person {one_id: row.survivor})
 CALL (a, s) {
   MATCH (a)<-[old:PART_OF]-(r:Record)
   CREATE (r)-[:PART_OF]->(s)
@@ -114,73 +121,77 @@ CALL (a, s) {
   MATCH (x:Person {merged_into: a.one_id})
   SET x.merged_into = s.one_id
 }
-SET a.status = 'merged', a.merged_into = s.one_id, a.merged_at = datetime({epochMillis: $now})
-CREATE (a)-[:MERGED_INTO {at: datetime({epochMillis: $now}), event_id: $event_id}]->(s)
+SET a.status = 'merged', a.merged_into = s.one_id, a.merged_at = datetime({epochMillis: $now}),
+    s.updated_at = datetime({epochMillis: $now})
+CREATE (a)-[:MERGED_INTO {at: datetime({epochMillis: $now}), event_id: row.event_id}]->(s)
 """
 
-RECORD_MERGE_EVENT: LiteralString = """
-CREATE (e:MergeEvent {event_id: $event_id, at: datetime({epochMillis: $now}), rule: $rule,
-                      score: $score, survivor: $survivor, absorbed: $absorbed,
-                      record_key: $record_key,
-                      evidence: $evidence, actor: $actor})
-WITH e
-MATCH (p:Person) WHERE p.one_id IN $absorbed OR p.one_id = $survivor
+RECORD_MERGE_EVENTS: LiteralString = """
+UNWIND $events AS ev
+CREATE (e:MergeEvent {event_id: ev.event_id, at: datetime({epochMillis: $now}), rule: ev.rule,
+                      score: ev.score, survivor: ev.survivor, absorbed: ev.absorbed,
+                      record_key: ev.record_key, evidence: ev.evidence, actor: $actor})
+WITH e, ev
+MATCH (p:Person) WHERE p.one_id IN ev.absorbed OR p.one_id = ev.survivor
 CREATE (e)-[:INVOLVES]->(p)
 """
 
-# Creates the person when the decision minted a new OneID, then writes the record in place.
-UPSERT_RECORD: LiteralString = """
-MERGE (p:Person {one_id: $one_id})
-  ON CREATE SET p.status = 'active', p.created_at = datetime({epochMillis: $now})
+# Writes each record in place, attaches it to its person and replaces its identifier links.
+UPSERT_RECORDS: LiteralString = """
+UNWIND $rows AS row
+MATCH (p:Person {one_id: row.one_id})
 SET p.updated_at = datetime({epochMillis: $now})
-MERGE (r:Record {key: $key})
+MERGE (r:Record {key: row.key})
   ON CREATE SET r.ingested_at = datetime({epochMillis: $now})
-SET r.source = $source, r.source_record_id = $source_record_id,
-    r.observed_at = datetime({epochMillis: $observed_at}), r.attributes = $attributes,
-    r.fingerprint = $fingerprint,
-    r.updated_at = datetime({epochMillis: $now})
-WITH r, p
+SET r.source = row.source, r.source_record_id = row.source_record_id,
+    r.observed_at = datetime({epochMillis: row.observed_at}), r.attributes = row.attributes,
+    r.fingerprint = row.fingerprint, r.updated_at = datetime({epochMillis: $now})
+WITH r, p, row
 CALL (r) {
   MATCH (r)-[old:PART_OF|HAS_IDENTIFIER|MENTIONS]->()
   DELETE old
 }
 CREATE (r)-[:PART_OF]->(p)
-WITH r
-UNWIND $identifier_keys AS key
-MATCH (i:Identifier {key: key})
-CREATE (r)-[:HAS_IDENTIFIER]->(i)
+WITH r, row
+CALL (r, row) {
+  UNWIND row.identifier_keys AS key
+  MATCH (i:Identifier {key: key})
+  CREATE (r)-[:HAS_IDENTIFIER]->(i)
+}
 """
 
 # A newer owner of a VIN closes every older open ownership held by other people.
 LINK_VEHICLES: LiteralString = """
-MATCH (r:Record {key: $key})-[:PART_OF]->(p:Person)
-UNWIND $vehicles AS v
-WITH r, p, v,
-     CASE WHEN v.since IS NULL THEN null ELSE datetime({epochMillis: v.since}) END AS _since,
-     CASE WHEN v.until IS NULL THEN null ELSE datetime({epochMillis: v.until}) END AS _until
+UNWIND $rows AS row
+MATCH (r:Record {key: row.key})-[:PART_OF]->(p:Person)
+UNWIND row.vehicles AS v
+WITH r, p, v, row,
+     CASE WHEN v.since IS NULL THEN null ELSE datetime({epochMillis: v.since}) END AS since,
+     CASE WHEN v.until IS NULL THEN null ELSE datetime({epochMillis: v.until}) END AS until
 MERGE (car:Vehicle {vin: v.vin})
   ON CREATE SET car.created_at = datetime({epochMillis: $now})
 SET car.model = CASE WHEN v.model = '' THEN car.model ELSE v.model END,
     car.plate = CASE WHEN v.plate = '' THEN car.plate ELSE v.plate END
-CREATE (r)-[m:MENTIONS {relation: v.relation, since: _since, until: _until,
-                        observed_at: datetime({epochMillis: $observed_at})}]->(car)
-WITH car, v, r, p, _since
-CALL (car, v, r, p, _since) {
+CREATE (r)-[:MENTIONS {relation: v.relation, since: since, until: until,
+                       observed_at: datetime({epochMillis: row.observed_at})}]->(car)
+WITH car, v, r, p, since, row
+CALL (car, v, r, p, since, row) {
   MATCH (car)<-[o:MENTIONS {relation: 'OWNER'}]-(other:Record)-[:PART_OF]->(q:Person)
-  WHERE v.relation = 'OWNER' AND _since IS NOT NULL AND q <> p AND o.until IS NULL
-    AND (o.since IS NULL OR o.since < _since)
-  SET o.until = _since, o.closed_by = $key
+  WHERE v.relation = 'OWNER' AND since IS NOT NULL AND q <> p AND o.until IS NULL
+    AND (o.since IS NULL OR o.since < since)
+  SET o.until = since, o.closed_by = row.key
 }
 """
 
-CREATE_REVIEW_TASK: LiteralString = """
-CREATE (t:ReviewTask {task_id: $task_id, status: 'OPEN', created_at: datetime({epochMillis: $now}),
-                      record_key: $key, one_id: $one_id, candidate_one_ids: $candidates,
-                      score: $score,
-                      reason: $reason, evidence: $evidence})
-WITH t
-MATCH (p:Person) WHERE p.one_id = $one_id OR p.one_id IN $candidates
-CREATE (t)-[:CONCERNS]->(p)
+CREATE_REVIEW_TASKS: LiteralString = """
+UNWIND $tasks AS t
+CREATE (task:ReviewTask {task_id: t.task_id, status: 'OPEN',
+                         created_at: datetime({epochMillis: $now}), record_key: t.record_key,
+                         one_id: t.one_id, candidate_one_ids: t.candidates, score: t.score,
+                         reason: t.reason, evidence: t.evidence})
+WITH task, t
+MATCH (p:Person) WHERE p.one_id = t.one_id OR p.one_id IN t.candidates
+CREATE (task)-[:CONCERNS]->(p)
 """
 
 # --- reads -------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from neo4j.time import DateTime as Neo4jDateTime
 
 from idgraph.domain.records import IdKey, PreparedRecord
 from idgraph.domain.resolution import FAR_FUTURE
+from idgraph.domain.working_set import WritePlan
 from idgraph.errors import DeadlineExceeded, Unavailable
 from idgraph.store import cypher
 from idgraph.store.migrations import load_migrations
@@ -75,17 +76,18 @@ class GraphTx:
     def _run(self, query: LiteralString, **params: Any) -> list[neo4j.Record]:
         return list(self._tx.run(query, params))
 
-    def begin_ingest(self, record_key: str, keys: Sequence[IdKey], lookup: set[str],
-                     cap: int, now: datetime
-                     ) -> tuple[tuple[str, str] | None, dict[str, list[str]]]:
-        """The stored (fingerprint, one_id) of the record, if any, and the holders of its
-        identifiers, after creating and write-locking every identifier node."""
+    def begin_batch(self, record_keys: Sequence[str], keys: Iterable[IdKey], lookup: set[str],
+                    cap: int, now: datetime
+                    ) -> tuple[dict[str, tuple[str, str]], dict[str, list[str]]]:
+        """Stored (fingerprint, one_id) per record sent before, and the holders of every
+        identifier, after creating and write-locking each identifier node."""
+        unique = {k.key: k for k in keys}
         rows = [{"key": k.key, "type": k.type, "scope": k.scope, "value": k.value,
                  "hashed": k.hashed, "lookup": k.key in lookup}
-                for k in sorted(keys, key=lambda k: k.key)]
-        (result,) = self._run(cypher.BEGIN_INGEST, key=record_key, rows=rows, cap=cap,
-                              now=epoch_ms(now))
-        stored = (result["fingerprint"], result["current"]) if result["current"] else None
+                for _, k in sorted(unique.items())]
+        (result,) = self._run(cypher.BEGIN_BATCH, record_keys=list(record_keys), rows=rows,
+                              cap=cap, now=epoch_ms(now))
+        stored = {key: (fingerprint, one_id) for key, fingerprint, one_id in result["stored"]}
         return stored, {key: list(holders) for key, holders in result["holders"]}
 
     def find_holders(self, keys: Iterable[str], cap: int) -> dict[str, list[str]]:
@@ -110,45 +112,34 @@ class GraphTx:
             for r in rows
         ]
 
-    def merge_persons(self, survivor: str, absorbed: Sequence[str], event_id: str,
-                      now: datetime) -> None:
-        """Move the absorbed people's records to the survivor; leave redirects behind."""
-        self._run(cypher.MERGE_PERSONS, survivor=survivor, absorbed=list(absorbed),
-                  event_id=event_id, now=epoch_ms(now))
-
-    def record_merge_event(self, *, event_id: str, survivor: str, absorbed: Sequence[str],
-                           rule: str, score: float, record_key: str, evidence: str,
-                           actor: str, now: datetime) -> None:
-        """Store a merge event with its evidence, linked to every person involved."""
-        self._run(cypher.RECORD_MERGE_EVENT, event_id=event_id, survivor=survivor,
-                  absorbed=list(absorbed), rule=rule, score=score, record_key=record_key,
-                  evidence=evidence, actor=actor, now=epoch_ms(now))
-
-    def upsert_record(self, record: PreparedRecord, one_id: str, now: datetime) -> None:
-        """Write the record in place and attach it to `one_id` (created when new); replace
-        its identifier and vehicle links."""
-        self._run(
-            cypher.UPSERT_RECORD, one_id=one_id, key=record.key, source=record.source,
-            source_record_id=record.source_record_id, observed_at=epoch_ms(record.observed_at),
-            attributes=json.dumps(record.attributes, ensure_ascii=False, sort_keys=True),
-            fingerprint=record.fingerprint, now=epoch_ms(now),
-            identifier_keys=[k.key for k in record.all_keys],
-        )
-        if record.vehicles:
-            vehicles = [{"vin": v.vin, "relation": v.relation.value, "model": v.model,
-                         "plate": v.plate, "since": epoch_ms(v.since),
-                         "until": epoch_ms(v.until)}
-                        for v in record.vehicles]
-            self._run(cypher.LINK_VEHICLES, key=record.key, vehicles=vehicles,
-                      observed_at=epoch_ms(record.observed_at), now=epoch_ms(now))
-
-    def create_review_task(self, *, task_id: str, record_key: str, one_id: str,
-                           candidates: Sequence[str], score: float, reason: str,
-                           evidence: str, now: datetime) -> None:
-        """Open a review task about `one_id` and its uncertain candidates."""
-        self._run(cypher.CREATE_REVIEW_TASK, task_id=task_id, key=record_key, one_id=one_id,
-                  candidates=list(candidates), score=score, reason=reason, evidence=evidence,
-                  now=epoch_ms(now))
+    def write_plan(self, plan: WritePlan, now: datetime, actor: str = "ingest") -> None:
+        """Carry out a batch's write plan in a few batched statements."""
+        ms = epoch_ms(now)
+        if plan.new_persons:
+            self._run(cypher.CREATE_PERSONS, one_ids=plan.new_persons, now=ms)
+        if plan.redirects:
+            event_of = {a: m.event_id for m in plan.merges for a in m.absorbed}
+            rows = [{"absorbed": a, "survivor": s, "event_id": event_of[a]}
+                    for a, s in plan.redirects.items()]
+            self._run(cypher.MERGE_PERSONS, rows=rows, now=ms)
+        if plan.records:
+            self._run(cypher.UPSERT_RECORDS, rows=[_record_row(r, one_id)
+                                                   for r, one_id in plan.records.values()],
+                      now=ms)
+        if plan.merges:
+            self._run(cypher.RECORD_MERGE_EVENTS, events=[
+                {"event_id": m.event_id, "survivor": m.survivor, "absorbed": list(m.absorbed),
+                 "rule": m.rule, "score": m.score, "record_key": m.record_key,
+                 "evidence": m.evidence} for m in plan.merges], actor=actor, now=ms)
+        with_vehicles = [(r, one_id) for r, one_id in plan.records.values() if r.vehicles]
+        if with_vehicles:
+            self._run(cypher.LINK_VEHICLES, rows=[_vehicle_row(r) for r, _ in with_vehicles],
+                      now=ms)
+        if plan.review_tasks:
+            self._run(cypher.CREATE_REVIEW_TASKS, tasks=[
+                {"task_id": t.task_id, "record_key": t.record_key, "one_id": t.one_id,
+                 "candidates": list(t.candidates), "score": t.score, "reason": t.reason,
+                 "evidence": t.evidence} for t in plan.review_tasks], now=ms)
 
     def person_status(self, one_id: str) -> tuple[str, str | None] | None:
         """(status, merged_into) of a person, or None when no such OneID was issued."""
@@ -168,6 +159,22 @@ class GraphTx:
         """Distinct people holding each identifier key, counted up to `cap`."""
         rows = self._run(cypher.HOLDER_COUNTS, keys=list(keys), cap=cap)
         return {r["key"]: r["holders"] for r in rows}
+
+
+def _record_row(record: PreparedRecord, one_id: str) -> dict[str, Any]:
+    return {"key": record.key, "one_id": one_id, "source": record.source,
+            "source_record_id": record.source_record_id,
+            "observed_at": epoch_ms(record.observed_at),
+            "attributes": json.dumps(record.attributes, ensure_ascii=False, sort_keys=True),
+            "fingerprint": record.fingerprint,
+            "identifier_keys": [k.key for k in record.all_keys]}
+
+
+def _vehicle_row(record: PreparedRecord) -> dict[str, Any]:
+    return {"key": record.key, "observed_at": epoch_ms(record.observed_at),
+            "vehicles": [{"vin": v.vin, "relation": v.relation.value, "model": v.model,
+                          "plate": v.plate, "since": epoch_ms(v.since),
+                          "until": epoch_ms(v.until)} for v in record.vehicles]}
 
 
 class GraphStore(Protocol):

@@ -1,0 +1,223 @@
+"""Resolve a batch of records in order against an in-memory view of the graph around them.
+
+The store loads the view (stored records, identifier holders, candidate people) once per
+batch; each record is decided by the same pure ``decide`` as a single ingest, and its
+effect (a new person, a link, a merge) is applied to the view before the next record, so a
+batch gives the answers that ingesting its records one by one would. The result is a write
+plan the store carries out in a handful of batched statements.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+
+from idgraph.domain.records import IdKey, PreparedRecord
+from idgraph.domain.resolution import (
+    Action,
+    CandidatePerson,
+    Resolution,
+    Snapshot,
+    decide,
+    evidence_filter,
+)
+from idgraph.domain.rules import Rules
+from idgraph.domain.scoring import Evidence
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    """What Ingest answers for one record."""
+
+    one_id: str
+    action: Action
+    score: float = 0.0
+    merged_one_ids: tuple[str, ...] = ()
+    review_task_id: str = ""
+
+
+@dataclass(frozen=True)
+class MergeStep:
+    """One merge as it happened: recorded as a MergeEvent with its evidence."""
+
+    event_id: str
+    survivor: str
+    absorbed: tuple[str, ...]
+    rule: str
+    score: float
+    record_key: str
+    evidence: str
+
+
+@dataclass(frozen=True)
+class ReviewTaskPlan:
+    """A review task to open."""
+
+    task_id: str
+    record_key: str
+    one_id: str
+    candidates: tuple[str, ...]
+    score: float
+    reason: str
+    evidence: str
+
+
+@dataclass
+class WritePlan:
+    """Everything a batch writes, with every OneID already pointing at its final person."""
+
+    new_persons: list[str] = field(default_factory=list)
+    records: dict[str, tuple[PreparedRecord, str]] = field(default_factory=dict)
+    merges: list[MergeStep] = field(default_factory=list)
+    redirects: dict[str, str] = field(default_factory=dict)  # absorbed -> final survivor
+    review_tasks: list[ReviewTaskPlan] = field(default_factory=list)
+
+
+def lookup_keys(keys: Sequence[IdKey], rules: Rules) -> set[str]:
+    """Keys worth asking the graph about: blocking keys and evidence types not blocklisted."""
+    lookup = set()
+    for key in keys:
+        if key.is_blocking:
+            lookup.add(key.key)
+            continue
+        rule = rules.identifier_types[key.type]
+        if rule.evidence and key.value not in rule.blocklist:
+            lookup.add(key.key)
+    return lookup
+
+
+def candidate_ids(keys: Sequence[IdKey], holders: Mapping[str, Sequence[str]],
+                  rules: Rules, current: str | None) -> list[str]:
+    """People to score: holders of the record's usable keys, most shared keys first."""
+    counts = {k.key: len(holders.get(k.key, ())) for k in keys}
+    ignored = evidence_filter(tuple(keys), counts, rules).ignored
+    votes: Counter[str] = Counter()
+    for key in keys:
+        if key.key not in ignored:
+            votes.update(holders.get(key.key, ()))
+    ranked = sorted(votes, key=lambda oid: (-votes[oid], oid))[: rules.max_candidates]
+    if current is not None and current not in ranked:
+        ranked.append(current)
+    return ranked
+
+
+class WorkingSet:
+    """The graph around a batch, updated in memory as each record is resolved."""
+
+    def __init__(self, rules: Rules, stored: Mapping[str, tuple[str, str]],
+                 holders: Mapping[str, Sequence[str]], persons: Sequence[CandidatePerson],
+                 mint_one_id: Callable[[], str], new_id: Callable[[], str],
+                 now: datetime) -> None:
+        self.rules = rules
+        self.stored = dict(stored)  # record key -> (fingerprint, one_id)
+        self.holders = {key: list(people) for key, people in holders.items()}
+        self.persons = {p.one_id: p for p in persons}
+        self.mint_one_id, self.new_id, self.now = mint_one_id, new_id, now
+        self.plan = WritePlan()
+
+    def final(self, one_id: str) -> str:
+        """The person a OneID points at after this batch's merges so far."""
+        return self.plan.redirects.get(one_id, one_id)
+
+    def ingest(self, record: PreparedRecord) -> IngestOutcome:
+        """Decide one record and apply the decision to the view and the plan."""
+        stored = self.stored.get(record.key)
+        if stored and stored[0] == record.fingerprint:
+            return IngestOutcome(self.final(stored[1]), Action.UNCHANGED)
+        current = self.final(stored[1]) if stored else None
+        counts = {k.key: len(self.holders.get(k.key, ())) for k in record.all_keys}
+        wanted = candidate_ids(record.all_keys, self.holders, self.rules, current)
+        snapshot = Snapshot(record, tuple(self.persons[oid] for oid in wanted), counts, current)
+        resolution = decide(snapshot, self.rules)
+        return self._apply(record, resolution)
+
+    def _apply(self, record: PreparedRecord, resolution: Resolution) -> IngestOutcome:
+        one_id = resolution.target_one_id
+        if one_id is None:
+            one_id = self.mint_one_id()
+            self.plan.new_persons.append(one_id)
+            self.persons[one_id] = CandidatePerson(one_id, self.now, Evidence(frozenset(), {}))
+        if resolution.absorbed_one_ids:
+            self._merge(one_id, resolution, record)
+        self._attach(record, one_id)
+        task_id = self._review(record, one_id, resolution) if resolution.needs_review else ""
+        return IngestOutcome(one_id, resolution.action, resolution.score,
+                             resolution.absorbed_one_ids, task_id)
+
+    def _merge(self, survivor: str, resolution: Resolution, record: PreparedRecord) -> None:
+        absorbed = resolution.absorbed_one_ids
+        self.plan.merges.append(MergeStep(self.new_id(), survivor, absorbed, resolution.rule,
+                                          resolution.score, record.key,
+                                          evidence_json(record, resolution)))
+        merged = self.persons[survivor]
+        for one_id in absorbed:
+            gone = self.persons.pop(one_id)
+            merged = _union(merged, gone.evidence)
+            for source, target in list(self.plan.redirects.items()):
+                if target == one_id:
+                    self.plan.redirects[source] = survivor
+            self.plan.redirects[one_id] = survivor
+        self.persons[survivor] = merged
+        for people in self.holders.values():
+            if any(p in absorbed for p in people):
+                replaced = [survivor if p in absorbed else p for p in people]
+                people[:] = list(dict.fromkeys(replaced))
+
+    def _attach(self, record: PreparedRecord, one_id: str) -> None:
+        person = self.persons[one_id]
+        self.persons[one_id] = _union(person, Evidence.of(record.identifiers,
+                                                          [record.attributes]))
+        for key in record.all_keys:
+            people = self.holders.setdefault(key.key, [])
+            if one_id not in people:
+                people.append(one_id)
+        self.stored[record.key] = (record.fingerprint, one_id)
+        self.plan.records[record.key] = (record, one_id)
+
+    def _review(self, record: PreparedRecord, one_id: str, resolution: Resolution) -> str:
+        task = ReviewTaskPlan(
+            task_id=self.new_id(), record_key=record.key, one_id=one_id,
+            candidates=tuple(item.candidate_one_id for item in resolution.review),
+            score=max(item.score for item in resolution.review),
+            reason="; ".join(sorted({item.reason for item in resolution.review})),
+            evidence=evidence_json(record, resolution))
+        self.plan.review_tasks.append(task)
+        return task.task_id
+
+    def finished_plan(self) -> WritePlan:
+        """The plan with record owners and review subjects resolved to their final person."""
+        plan = self.plan
+        plan.records = {key: (record, self.final(owner))
+                        for key, (record, owner) in plan.records.items()}
+        plan.review_tasks = [
+            ReviewTaskPlan(t.task_id, t.record_key, self.final(t.one_id),
+                           tuple(dict.fromkeys(self.final(c) for c in t.candidates)),
+                           t.score, t.reason, t.evidence)
+            for t in plan.review_tasks]
+        return plan
+
+
+def _union(person: CandidatePerson, extra: Evidence) -> CandidatePerson:
+    attributes = {name: list(values) for name, values in person.evidence.attributes.items()}
+    for name, values in extra.attributes.items():
+        bucket = attributes.setdefault(name, [])
+        bucket.extend(v for v in values if v not in bucket)
+    return CandidatePerson(person.one_id, person.created_at, Evidence(
+        person.evidence.identifiers | extra.identifiers, attributes))
+
+
+def evidence_json(record: PreparedRecord, resolution: Resolution) -> str:
+    """Evidence kept with merge events and review tasks: every candidate's comparisons."""
+    return json.dumps({
+        "record_key": record.key,
+        "decision": resolution.action.value,
+        "ignored": dict(resolution.evidence_filter.ignored),
+        "candidates": [
+            {"one_id": s.one_id, "score": s.score.total, "conflict": s.score.conflict,
+             "comparisons": [asdict(c) for c in s.score.comparisons]}
+            for s in resolution.scored
+        ],
+    }, ensure_ascii=False, sort_keys=True)

@@ -167,6 +167,18 @@ def start_service(workdir: Path) -> Service:
     raise SystemExit("service did not start")
 
 
+def warm_up(target: str, factory: RecordFactory, seconds: float) -> None:
+    """Let the JVM's JIT compile Neo4j's hot paths before anything is measured."""
+    deadline = time.monotonic() + seconds
+    rounds = 0
+    while time.monotonic() < deadline:
+        records = [factory.record() for _ in range(400)]
+        run_clients(target, records, 8, "ingest")
+        run_clients(target, records[:200], 8, "resolve")
+        rounds += 1
+    print(f"  warm-up: {rounds} rounds of 400 ingests + 200 resolves", file=sys.stderr)
+
+
 def batches(factory: RecordFactory, n: int) -> Iterator[pb.SourceRecord]:
     for _ in range(n):
         yield factory.record()
@@ -178,13 +190,14 @@ def main() -> None:
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--resolves", type=int, default=3000)
     parser.add_argument("--batch", type=int, default=5000)
+    parser.add_argument("--warmup", type=float, default=90.0,
+                        help="seconds of load before measuring (JIT warm-up of Neo4j)")
     args = parser.parse_args()
     factory = RecordFactory(seed=7)
     with tempfile.TemporaryDirectory(prefix="idgraph-bench-") as tmp:
         service = start_service(Path(tmp))
         try:
-            rows = [run_clients(service.target, [factory.record() for _ in range(300)], 8,
-                                "ingest")]  # warm-up, not reported
+            warm_up(service.target, factory, args.warmup)
             rows = []
             for clients in args.clients:
                 records = list(batches(factory, args.records))

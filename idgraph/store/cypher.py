@@ -100,17 +100,14 @@ RETURN p.one_id AS one_id, p.status AS status, p.created_at.epochMillis AS creat
        attributes, identifiers
 """
 
-CREATE_PERSONS: LiteralString = """
-UNWIND $one_ids AS one_id
-CREATE (:Person {one_id: one_id, status: 'active', created_at: datetime({epochMillis: $now}),
-                 updated_at: datetime({epochMillis: $now})})
-"""
-
 # Moves the absorbed people's records to their final survivor; the absorbed node stays as a
-# redirect, and earlier redirects to it are pointed at the survivor (one hop, always).
+# redirect, and earlier redirects to it are pointed at the survivor (one hop, always). A
+# person minted and absorbed inside the same batch is created here, as a redirect.
 MERGE_PERSONS: LiteralString = """
 UNWIND $rows AS row
-MATCH (a:Person {one_id: row.absorbed})
+MERGE (a:Person {one_id: row.absorbed})
+  ON CREATE SET a.created_at = datetime({epochMillis: $now})
+WITH a, row
 MATCH (s:Person {one_id: row.survivor})
 CALL (a, s) {
   MATCH (a)<-[old:PART_OF]-(r:Record)
@@ -136,10 +133,12 @@ MATCH (p:Person) WHERE p.one_id IN ev.absorbed OR p.one_id = ev.survivor
 CREATE (e)-[:INVOLVES]->(p)
 """
 
-# Writes each record in place, attaches it to its person and replaces its identifier links.
+# Writes each record in place, attaches it to its person (created when the OneID is new)
+# and replaces its identifier links.
 UPSERT_RECORDS: LiteralString = """
 UNWIND $rows AS row
-MATCH (p:Person {one_id: row.one_id})
+MERGE (p:Person {one_id: row.one_id})
+  ON CREATE SET p.status = 'active', p.created_at = datetime({epochMillis: $now})
 SET p.updated_at = datetime({epochMillis: $now})
 MERGE (r:Record {key: row.key})
   ON CREATE SET r.ingested_at = datetime({epochMillis: $now})

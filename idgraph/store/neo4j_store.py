@@ -115,17 +115,17 @@ class GraphTx:
     def write_plan(self, plan: WritePlan, now: datetime, actor: str = "ingest") -> None:
         """Carry out a batch's write plan in a few batched statements."""
         ms = epoch_ms(now)
-        if plan.new_persons:
-            self._run(cypher.CREATE_PERSONS, one_ids=plan.new_persons, now=ms)
+        # Survivors and new people are created by the record upsert, which therefore runs
+        # before the merges that point absorbed people at them.
+        if plan.records:
+            self._run(cypher.UPSERT_RECORDS, rows=[_record_row(r, one_id)
+                                                   for r, one_id in plan.records.values()],
+                      now=ms)
         if plan.redirects:
             event_of = {a: m.event_id for m in plan.merges for a in m.absorbed}
             rows = [{"absorbed": a, "survivor": s, "event_id": event_of[a]}
                     for a, s in plan.redirects.items()]
             self._run(cypher.MERGE_PERSONS, rows=rows, now=ms)
-        if plan.records:
-            self._run(cypher.UPSERT_RECORDS, rows=[_record_row(r, one_id)
-                                                   for r, one_id in plan.records.values()],
-                      now=ms)
         if plan.merges:
             self._run(cypher.RECORD_MERGE_EVENTS, events=[
                 {"event_id": m.event_id, "survivor": m.survivor, "absorbed": list(m.absorbed),

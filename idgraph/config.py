@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     grpc_max_message_bytes: int = Field(4 * 1024 * 1024, ge=1024)
     shutdown_grace: float = Field(5.0, ge=0)
     batch_window: int = Field(256, ge=1, description="records of one BatchIngest stream in flight")
-    group_commit_writers: int = Field(2, ge=1, description="transactions committing at once")
+    group_commit_writers: int = Field(1, ge=1, description="transactions committing at once")
     group_commit_max_batch: int = Field(64, ge=1, description="records per group commit")
 
     # Resolution.

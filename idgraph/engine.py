@@ -105,11 +105,13 @@ class IdentityEngine:
     clock: Clock = system_clock
     entropy: Entropy = os.urandom
 
-    group_commit_writers: int = 2
+    group_commit_writers: int = 1
     group_commit_max_batch: int = 64
     _committer: GroupCommitter | None = field(default=None, init=False, repr=False)
     _committer_lock: threading.Lock = field(default_factory=threading.Lock, init=False,
                                             repr=False)
+    _mint_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _last_mint: tuple[int, int] = field(default=(0, -1), init=False, repr=False)
 
     # ------------------------------------------------------------------ ingest
     def ingest(self, raw: RawRecord, timeout: float | None = None) -> IngestOutcome:
@@ -135,6 +137,7 @@ class IdentityEngine:
         if not records:
             return []
         now = self.clock()
+        now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # stored at ms precision
         return self.store.write(lambda tx: self._ingest_batch_in(tx, records, now), timeout)
 
     def close(self) -> None:
@@ -170,8 +173,17 @@ class IdentityEngine:
         return outcomes
 
     def mint_one_id(self, now: datetime) -> str:
-        """A new, time-ordered OneID."""
-        return format_one_id(int(now.timestamp() * 1000), self.entropy(10))
+        """A new OneID, strictly greater than every OneID this engine minted before, so that
+        people created in the same millisecond still have a definite age order."""
+        with self._mint_lock:
+            ms = max(int(now.timestamp() * 1000), self._last_mint[0])
+            entropy = int.from_bytes(self.entropy(10), "big")
+            if ms == self._last_mint[0] and entropy <= self._last_mint[1]:
+                entropy = self._last_mint[1] + 1
+                if entropy >= 1 << 80:
+                    ms, entropy = ms + 1, 0
+            self._last_mint = (ms, entropy)
+            return format_one_id(ms, entropy.to_bytes(10, "big"))
 
     def _new_id(self) -> str:
         return str(uuid.UUID(bytes=self.entropy(16), version=4))
@@ -199,13 +211,22 @@ class IdentityEngine:
             self.rules, self.limits, self.secret, self.clock(), prefix="")
 
     def _resolve_in(self, tx: GraphTx, record: PreparedRecord) -> Resolution:
-        holders = tx.find_holders(lookup_keys(record.all_keys, self.rules), self.rules.hub_cap)
-        counts = {key: len(people) for key, people in holders.items()}
-        wanted = candidate_ids(record.all_keys, holders, self.rules, None)
-        rows = tx.load_persons(wanted, lock=False)
-        snapshot = Snapshot(record, tuple(_candidate(r) for r in rows if r.status == "active"),
-                            counts)
-        return decide(snapshot, self.rules)
+        rows = [(key, self._max_holders(record, key))
+                for key in sorted(lookup_keys(record.all_keys, self.rules))]
+        holders, people = tx.resolve_lookup(rows, self.rules.hub_cap)
+        counts = {key: len(found) for key, found in holders.items()}
+        wanted = set(candidate_ids(record.all_keys, holders, self.rules, None))
+        candidates = tuple(_candidate(p) for p in people
+                           if p.one_id in wanted and p.status == "active")
+        return decide(Snapshot(record, candidates, counts), self.rules)
+
+    def _max_holders(self, record: PreparedRecord, key: str) -> int:
+        """Holders a key may have and still find candidates (its hub threshold)."""
+        found = next(k for k in record.all_keys if k.key == key)
+        if found.is_blocking:
+            return self.rules.blocking_hub_threshold
+        threshold = self.rules.identifier_types[found.type].hub_threshold
+        return self.rules.hub_cap if threshold is None else threshold
 
     # ----------------------------------------------------------------- profile
     def profile(self, one_id: str = "", identifier: RawIdentifier | None = None,

@@ -51,16 +51,36 @@ CALL () {
 RETURN stored, holders
 """
 
-# Read-only twin of the statement above, for Resolve and Explain.
-FIND_HOLDERS: LiteralString = """
-UNWIND $keys AS key
-OPTIONAL MATCH (i:Identifier {key: key})
+# Read-only look-up in one statement: the holders of each identifier (up to $cap) and, for
+# identifiers held by at most row.max_holders people (not hubs), those people with what
+# scoring needs.
+RESOLVE_LOOKUP: LiteralString = """
+UNWIND $rows AS row
+OPTIONAL MATCH (i:Identifier {key: row.key})
 CALL (i) {
   OPTIONAL MATCH (i)<-[:HAS_IDENTIFIER]-(:Record)-[:PART_OF]->(p:Person)
   WITH DISTINCT p LIMIT $cap
-  RETURN collect(p.one_id) AS holders
+  RETURN collect(p) AS people
 }
-RETURN key, holders
+WITH collect([row.key, [p IN people | p.one_id]]) AS holders,
+     reduce(acc = [], usable IN collect(CASE WHEN size(people) <= row.max_holders
+                                             THEN people ELSE [] END) | acc + usable) AS usable
+CALL (usable) {
+  UNWIND usable AS p
+  WITH DISTINCT p
+  CALL (p) {
+    MATCH (p)<-[:PART_OF]-(r:Record)
+    RETURN collect(r.attributes) AS attributes
+  }
+  CALL (p) {
+    MATCH (p)<-[:PART_OF]-(:Record)-[:HAS_IDENTIFIER]->(i:Identifier)
+    WHERE NOT i.type STARTS WITH '_block:'
+    RETURN collect(DISTINCT [i.type, i.scope, i.value, i.hashed]) AS identifiers
+  }
+  RETURN collect({one_id: p.one_id, status: p.status, created_ms: p.created_at.epochMillis,
+                  attributes: attributes, identifiers: identifiers}) AS persons
+}
+RETURN holders, persons
 """
 
 # Locks the candidate people (in OneID order) and loads what scoring needs. A person's

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -90,10 +90,14 @@ class GraphTx:
         stored = {key: (fingerprint, one_id) for key, fingerprint, one_id in result["stored"]}
         return stored, {key: list(holders) for key, holders in result["holders"]}
 
-    def find_holders(self, keys: Iterable[str], cap: int) -> dict[str, list[str]]:
-        """Read-only: people (capped) holding each identifier key."""
-        result = self._run(cypher.FIND_HOLDERS, keys=list(keys), cap=cap)
-        return {r["key"]: list(r["holders"]) for r in result}
+    def resolve_lookup(self, rows: Sequence[tuple[str, int]], cap: int
+                       ) -> tuple[dict[str, list[str]], list[PersonRow]]:
+        """Read-only: holders (capped) of each (key, max_holders) and, for keys with at most
+        max_holders holders, those people loaded for scoring."""
+        (result,) = self._run(cypher.RESOLVE_LOOKUP, cap=cap, rows=[
+            {"key": key, "max_holders": max_holders} for key, max_holders in rows])
+        holders = {key: list(people) for key, people in result["holders"]}
+        return holders, [_person_row(p) for p in result["persons"]]
 
     def load_persons(self, one_ids: Iterable[str], lock: bool) -> list[PersonRow]:
         """Load people for scoring; with `lock`, write-lock them first (in OneID order)."""
@@ -101,16 +105,7 @@ class GraphTx:
         if not wanted:
             return []
         query = cypher.LOCK_AND_LOAD_PERSONS if lock else cypher.LOAD_PERSONS
-        rows = self._run(query, one_ids=wanted)
-        return [
-            PersonRow(
-                one_id=r["one_id"], status=r["status"],
-                created_at=from_epoch_ms(r["created_ms"]) or FAR_FUTURE,
-                identifiers=tuple(IdKey(t, s, v, bool(h)) for t, s, v, h in r["identifiers"]),
-                attributes=tuple(json.loads(a) for a in r["attributes"]),
-            )
-            for r in rows
-        ]
+        return [_person_row(r) for r in self._run(query, one_ids=wanted)]
 
     def write_plan(self, plan: WritePlan, now: datetime, actor: str = "ingest") -> None:
         """Carry out a batch's write plan in a few batched statements."""
@@ -159,6 +154,15 @@ class GraphTx:
         """Distinct people holding each identifier key, counted up to `cap`."""
         rows = self._run(cypher.HOLDER_COUNTS, keys=list(keys), cap=cap)
         return {r["key"]: r["holders"] for r in rows}
+
+
+def _person_row(row: Mapping[str, Any]) -> PersonRow:
+    return PersonRow(
+        one_id=row["one_id"], status=row["status"],
+        created_at=from_epoch_ms(row["created_ms"]) or FAR_FUTURE,
+        identifiers=tuple(IdKey(t, s, v, bool(h)) for t, s, v, h in row["identifiers"]),
+        attributes=tuple(json.loads(a) for a in row["attributes"]),
+    )
 
 
 def _record_row(record: PreparedRecord, one_id: str) -> dict[str, Any]:

@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     neo4j_heap: str = "1g"
     neo4j_pagecache: str = "512m"
     neo4j_start_timeout: float = 120.0
+    neo4j_retry_seconds: float = Field(5.0, ge=0, description="retrying transient errors")
 
     # gRPC.
     grpc_addr: str = "127.0.0.1:50051"

@@ -32,7 +32,7 @@ def open_store(settings: Settings, stack: ExitStack) -> Neo4jStore:
         stack.callback(local.stop)
         uri = local.uri
     store = Neo4jStore(uri, settings.neo4j_user, settings.neo4j_password.get_secret_value(),
-                       settings.neo4j_database)
+                       settings.neo4j_database, retry_seconds=settings.neo4j_retry_seconds)
     stack.callback(store.close)
     store.wait_until_ready(settings.neo4j_start_timeout)
     applied = store.migrate()

@@ -83,14 +83,8 @@ CALL (usable) {
 RETURN holders, persons
 """
 
-# Locks the candidate people (in OneID order) and loads what scoring needs. A person's
-# status is read after its lock is held, so a merge committed meanwhile is seen.
-LOCK_AND_LOAD_PERSONS: LiteralString = """
-UNWIND $one_ids AS one_id
-MATCH (p:Person {one_id: one_id})
-SET p._lock = true
-REMOVE p._lock
-WITH p
+# What scoring needs of a person `p`: every record's attributes and every identifier.
+_PERSON_EVIDENCE: LiteralString = """
 CALL (p) {
   MATCH (p)<-[:PART_OF]-(r:Record)
   RETURN collect(r.attributes) AS attributes
@@ -104,21 +98,20 @@ RETURN p.one_id AS one_id, p.status AS status, p.created_at.epochMillis AS creat
        attributes, identifiers
 """
 
+# Locks the candidate people (in OneID order) and loads them. A person's status is read
+# after its lock is held, so a merge committed meanwhile is seen.
+LOCK_AND_LOAD_PERSONS: LiteralString = """
+UNWIND $one_ids AS one_id
+MATCH (p:Person {one_id: one_id})
+SET p._lock = true
+REMOVE p._lock
+WITH p
+""" + _PERSON_EVIDENCE
+
 LOAD_PERSONS: LiteralString = """
 UNWIND $one_ids AS one_id
 MATCH (p:Person {one_id: one_id})
-CALL (p) {
-  MATCH (p)<-[:PART_OF]-(r:Record)
-  RETURN collect(r.attributes) AS attributes
-}
-CALL (p) {
-  MATCH (p)<-[:PART_OF]-(:Record)-[:HAS_IDENTIFIER]->(i:Identifier)
-  WHERE NOT i.type STARTS WITH '_block:'
-  RETURN collect(DISTINCT [i.type, i.scope, i.value, i.hashed]) AS identifiers
-}
-RETURN p.one_id AS one_id, p.status AS status, p.created_at.epochMillis AS created_ms,
-       attributes, identifiers
-"""
+""" + _PERSON_EVIDENCE
 
 # Moves the absorbed people's records to their final survivor; the absorbed node stays as a
 # redirect, and earlier redirects to it are pointed at the survivor (one hop, always). A

@@ -194,12 +194,12 @@ class Neo4jStore:
     STALE_RETRIES = 8
 
     def __init__(self, uri: str, user: str, password: str, database: str = "neo4j",
-                 max_pool_size: int = 100) -> None:
+                 max_pool_size: int = 100, retry_seconds: float = 5.0) -> None:
         auth = (user, password) if password else None
         self.database = database
         self.driver: Driver = GraphDatabase.driver(
             uri, auth=auth, max_connection_pool_size=max_pool_size,
-            notifications_min_severity="OFF", max_transaction_retry_time=15.0,
+            notifications_min_severity="OFF", max_transaction_retry_time=retry_seconds,
         )
 
     def close(self) -> None:

@@ -9,8 +9,10 @@ import pytest
 from idgraph.domain.identifiers import id_card_check_char
 from idgraph.domain.records import RawIdentifier, RawVehicle
 from idgraph.domain.resolution import Action
+from idgraph.domain.rules import Rules
 from idgraph.engine import IdentityEngine
-from idgraph.errors import Conflict, InvalidInput, NotFound
+from idgraph.errors import Conflict, DeadlineExceeded, InvalidInput, NotFound, Unavailable
+from idgraph.localdb import free_port
 from idgraph.store.neo4j_store import Neo4jStore
 from tests.integration.helpers import (
     active_people,
@@ -231,3 +233,22 @@ def test_records_without_identifiers_are_people_too(engine: IdentityEngine) -> N
     explained = engine.explain(bare.one_id, one_id=later.one_id)
     assert {c.name: c.level for c in explained.score.comparisons} == {
         "name": "exact", "birth_date": "exact"}
+
+
+def test_expired_deadline_writes_nothing(engine: IdentityEngine, clean_store: Neo4jStore) -> None:
+    with pytest.raises(DeadlineExceeded):
+        engine.ingest(rec("crm", "late", ("phone", "13912345678")), timeout=0.0)
+    assert node_counts(clean_store) == {}
+
+
+def test_unreachable_neo4j_is_unavailable(rules: Rules) -> None:
+    store = Neo4jStore(f"bolt://127.0.0.1:{free_port()}", "neo4j", "", retry_seconds=1)
+    engine = IdentityEngine(store, rules, b"secret")
+    try:
+        with pytest.raises(Unavailable):
+            engine.resolve([RawIdentifier("phone", "13912345678")], {}, timeout=5)
+        with pytest.raises(Unavailable):
+            engine.ingest(rec("crm", "1", ("phone", "13912345678")), timeout=5)
+    finally:
+        engine.close()
+        store.close()

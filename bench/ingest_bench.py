@@ -190,7 +190,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--resolves", type=int, default=3000)
     parser.add_argument("--batch", type=int, default=5000)
-    parser.add_argument("--warmup", type=float, default=90.0,
+    parser.add_argument("--warmup", type=float, default=150.0,
                         help="seconds of load before measuring (JIT warm-up of Neo4j)")
     args = parser.parse_args()
     factory = RecordFactory(seed=7)

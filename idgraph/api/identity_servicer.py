@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future
 
 import grpc
+from google.protobuf.message import Message
 
 from idgraph.api.convert import (
     ACTION_TO_PROTO,
@@ -33,9 +34,19 @@ def remaining(context: grpc.ServicerContext) -> float | None:
 class IdentityServicer(pb_grpc.IdentityServiceServicer):
     """Thin edge: validate shape, convert, call the engine, convert back."""
 
-    def __init__(self, engine: IdentityEngine, batch_window: int = 256) -> None:
+    def __init__(self, engine: IdentityEngine, batch_window: int = 256,
+                 max_message_bytes: int = 4 * 1024 * 1024) -> None:
         self.engine = engine
         self.batch_window = batch_window
+        self.max_message_bytes = max_message_bytes
+
+    def _check_size(self, request: Message, field: str) -> None:
+        """Messages over the configured size are INVALID_ARGUMENT (gRPC itself only stops
+        them at 4x the size, with RESOURCE_EXHAUSTED)."""
+        size = request.ByteSize()
+        if size > self.max_message_bytes:
+            raise InvalidInput.one(field, f"message of {size} bytes is over the limit of "
+                                   f"{self.max_message_bytes}")
 
     def close(self) -> None:
         """Drain queued ingests."""
@@ -43,6 +54,7 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
 
     def Ingest(self, request: pb.IngestRequest, context: grpc.ServicerContext
                ) -> pb.IngestResponse:
+        self._check_size(request, "record")
         if not request.HasField("record"):
             raise InvalidInput.one("record", "required")
         outcome = self.engine.ingest(record_from_proto(request.record), remaining(context))
@@ -63,6 +75,7 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
     def _submit(self, request: pb.IngestRequest, timeout: float | None
                 ) -> Future[IngestOutcome] | IdGraphError:
         try:
+            self._check_size(request, "record")
             if not request.HasField("record"):
                 raise InvalidInput.one("record", "required")
             return self.engine.submit(record_from_proto(request.record), timeout)
@@ -71,6 +84,7 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
 
     def Resolve(self, request: pb.ResolveRequest, context: grpc.ServicerContext
                 ) -> pb.ResolveResponse:
+        self._check_size(request, "identifiers")
         outcome = self.engine.resolve([identifier_from_proto(i) for i in request.identifiers],
                                       dict(request.attributes), remaining(context))
         return pb.ResolveResponse(
@@ -82,6 +96,7 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
 
     def GetProfile(self, request: pb.GetProfileRequest, context: grpc.ServicerContext
                    ) -> pb.GetProfileResponse:
+        self._check_size(request, "selector")
         selector = request.WhichOneof("selector")
         if selector is None:
             raise InvalidInput.one("selector", "give one_id or identifier")
@@ -94,6 +109,7 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
 
     def Explain(self, request: pb.ExplainRequest, context: grpc.ServicerContext
                 ) -> pb.ExplainResponse:
+        self._check_size(request, "subject")
         subject = request.WhichOneof("subject")
         if subject is None:
             raise InvalidInput.one("subject", "give a record or a one_id")

@@ -45,13 +45,15 @@ def build_server(engine: IdentityEngine, address: str, *, workers: int = 32,
                  max_message_bytes: int = 4 * 1024 * 1024, batch_window: int = 256
                  ) -> RunningServer:
     """Build and start a server on `address` (port 0 picks a free port)."""
-    options = [("grpc.max_receive_message_length", max_message_bytes),
-               ("grpc.max_send_message_length", max_message_bytes),
+    # gRPC's own limit is a backstop; the servicer answers INVALID_ARGUMENT past the
+    # configured size, so a BatchIngest stream survives one oversized row.
+    options = [("grpc.max_receive_message_length", 4 * max_message_bytes),
+               ("grpc.max_send_message_length", 4 * max_message_bytes),
                ("grpc.so_reuseport", 0)]
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers,
                                                     thread_name_prefix="grpc"),
                          interceptors=[ErrorMappingInterceptor()], options=options)
-    identity = IdentityServicer(engine, batch_window)
+    identity = IdentityServicer(engine, batch_window, max_message_bytes)
     identity_pb2_grpc.add_IdentityServiceServicer_to_server(  # type: ignore[no-untyped-call]
         identity, server)
     health_servicer = health.HealthServicer()

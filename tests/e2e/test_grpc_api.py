@@ -100,6 +100,11 @@ def test_missing_record_and_limits_are_invalid_argument(stub: pb_grpc.IdentitySe
     huge = record("y", ("phone", "13912345678"), note="x" * (1024 * 1024))
     with pytest.raises(grpc.RpcError) as exc:
         ingest(stub, huge)
+    assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert bad_request(exc.value) == ["record"]
+    beyond_backstop = record("z", ("phone", "13912345678"), note="x" * (5 * 1024 * 1024))
+    with pytest.raises(grpc.RpcError) as exc:
+        ingest(stub, beyond_backstop)
     assert exc.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
 
 
@@ -108,14 +113,16 @@ def test_batch_ingest_answers_in_order_and_survives_a_bad_row(
     rows = [record(str(i), ("phone", f"1391234{i:04d}")) for i in range(30)]
     rows[7] = record("7", ("phone", "12345"))
     rows[20] = record("", ("phone", "13912340020"))
+    rows[25] = record("25", ("phone", "13912340025"), note="x" * (1024 * 1024 + 1))
     answers = list(stub.BatchIngest(iter(pb.IngestRequest(record=r) for r in rows), timeout=60))
     assert [a.source_record_id for a in answers] == [r.source_record_id for r in rows]
     assert answers[7].error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
     assert "record.identifiers[0].value" in answers[7].error.message
     assert answers[20].error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
-    good = [a for i, a in enumerate(answers) if i not in (7, 20)]
+    assert answers[25].error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+    good = [a for i, a in enumerate(answers) if i not in (7, 20, 25)]
     assert all(a.one_id and a.decision == pb.DECISION_NEW for a in good)
-    assert node_counts(clean_store)["Record"] == 28
+    assert node_counts(clean_store)["Record"] == 27
 
 
 def test_resolve_writes_nothing(stub: pb_grpc.IdentityServiceStub,

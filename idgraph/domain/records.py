@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -75,7 +76,7 @@ class IdKey:
     value: str  # normalized value, or its keyed hash for hashed types
     hashed: bool = False
 
-    @property
+    @cached_property
     def key(self) -> str:
         """Unique key of the identifier node."""
         return KEY_SEPARATOR.join((self.type, self.scope, self.value))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import cached_property
 
 from idgraph.domain.comparators import blocking_value
 from idgraph.domain.identifiers import (

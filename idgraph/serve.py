@@ -15,15 +15,21 @@ from types import FrameType
 from idgraph.api.server import build_server
 from idgraph.config import DEV_HMAC_SECRET, Settings
 from idgraph.engine import IdentityEngine
-from idgraph.localdb import LocalNeo4j
+from idgraph.localdb import LocalNeo4j, port_open
 from idgraph.store.neo4j_store import Neo4jStore
 
 log = logging.getLogger("idgraph")
 
 
-def open_store(settings: Settings, stack: ExitStack) -> Neo4jStore:
-    """Connect to the configured Neo4j, or start a local one; apply migrations."""
+def open_store(settings: Settings, stack: ExitStack, reuse_local: bool = False) -> Neo4jStore:
+    """Connect to the configured Neo4j, or start a local one; apply migrations.
+
+    With `reuse_local` (command-line tools), a local Neo4j already listening on the
+    configured Bolt port (e.g. the one `make run` started) is used instead of a new one.
+    """
     uri = settings.neo4j_uri
+    if not uri and reuse_local and port_open(settings.neo4j_bolt_port):
+        uri = f"bolt://127.0.0.1:{settings.neo4j_bolt_port}"
     if not uri:
         local = LocalNeo4j(settings.neo4j_home, settings.neo4j_lib, settings.neo4j_bolt_port,
                            settings.neo4j_heap, settings.neo4j_pagecache)

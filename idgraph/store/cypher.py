@@ -255,3 +255,13 @@ CALL (i) {
 }
 RETURN key, holders
 """
+
+# The ID-mapping table, one page at a time in record-key order (key-set pagination).
+MAPPING_PAGE: LiteralString = """
+MATCH (r:Record)-[:PART_OF]->(p:Person)
+WHERE r.key > $after
+RETURN r.key AS key, r.source AS source, r.source_record_id AS source_record_id,
+       p.one_id AS one_id
+ORDER BY r.key
+LIMIT $limit
+"""

@@ -266,6 +266,17 @@ class Neo4jStore:
                     time.sleep(0.001 * (attempt + 1))
             raise Unavailable("graph kept changing under the transaction; try again")
 
+    def mapping(self, page_size: int = 10_000) -> Iterator[tuple[str, str, str]]:
+        """Every (source, source_record_id, one_id), in record-key order, page by page."""
+        after = ""
+        while True:
+            rows = self.run_cypher(cypher.MAPPING_PAGE, after=after, limit=page_size)
+            for row in rows:
+                yield row["source"], row["source_record_id"], row["one_id"]
+            if len(rows) < page_size:
+                return
+            after = rows[-1]["key"]
+
     def run_cypher(self, query: LiteralString, **params: Any) -> list[dict[str, Any]]:
         """Run one statement and answer its rows as dicts (tests and admin tools)."""
         with _mapped_errors():

@@ -18,6 +18,7 @@ from idgraph.api.convert import (
     record_from_proto,
 )
 from idgraph.api.status import to_status_proto
+from idgraph.domain.records import RawRecord
 from idgraph.domain.working_set import IngestOutcome
 from idgraph.engine import IdentityEngine
 from idgraph.errors import IdGraphError, InvalidInput
@@ -54,11 +55,14 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
 
     def Ingest(self, request: pb.IngestRequest, context: grpc.ServicerContext
                ) -> pb.IngestResponse:
+        outcome = self.engine.ingest(self._record_of(request), remaining(context))
+        return ingest_response(outcome, request.record)
+
+    def _record_of(self, request: pb.IngestRequest) -> RawRecord:
         self._check_size(request, "record")
         if not request.HasField("record"):
             raise InvalidInput.one("record", "required")
-        outcome = self.engine.ingest(record_from_proto(request.record), remaining(context))
-        return ingest_response(outcome, request.record)
+        return record_from_proto(request.record)
 
     def BatchIngest(self, request_iterator: Iterator[pb.IngestRequest],
                     context: grpc.ServicerContext) -> Iterator[pb.IngestResponse]:
@@ -75,10 +79,7 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
     def _submit(self, request: pb.IngestRequest, timeout: float | None
                 ) -> Future[IngestOutcome] | IdGraphError:
         try:
-            self._check_size(request, "record")
-            if not request.HasField("record"):
-                raise InvalidInput.one("record", "required")
-            return self.engine.submit(record_from_proto(request.record), timeout)
+            return self.engine.submit(self._record_of(request), timeout)
         except IdGraphError as error:
             return error
 

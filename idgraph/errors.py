@@ -33,13 +33,6 @@ class InvalidInput(IdGraphError):
         """Build the error for a single bad field."""
         return cls([FieldViolation(field, description)])
 
-    def under(self, prefix: str) -> InvalidInput:
-        """Return the same violations with their field paths nested under `prefix`."""
-        return InvalidInput(
-            [FieldViolation(f"{prefix}.{v.field}" if v.field else prefix, v.description)
-             for v in self.violations]
-        )
-
 
 class NotFound(IdGraphError):
     """The OneID, identifier or record asked for does not exist."""

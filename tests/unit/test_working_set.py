@@ -40,6 +40,7 @@ def test_chained_merges_inside_a_batch_point_everything_at_the_final_survivor(
     assert bridge.one_id == "oid_OLD" and bridge.merged_one_ids == (a.one_id,)
     plan = ws.finished_plan()
     assert plan.redirects == {b.one_id: "oid_OLD", a.one_id: "oid_OLD"}
+    assert plan.new_persons == [a.one_id, b.one_id]  # minted here, redirects now
     assert {owner for _, owner in plan.records.values()} == {"oid_OLD"}
     assert [m.survivor for m in plan.merges] == [a.one_id, "oid_OLD"]
 

@@ -31,6 +31,7 @@ from ingest_bench import start_service  # noqa: E402
 
 from idgraph.domain.evaluation import evaluate  # noqa: E402
 from idgraph.id_mapping import record_key  # noqa: E402
+from idgraph.store.neo4j_store import Neo4jStore  # noqa: E402
 from idgraph.v1 import identity_pb2 as pb  # noqa: E402
 from idgraph.v1 import identity_pb2_grpc as pb_grpc  # noqa: E402
 
@@ -64,19 +65,18 @@ def run_variant(with_ssn: bool) -> tuple[str, float, float, float, float]:
         service = start_service(Path(tmp))
         try:
             started = time.perf_counter()
-            predicted = {}
             with grpc.insecure_channel(service.target) as channel:
                 stub = pb_grpc.IdentityServiceStub(channel)
                 requests = (pb.IngestRequest(record=r) for r in records)
                 for answer in stub.BatchIngest(requests, timeout=3600):
                     if answer.HasField("error"):
                         raise SystemExit(f"{answer.source_record_id}: {answer.error.message}")
-                    predicted[record_key(answer.source, answer.source_record_id)] = answer.one_id
-                final = {}
-                for key, one_id in predicted.items():  # follow merges to the surviving OneID
-                    profile = stub.GetProfile(pb.GetProfileRequest(one_id=one_id), timeout=30)
-                    final[key] = profile.profile.one_id
             elapsed = time.perf_counter() - started
+            # The clustering as `idgraph export` reads it: every record's surviving OneID.
+            store = Neo4jStore(service.neo4j_uri, os.environ.get("IDGRAPH_NEO4J_USER", "neo4j"),
+                               os.environ.get("IDGRAPH_NEO4J_PASSWORD", ""))
+            final = {record_key(s, r): one_id for s, r, one_id in store.mapping()}
+            store.close()
         finally:
             service.process.send_signal(signal.SIGTERM)
             service.process.wait(60)

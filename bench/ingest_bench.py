@@ -139,14 +139,18 @@ def run_batch(target: str, records: list[pb.SourceRecord]) -> Row:
 class Service:
     process: subprocess.Popen[bytes]
     target: str
+    neo4j_uri: str
 
 
 def start_service(workdir: Path) -> Service:
     port = free_port()
     env = {**os.environ, "IDGRAPH_GRPC_ADDR": f"127.0.0.1:{port}", "IDGRAPH_LOG_LEVEL": "WARNING"}
-    if not os.environ.get("IDGRAPH_NEO4J_URI"):
+    neo4j_uri = os.environ.get("IDGRAPH_NEO4J_URI", "")
+    if not neo4j_uri:
+        bolt = free_port()
+        neo4j_uri = f"bolt://127.0.0.1:{bolt}"
         env.update({"IDGRAPH_NEO4J_HOME": str(workdir / "neo4j"),
-                    "IDGRAPH_NEO4J_BOLT_PORT": str(free_port()),
+                    "IDGRAPH_NEO4J_BOLT_PORT": str(bolt),
                     "IDGRAPH_NEO4J_LIB": str(ROOT / ".neo4j" / "lib")})
     log = (workdir / "server.log").open("wb")
     process = subprocess.Popen([sys.executable, str(ROOT / "server.py")], cwd=ROOT, env=env,
@@ -161,7 +165,7 @@ def start_service(workdir: Path) -> Service:
             try:
                 if health.Check(health_pb2.HealthCheckRequest(), timeout=1).status == \
                         health_pb2.HealthCheckResponse.SERVING:
-                    return Service(process, target)
+                    return Service(process, target, neo4j_uri)
             except grpc.RpcError:
                 time.sleep(0.5)
     raise SystemExit("service did not start")

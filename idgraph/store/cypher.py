@@ -51,6 +51,24 @@ CALL () {
 RETURN stored, holders
 """
 
+# What scoring needs of a person `p`: every record's attributes and every identifier.
+_PERSON_EVIDENCE_CALLS: LiteralString = """
+CALL (p) {
+  MATCH (p)<-[:PART_OF]-(r:Record)
+  RETURN collect(r.attributes) AS attributes
+}
+CALL (p) {
+  MATCH (p)<-[:PART_OF]-(:Record)-[:HAS_IDENTIFIER]->(i:Identifier)
+  WHERE NOT i.type STARTS WITH '_block:'
+  RETURN collect(DISTINCT [i.type, i.scope, i.value, i.hashed]) AS identifiers
+}
+"""
+
+_PERSON_EVIDENCE: LiteralString = _PERSON_EVIDENCE_CALLS + """
+RETURN p.one_id AS one_id, p.status AS status, p.created_at.epochMillis AS created_ms,
+       attributes, identifiers
+"""
+
 # Read-only look-up in one statement: the holders of each identifier (up to $cap) and, for
 # identifiers held by at most row.max_holders people (not hubs), those people with what
 # scoring needs.
@@ -68,34 +86,11 @@ WITH collect([row.key, [p IN people | p.one_id]]) AS holders,
 CALL (usable) {
   UNWIND usable AS p
   WITH DISTINCT p
-  CALL (p) {
-    MATCH (p)<-[:PART_OF]-(r:Record)
-    RETURN collect(r.attributes) AS attributes
-  }
-  CALL (p) {
-    MATCH (p)<-[:PART_OF]-(:Record)-[:HAS_IDENTIFIER]->(i:Identifier)
-    WHERE NOT i.type STARTS WITH '_block:'
-    RETURN collect(DISTINCT [i.type, i.scope, i.value, i.hashed]) AS identifiers
-  }
+""" + _PERSON_EVIDENCE_CALLS + """
   RETURN collect({one_id: p.one_id, status: p.status, created_ms: p.created_at.epochMillis,
                   attributes: attributes, identifiers: identifiers}) AS persons
 }
 RETURN holders, persons
-"""
-
-# What scoring needs of a person `p`: every record's attributes and every identifier.
-_PERSON_EVIDENCE: LiteralString = """
-CALL (p) {
-  MATCH (p)<-[:PART_OF]-(r:Record)
-  RETURN collect(r.attributes) AS attributes
-}
-CALL (p) {
-  MATCH (p)<-[:PART_OF]-(:Record)-[:HAS_IDENTIFIER]->(i:Identifier)
-  WHERE NOT i.type STARTS WITH '_block:'
-  RETURN collect(DISTINCT [i.type, i.scope, i.value, i.hashed]) AS identifiers
-}
-RETURN p.one_id AS one_id, p.status AS status, p.created_at.epochMillis AS created_ms,
-       attributes, identifiers
 """
 
 # Locks the candidate people (in OneID order) and loads them. A person's status is read

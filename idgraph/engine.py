@@ -46,7 +46,7 @@ from idgraph.domain.resolution import (
     explain_verdict,
 )
 from idgraph.domain.rules import Rules
-from idgraph.domain.scoring import Evidence, Score, score
+from idgraph.domain.scoring import Evidence, Score, probability, score
 from idgraph.domain.working_set import (
     IngestOutcome,
     WorkingSet,
@@ -199,8 +199,7 @@ class IdentityEngine:
         resolution = self.store.read(lambda tx: self._resolve_in(tx, record), timeout)
         one_id = resolution.target_one_id if resolution.action in (
             Action.LINKED, Action.MERGED) else None
-        link = self.rules.thresholds.link
-        confidence = max(0.0, min(1.0, resolution.score / link)) if one_id and link > 0 else 0.0
+        confidence = probability(resolution.score) if one_id else 0.0
         return ResolveOutcome(one_id or "", resolution.score if one_id else 0.0, confidence,
                               resolution.scored)
 

@@ -10,7 +10,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from idgraph.domain.profile import Profile
 from idgraph.domain.records import RawIdentifier, RawRecord, RawVehicle
 from idgraph.domain.resolution import Action
-from idgraph.domain.scoring import ComparisonResult
+from idgraph.domain.scoring import ComparisonResult, probability
 from idgraph.domain.working_set import IngestOutcome
 from idgraph.errors import InvalidInput
 from idgraph.v1 import identity_pb2 as pb
@@ -69,12 +69,16 @@ def record_from_proto(message: pb.SourceRecord, path: str = "record") -> RawReco
     )
 
 
+_SCORED = frozenset({Action.LINKED, Action.MERGED, Action.REVIEW})
+
+
 def ingest_response(outcome: IngestOutcome, record: pb.SourceRecord) -> pb.IngestResponse:
     """Domain outcome -> IngestResponse."""
     return pb.IngestResponse(
         one_id=outcome.one_id, decision=ACTION_TO_PROTO[outcome.action], score=outcome.score,
         merged_one_ids=list(outcome.merged_one_ids), review_task_id=outcome.review_task_id,
         source=record.source, source_record_id=record.source_record_id,
+        match_probability=(probability(outcome.score) if outcome.action in _SCORED else 0.0),
     )
 
 

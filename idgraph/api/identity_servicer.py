@@ -92,6 +92,7 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
             one_id=outcome.one_id, confidence=outcome.confidence, score=outcome.score,
             candidates=[pb.Candidate(one_id=c.one_id, score=c.score.total,
                                      conflict=c.score.conflict,
+                                     match_probability=c.score.probability,
                                      comparisons=comparisons_to_proto(c.score.comparisons))
                         for c in outcome.candidates])
 
@@ -122,7 +123,8 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
             comparisons=comparisons_to_proto(outcome.score.comparisons),
             score=outcome.score.total, decision=ACTION_TO_PROTO[outcome.action],
             link_threshold=rules.thresholds.link, review_threshold=rules.thresholds.review,
-            reason=outcome.reason, conflict=outcome.score.conflict)
+            reason=outcome.reason, conflict=outcome.score.conflict,
+            match_probability=outcome.score.probability)
 
 
 def _answer(request: pb.IngestRequest, pending: Future[IngestOutcome] | IdGraphError

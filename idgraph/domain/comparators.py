@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+import unicodedata
+from collections.abc import Callable, Sequence
 from datetime import date
+from functools import lru_cache
 
 from rapidfuzz import fuzz
+from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 
-from idgraph.domain.names import compare_names, parse_name
+from idgraph.domain.names import HAN as _HAN
+from idgraph.domain.names import compare_names, parse_name, t2s
 from idgraph.domain.rules import Comparator
 
 _DATE = re.compile(r"^(\d{4})[-/.年]?(\d{1,2})[-/.月]?(\d{1,2})日?$")
@@ -25,8 +29,9 @@ def parse_date(raw: str) -> date | None:
         return None
 
 
-def compare_dates(left: str, right: str) -> str:
-    """exact, swapped (day and month transposed), year (same year only) or disagree."""
+def compare_dates(left: str, right: str, cutoffs: Sequence[float] = ()) -> str:
+    """exact, swapped (day and month transposed), typo (one digit or one adjacent pair
+    differs), year (same year only) or disagree."""
     a, b = parse_date(left), parse_date(right)
     if a is None or b is None:
         return ""
@@ -34,6 +39,8 @@ def compare_dates(left: str, right: str) -> str:
         return "exact"
     if a.year == b.year and a.month == b.day and a.day == b.month:
         return "swapped"
+    if DamerauLevenshtein.distance(a.strftime("%Y%m%d"), b.strftime("%Y%m%d")) <= 1:
+        return "typo"
     if a.year == b.year:
         return "year"
     return "disagree"
@@ -48,7 +55,7 @@ def canonical_gender(raw: str) -> str:
     return _GENDERS.get(raw.strip().lower(), "")
 
 
-def compare_genders(left: str, right: str) -> str:
+def compare_genders(left: str, right: str, cutoffs: Sequence[float] = ()) -> str:
     """exact or disagree on canonical gender."""
     a, b = canonical_gender(left), canonical_gender(right)
     if not a or not b:
@@ -60,7 +67,7 @@ def _fold(raw: str) -> str:
     return "".join(raw.split()).casefold()
 
 
-def compare_exact(left: str, right: str) -> str:
+def compare_exact(left: str, right: str, cutoffs: Sequence[float] = ()) -> str:
     """exact or disagree after trimming, dropping spaces and case-folding."""
     a, b = _fold(left), _fold(right)
     if not a or not b:
@@ -68,23 +75,103 @@ def compare_exact(left: str, right: str) -> str:
     return "exact" if a == b else "disagree"
 
 
-def compare_text(left: str, right: str) -> str:
-    """exact, fuzzy (token-set similarity >= 90) or disagree; for addresses."""
+def compare_text(left: str, right: str, cutoffs: Sequence[float] = (90.0,)) -> str:
+    """exact, fuzzy (token-set similarity >= cut-off, 0-100) or disagree."""
     a, b = _fold(left), _fold(right)
     if not a or not b:
         return ""
     if a == b:
         return "exact"
-    return "fuzzy" if fuzz.token_set_ratio(left.casefold(), right.casefold()) >= 90 else "disagree"
+    score = fuzz.token_set_ratio(left.casefold(), right.casefold())
+    return "fuzzy" if score >= cutoffs[0] else "disagree"
 
 
-COMPARATORS: dict[Comparator, Callable[[str, str], str]] = {
+_ADDRESS_NOISE = re.compile(r"[\s,.，。、#\-—_/()（）·]")
+
+
+@lru_cache(maxsize=65536)
+def canonical_address(raw: str) -> str:
+    """An address reduced for comparison: simplified Hanzi, half-width, case-folded, with
+    spaces and punctuation removed."""
+    text = unicodedata.normalize("NFKC", raw)
+    if _HAN.search(text):
+        text = t2s(text)
+    return _ADDRESS_NOISE.sub("", text.casefold())
+
+
+def compare_addresses(left: str, right: str, cutoffs: Sequence[float] = (90.0, 75.0)) -> str:
+    """exact, close, similar or disagree for free-text addresses (Chinese or Latin script).
+
+    close: one address contains the other (a building left off) or similarity >= the first
+    cut-off; similar: similarity >= the second. Similarity is rapidfuzz's ratio on the
+    canonical form, and token-set ratio for addresses written with spaces.
+    """
+    a, b = canonical_address(left), canonical_address(right)
+    if not a or not b:
+        return ""
+    if a == b:
+        return "exact"
+    shorter, longer = sorted((a, b), key=len)
+    similarity = max(fuzz.ratio(a, b),
+                     fuzz.token_set_ratio(left.casefold(), right.casefold()))
+    if (len(shorter) >= 6 and shorter in longer) or similarity >= cutoffs[0]:
+        return "close"
+    if len(cutoffs) > 1 and similarity >= cutoffs[1]:
+        return "similar"
+    return "disagree"
+
+
+def compare_jaro_winkler(left: str, right: str,
+                         cutoffs: Sequence[float] = (0.92, 0.88, 0.7)) -> str:
+    """exact, then close / similar / distant at Jaro-Winkler similarity cut-offs, else
+    disagree (case-folded, spaces dropped)."""
+    a, b = _fold(left), _fold(right)
+    if not a or not b:
+        return ""
+    if a == b:
+        return "exact"
+    similarity = JaroWinkler.similarity(a, b)
+    for level, cutoff in zip(("close", "similar", "distant"), cutoffs, strict=False):
+        if similarity >= cutoff:
+            return level
+    return "disagree"
+
+
+def compare_edit_distance(left: str, right: str, cutoffs: Sequence[float] = (1, 2)) -> str:
+    """exact, then close / similar at Damerau-Levenshtein distance cut-offs, else disagree."""
+    a, b = _fold(left), _fold(right)
+    if not a or not b:
+        return ""
+    if a == b:
+        return "exact"
+    distance = DamerauLevenshtein.distance(a, b)
+    for level, cutoff in zip(("close", "similar"), cutoffs, strict=False):
+        if distance <= cutoff:
+            return level
+    return "disagree"
+
+
+CompareFn = Callable[[str, str, Sequence[float]], str]
+
+COMPARATORS: dict[Comparator, CompareFn] = {
     Comparator.EXACT: compare_exact,
     Comparator.NAME: compare_names,
     Comparator.DATE: compare_dates,
     Comparator.GENDER: compare_genders,
     Comparator.TEXT: compare_text,
+    Comparator.ADDRESS: compare_addresses,
+    Comparator.JARO_WINKLER: compare_jaro_winkler,
+    Comparator.EDIT_DISTANCE: compare_edit_distance,
 }
+
+
+def term_key(comparator: Comparator, level: str, raw: str) -> str:
+    """The value whose frequency a term-frequency adjustment looks up at a level."""
+    if comparator is Comparator.NAME and level == "surname":
+        return parse_name(raw).surname
+    if comparator is Comparator.ADDRESS:
+        return canonical_address(raw)
+    return blocking_value(comparator, raw)
 
 
 def blocking_value(comparator: Comparator, raw: str) -> str:
@@ -96,4 +183,6 @@ def blocking_value(comparator: Comparator, raw: str) -> str:
         return parsed.isoformat() if parsed else ""
     if comparator is Comparator.GENDER:
         return canonical_gender(raw)
+    if comparator is Comparator.ADDRESS:
+        return canonical_address(raw)
     return _fold(raw)

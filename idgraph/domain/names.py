@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 import opencc
 from pypinyin import Style, lazy_pinyin
+from rapidfuzz.distance import JaroWinkler
 
 # pypinyin reads these surnames with their common-word reading; as surnames they read so.
 SURNAME_READINGS: dict[str, str] = {
@@ -21,13 +23,18 @@ COMPOUND_SURNAMES = (
 )
 HONORIFICS: dict[str, str] = {"先生": "M", "女士": "F", "小姐": "F", "太太": "F", "夫人": "F"}
 
-_HAN = re.compile(r"[\u3400-\u9fff]")
+HAN = re.compile(r"[\u3400-\u9fff]")
 _NOISE = re.compile(r"[\s·•.\-_,]")
 
 
 @lru_cache(maxsize=1)
 def _t2s() -> opencc.OpenCC:
     return opencc.OpenCC("t2s")
+
+
+def t2s(text: str) -> str:
+    """Traditional to simplified Chinese (OpenCC)."""
+    return str(_t2s().convert(text))
 
 
 @dataclass(frozen=True)
@@ -44,13 +51,13 @@ class ParsedName:
 @lru_cache(maxsize=65536)
 def parse_name(raw: str) -> ParsedName:
     """Parse a person's name: simplified Hanzi, surname, pinyin, honorific gender."""
-    text = _NOISE.sub("", raw.strip()) if _HAN.search(raw) else " ".join(raw.lower().split())
+    text = _NOISE.sub("", raw.strip()) if HAN.search(raw) else " ".join(raw.lower().split())
     if not text:
         return ParsedName("", "", (), "", False)
-    if not _HAN.search(text):
+    if not HAN.search(text):
         tokens = tuple(sorted(re.split(r"[\s,]+", re.sub(r"[^a-z\s,]", "", text))))
         return ParsedName(" ".join(tokens), "", tuple(t for t in tokens if t), "", True)
-    text = _t2s().convert(text)
+    text = t2s(text)
     for honorific, gender in HONORIFICS.items():
         if text.endswith(honorific) and len(text) > len(honorific):
             surname = text[: -len(honorific)]
@@ -66,11 +73,14 @@ def _pinyin(text: str, surname: str) -> tuple[str, ...]:
     return tuple(head_syllables + lazy_pinyin(given, style=Style.NORMAL))
 
 
-def compare_names(left: str, right: str) -> str:
-    """Compare two names and answer a level: exact, pinyin, surname, disagree, or "" (no basis).
+def compare_names(left: str, right: str, cutoffs: Sequence[float] = (0.9,)) -> str:
+    """Compare two names and answer a level: exact, pinyin, similar, surname, disagree, or ""
+    (no basis).
 
     - exact: same Hanzi after traditional-to-simplified (or same romanized tokens in any order);
     - pinyin: same sound (homophone typo 伟/玮, or Hanzi against its romanization);
+    - similar: same surname sound and a near sound (芳 fang / 芬 fen) or a romanized typo:
+      Jaro-Winkler similarity of the pinyin at or above the cut-off;
     - surname: one side is only "surname + honorific" (张先生) and the surnames agree;
     - disagree: anything else, including honorific leads with different surnames or genders.
     """
@@ -82,6 +92,8 @@ def compare_names(left: str, right: str) -> str:
             return "exact"
         if _same_sound(a, b):
             return "pinyin"
+        if _similar_sound(a, b, cutoffs[0] if cutoffs else 0.9):
+            return "similar"
         return "disagree"
     # At least one side is an honorific lead: only surname (and gender) can agree.
     if a.honorific_gender and b.honorific_gender and a.honorific_gender != b.honorific_gender:
@@ -101,3 +113,14 @@ def _same_sound(a: ParsedName, b: ParsedName) -> bool:
 def _surname_sound(name: ParsedName) -> tuple[str, ...]:
     count = len(name.surname)
     return name.pinyin[:count]
+
+
+def _similar_sound(a: ParsedName, b: ParsedName, cutoff: float) -> bool:
+    if not a.romanized and not b.romanized and (
+            _surname_sound(a) != _surname_sound(b) or len(a.pinyin) != len(b.pinyin)):
+        return False
+    if a.romanized or b.romanized:
+        left, right = " ".join(sorted(a.pinyin)), " ".join(sorted(b.pinyin))
+    else:
+        left, right = " ".join(a.pinyin), " ".join(b.pinyin)
+    return bool(JaroWinkler.similarity(left, right) >= cutoff)

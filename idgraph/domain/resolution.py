@@ -154,9 +154,9 @@ class PairVerdict(StrEnum):
 def classify_pair(s: Score, rules: Rules) -> PairVerdict:
     """Place one score: a match links, an uncertain pair goes to review, else nothing."""
     has_identifier = s.identifier_support > 0 or not rules.require_identifier_evidence
-    if s.total >= rules.thresholds.link and has_identifier and not s.conflict:
+    if s.total >= rules.link_bits and has_identifier and not s.conflict:
         return PairVerdict.MATCH
-    if (s.support if s.conflict else s.total) >= rules.thresholds.review:
+    if (s.support if s.conflict else s.total) >= rules.review_bits:
         return PairVerdict.UNCERTAIN
     return PairVerdict.NON_MATCH
 
@@ -166,12 +166,13 @@ def explain_verdict(s: Score, rules: Rules) -> str:
     verdict = classify_pair(s, rules)
     link, review = rules.thresholds.link, rules.thresholds.review
     if verdict is PairVerdict.MATCH:
-        return f"score {s.total:g} reaches the link threshold {link:g} with identifier evidence"
+        return (f"match probability {s.probability:.4g} reaches the link threshold {link:g} "
+                "with identifier evidence")
     if verdict is PairVerdict.UNCERTAIN:
         return _uncertain_reason(s, rules)
     if s.conflict:
         return "one-per-person identifiers conflict and the rest of the evidence is weak"
-    return f"score {s.total:g} is below the review threshold {review:g}"
+    return f"match probability {s.probability:.4g} is below the review threshold {review:g}"
 
 
 def _classify(scored: list[ScoredCandidate], rules: Rules, current: str | None
@@ -191,10 +192,10 @@ def _classify(scored: list[ScoredCandidate], rules: Rules, current: str | None
 def _uncertain_reason(s: Score, rules: Rules) -> str:
     if s.conflict:
         return "one-per-person identifiers conflict"
-    if s.total >= rules.thresholds.link:
+    if s.total >= rules.link_bits:
         return "attributes agree but no identifier does"
-    return f"score {s.total:g} between review {rules.thresholds.review:g} and link " \
-           f"{rules.thresholds.link:g}"
+    return (f"match probability {s.probability:.4g} between review "
+            f"{rules.thresholds.review:g} and link {rules.thresholds.link:g}")
 
 
 def _group_within_limits(

@@ -6,6 +6,7 @@ A rules file (TOML) is validated into ``Rules``; the default ships in
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from enum import StrEnum
@@ -32,11 +33,45 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Level(_Strict):
+    """One comparison level: its m and u probabilities, or a hand-set weight.
+
+    m = P(level | same person), u = P(level | different people); the level's match weight
+    is log2(m / u) bits. A hand-set ``weight`` (bits) overrides them.
+    """
+
+    m: float | None = Field(None, gt=0, le=1)
+    u: float | None = Field(None, gt=0, le=1)
+    weight: float | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _number_is_weight(cls, value: object) -> object:
+        return {"weight": value} if isinstance(value, int | float) else value
+
+    @model_validator(mode="after")
+    def _complete(self) -> Level:
+        if self.weight is None and (self.m is None or self.u is None):
+            raise ValueError("a level needs m and u, or a weight")
+        return self
+
+    @property
+    def bits(self) -> float:
+        """Match weight of the level in bits."""
+        if self.weight is not None:
+            return self.weight
+        assert self.m is not None and self.u is not None
+        return math.log2(self.m / self.u)
+
+
 class IdentifierTypeRule(_Strict):
     """How one identifier type is validated and how much agreeing on it counts."""
 
     format: IdentifierFormat
-    weight: float = Field(ge=0, description="score added when two sides share a value")
+    weight: float | None = Field(
+        None, ge=0, description="hand-set match weight (bits) of sharing a value")
+    m: float | None = Field(None, gt=0, le=1, description="P(share a value | same person)")
+    u: float | None = Field(None, gt=0, le=1, description="P(share a value | different people)")
     scoped: bool = Field(False, description="values only mean something inside a scope")
     max_per_person: int | None = Field(
         None, ge=1, description="values one person may hold (per scope); 1 = one-per-person")
@@ -51,12 +86,30 @@ class IdentifierTypeRule(_Strict):
     def _id_cards_are_hashed(self) -> IdentifierTypeRule:
         if self.format is IdentifierFormat.ID_CARD and not self.hashed:
             raise ValueError("id_card-format types must set hashed = true")
+        if self.weight is None and (self.m is None or self.u is None) and self.evidence:
+            raise ValueError("an evidence identifier type needs m and u, or a weight")
         return self
 
     @property
     def unique_per_person(self) -> bool:
         """True for one-per-person types (resident ID, unionid per platform)."""
         return self.max_per_person == 1
+
+    @property
+    def agree_bits(self) -> float:
+        """Match weight (bits) of two sides sharing a value."""
+        if self.weight is not None:
+            return self.weight
+        if self.m is None or self.u is None:
+            return 0.0
+        return math.log2(self.m / self.u)
+
+    @property
+    def conflict_bits(self) -> float:
+        """Match weight (bits, negative) of a one-per-person type holding different values."""
+        if self.m is not None and self.u is not None and self.m < 1:
+            return min(math.log2((1 - self.m) / (1 - min(self.u, 0.5))), 0.0)
+        return -self.agree_bits
 
 
 class Comparator(StrEnum):
@@ -67,29 +120,77 @@ class Comparator(StrEnum):
     DATE = "date"
     GENDER = "gender"
     TEXT = "text"
+    ADDRESS = "address"
+    JARO_WINKLER = "jaro_winkler"
+    EDIT_DISTANCE = "edit_distance"
 
 
-COMPARATOR_LEVELS: dict[Comparator, frozenset[str]] = {
-    Comparator.EXACT: frozenset({"exact", "disagree"}),
-    Comparator.NAME: frozenset({"exact", "pinyin", "surname", "disagree"}),
-    Comparator.DATE: frozenset({"exact", "swapped", "year", "disagree"}),
-    Comparator.GENDER: frozenset({"exact", "disagree"}),
-    Comparator.TEXT: frozenset({"exact", "fuzzy", "disagree"}),
+# Levels of each comparator, most to least similar ("" = no basis is not a level).
+COMPARATOR_LEVELS: dict[Comparator, tuple[str, ...]] = {
+    Comparator.EXACT: ("exact", "disagree"),
+    Comparator.NAME: ("exact", "pinyin", "similar", "surname", "disagree"),
+    Comparator.DATE: ("exact", "swapped", "typo", "year", "disagree"),
+    Comparator.GENDER: ("exact", "disagree"),
+    Comparator.TEXT: ("exact", "fuzzy", "disagree"),
+    Comparator.ADDRESS: ("exact", "close", "similar", "disagree"),
+    Comparator.JARO_WINKLER: ("exact", "close", "similar", "distant", "disagree"),
+    Comparator.EDIT_DISTANCE: ("exact", "close", "similar", "disagree"),
+}
+
+# Default cut-offs of the fuzzy levels, in level order (similarity or edit distance).
+DEFAULT_CUTOFFS: dict[Comparator, tuple[float, ...]] = {
+    Comparator.NAME: (0.9,),
+    Comparator.TEXT: (90.0,),
+    Comparator.ADDRESS: (90.0, 75.0),
+    Comparator.JARO_WINKLER: (0.92, 0.88, 0.7),
+    Comparator.EDIT_DISTANCE: (1, 2),
 }
 
 
+class TermFrequencies(_Strict):
+    """How common each value is, so agreeing on a common value counts for less.
+
+    At the listed levels a level's u is replaced by the frequency of the agreed value
+    (Splink's term-frequency adjustment): weight = log2(m / tf(value)).
+    """
+
+    levels: tuple[str, ...] = ("exact",)
+    values: dict[str, float] = {}
+    default: float = Field(gt=0, le=1, description="frequency of values not listed")
+
+
 class AttributeRule(_Strict):
-    """Comparison of one attribute: its comparator and the weight of each level."""
+    """Comparison of one attribute: its comparator, cut-offs and the weight of each level."""
 
     comparator: Comparator
-    levels: dict[str, float]
+    levels: dict[str, Level]
+    cutoffs: tuple[float, ...] | None = Field(
+        None, description="fuzzy level cut-offs, in level order (comparator defaults)")
+    term_frequencies: TermFrequencies | None = None
 
     @model_validator(mode="after")
     def _levels_known(self) -> AttributeRule:
-        unknown = set(self.levels) - COMPARATOR_LEVELS[self.comparator]
+        known = COMPARATOR_LEVELS[self.comparator]
+        unknown = set(self.levels) - set(known)
         if unknown:
             raise ValueError(f"comparator {self.comparator} has no level(s) {sorted(unknown)}")
+        if self.term_frequencies is not None:
+            for level in self.term_frequencies.levels:
+                rule = self.levels.get(level)
+                if rule is None or rule.m is None:
+                    raise ValueError(f"term frequencies on level {level!r} need its m")
         return self
+
+    @property
+    def ordered_levels(self) -> tuple[str, ...]:
+        """The comparator's levels, most similar first."""
+        return COMPARATOR_LEVELS[self.comparator]
+
+    @property
+    def effective_cutoffs(self) -> tuple[float, ...]:
+        """Cut-offs the comparator uses."""
+        return self.cutoffs if self.cutoffs is not None else DEFAULT_CUTOFFS.get(
+            self.comparator, ())
 
 
 class SourceRule(_Strict):
@@ -99,10 +200,10 @@ class SourceRule(_Strict):
 
 
 class Thresholds(_Strict):
-    """Score at or above `link` joins; between `review` and `link` opens a review task."""
+    """Match probabilities: at or above `link` joins; from `review` up to `link` is reviewed."""
 
-    link: float
-    review: float
+    link: float = Field(gt=0, le=1)
+    review: float = Field(gt=0, le=1)
 
     @model_validator(mode="after")
     def _ordered(self) -> Thresholds:
@@ -114,6 +215,7 @@ class Thresholds(_Strict):
 class Rules(_Strict):
     """The whole rules file."""
 
+    prior: float = Field(gt=0, lt=1, description="probability two random records match")
     thresholds: Thresholds
     identifier_types: dict[str, IdentifierTypeRule]
     attributes: dict[str, AttributeRule] = {}
@@ -158,10 +260,29 @@ class Rules(_Strict):
         )
 
     @cached_property
+    def prior_bits(self) -> float:
+        """Match weight (bits) of the prior: log2(prior / (1 - prior))."""
+        return math.log2(self.prior / (1 - self.prior))
+
+    @cached_property
+    def link_bits(self) -> float:
+        """The link threshold as a match weight in bits."""
+        return _bits(self.thresholds.link)
+
+    @cached_property
+    def review_bits(self) -> float:
+        """The review threshold as a match weight in bits."""
+        return _bits(self.thresholds.review)
+
+    @cached_property
     def hub_cap(self) -> int:
         """How many holders a candidate query must count to tell any type's hubs apart."""
         limits = [r.hub_threshold or 0 for r in self.identifier_types.values()]
         return max([*limits, self.blocking_hub_threshold, self.max_candidates]) + 1
+
+
+def _bits(p: float) -> float:
+    return math.log2(p / (1 - p)) if p < 1 else math.inf
 
 
 def load_rules(path: Path | None = None) -> Rules:

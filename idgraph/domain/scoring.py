@@ -1,14 +1,37 @@
-"""Score a subject (a record, or a person) against a candidate person, with its explanation."""
+"""Fellegi-Sunter scoring of a subject (a record, or a person) against a candidate person.
+
+Every comparison (an identifier type, an attribute) lands on a level whose match weight is
+log2(m/u) bits; the weights and the prior add up to a match weight that maps to a match
+probability. A person is the union of its records: an identifier agrees when any value is
+shared and conflicts when a one-per-person type holds different values; an attribute counts
+at the best level any pair of values reaches (so one disagreeing value cannot hide behind a
+record that lacks the attribute).
+"""
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
-from idgraph.domain.comparators import COMPARATORS
+from idgraph.domain.comparators import COMPARATORS, term_key
 from idgraph.domain.records import IdKey
-from idgraph.domain.rules import Rules
+from idgraph.domain.rules import AttributeRule, Comparator, Rules
+
+
+def probability(bits: float) -> float:
+    """Match probability of a match weight in bits."""
+    if bits >= 0:
+        return 1.0 / (1.0 + math.pow(2.0, -bits))
+    odds = math.pow(2.0, bits)
+    return odds / (1.0 + odds)
+
+
+def bits_of(p: float) -> float:
+    """Match weight in bits of a match probability."""
+    return math.log2(p / (1.0 - p)) if p < 1 else math.inf
 
 
 @dataclass(frozen=True)
@@ -28,6 +51,14 @@ class Evidence:
                     values[name].append(value)
         return Evidence(frozenset(k for k in identifiers if not k.is_blocking), dict(values))
 
+    def union(self, other: Evidence) -> Evidence:
+        """The evidence of both sides together (a merge, or a record joining a person)."""
+        attributes = {name: list(values) for name, values in self.attributes.items()}
+        for name, values in other.attributes.items():
+            bucket = attributes.setdefault(name, [])
+            bucket.extend(v for v in values if v not in bucket)
+        return Evidence(self.identifiers | other.identifiers, attributes)
+
 
 @dataclass(frozen=True)
 class ComparisonResult:
@@ -36,7 +67,7 @@ class ComparisonResult:
     name: str
     kind: str  # "identifier" | "attribute"
     level: str
-    weight: float
+    weight: float  # bits
     left_value: str = ""
     right_value: str = ""
     note: str = ""
@@ -44,16 +75,22 @@ class ComparisonResult:
 
 @dataclass(frozen=True)
 class Score:
-    """Total score of a subject against a candidate, and its parts."""
+    """Match weight of a subject against a candidate (prior included), and its parts."""
 
-    total: float
+    total: float  # bits, prior included
     comparisons: tuple[ComparisonResult, ...]
     conflict: bool  # a one-per-person type disagrees
-    identifier_support: float  # weight from agreeing identifiers alone
+    identifier_support: float  # bits from agreeing identifiers alone
+    prior: float = 0.0  # bits of the prior inside `total`
+
+    @property
+    def probability(self) -> float:
+        """Match probability."""
+        return probability(self.total)
 
     @property
     def support(self) -> float:
-        """Score without conflict penalties: how strong the evidence for a match is."""
+        """Match weight without conflict penalties: how strong the evidence for a match is."""
         return self.total - sum(c.weight for c in self.comparisons if c.level == "conflict")
 
 
@@ -66,13 +103,14 @@ class EvidenceFilter:
 
 def score(subject: Evidence, candidate: Evidence, rules: Rules,
           evidence_filter: EvidenceFilter | None = None) -> Score:
-    """Compare two sides comparison by comparison; weights add up to the total."""
+    """Compare two sides comparison by comparison; the weights and the prior add up."""
     ignored = evidence_filter.ignored if evidence_filter else {}
     results = [*_identifier_comparisons(subject, candidate, rules, ignored),
                *_attribute_comparisons(subject, candidate, rules)]
     conflict = any(r.level == "conflict" for r in results)
     support = sum(r.weight for r in results if r.kind == "identifier" and r.level == "agree")
-    return Score(round(sum(r.weight for r in results), 6), tuple(results), conflict, support)
+    total = rules.prior_bits + sum(r.weight for r in results)
+    return Score(round(total, 6), tuple(results), conflict, support, rules.prior_bits)
 
 
 def _by_type_scope(keys: Iterable[IdKey]) -> dict[tuple[str, str], set[IdKey]]:
@@ -94,7 +132,7 @@ def _identifier_comparisons(subject: Evidence, candidate: Evidence, rules: Rules
         shared = sorted(left[type_scope] & right[type_scope])
         usable = [k for k in shared if rule.evidence and k.key not in ignored]
         if usable:
-            results.append(ComparisonResult(name, "identifier", "agree", rule.weight,
+            results.append(ComparisonResult(name, "identifier", "agree", rule.agree_bits,
                                             usable[0].display, usable[0].display))
         elif shared:
             note = ignored.get(shared[0].key, "not merge evidence for this type")
@@ -102,27 +140,47 @@ def _identifier_comparisons(subject: Evidence, candidate: Evidence, rules: Rules
                                             shared[0].display, shared[0].display, note))
         elif rule.unique_per_person and rule.evidence:
             a, b = min(left[type_scope]), min(right[type_scope])
-            results.append(ComparisonResult(name, "identifier", "conflict", -rule.weight,
+            results.append(ComparisonResult(name, "identifier", "conflict", rule.conflict_bits,
                                             a.display, b.display,
                                             "one-per-person type holds different values"))
     return results
 
 
+@lru_cache(maxsize=1 << 18)
+def compare_values(comparator: Comparator, cutoffs: tuple[float, ...], left: str,
+                   right: str) -> str:
+    """The level two values reach (cached: the same pairs recur across candidates)."""
+    return COMPARATORS[comparator](left, right, cutoffs)
+
+
+def level_bits(rule: AttributeRule, level: str, left: str) -> tuple[float, str]:
+    """Weight (bits) of an attribute level, term-frequency adjusted when configured, and a
+    note saying so."""
+    spec = rule.levels[level]
+    tf = rule.term_frequencies
+    if tf is None or level not in tf.levels or spec.m is None:
+        return spec.bits, ""
+    key = term_key(rule.comparator, level, left)
+    frequency = tf.values.get(key, tf.default)
+    return math.log2(spec.m / frequency), f"term frequency {frequency:.3g}"
+
+
 def _attribute_comparisons(subject: Evidence, candidate: Evidence,
                            rules: Rules) -> list[ComparisonResult]:
+    """Each attribute at the best level any pair of the two sides' values reaches."""
     results = []
     for name, rule in rules.attributes.items():
         lefts, rights = subject.attributes.get(name, ()), candidate.attributes.get(name, ())
         best: ComparisonResult | None = None
-        compare = COMPARATORS[rule.comparator]
+        cutoffs = rule.effective_cutoffs
         for a in lefts:
             for b in rights:
-                level = compare(a, b)
+                level = compare_values(rule.comparator, cutoffs, a, b)
                 if not level or level not in rule.levels:
                     continue
-                weight = rule.levels[level]
+                weight, note = level_bits(rule, level, a)
                 if best is None or weight > best.weight:
-                    best = ComparisonResult(name, "attribute", level, weight, a, b)
+                    best = ComparisonResult(name, "attribute", level, weight, a, b, note)
         if best is not None:
             results.append(best)
     return results

@@ -201,12 +201,7 @@ class WorkingSet:
 
 
 def _union(person: CandidatePerson, extra: Evidence) -> CandidatePerson:
-    attributes = {name: list(values) for name, values in person.evidence.attributes.items()}
-    for name, values in extra.attributes.items():
-        bucket = attributes.setdefault(name, [])
-        bucket.extend(v for v in values if v not in bucket)
-    return CandidatePerson(person.one_id, person.created_at, Evidence(
-        person.evidence.identifiers | extra.identifiers, attributes))
+    return CandidatePerson(person.one_id, person.created_at, person.evidence.union(extra))
 
 
 def evidence_json(record: PreparedRecord, resolution: Resolution) -> str:

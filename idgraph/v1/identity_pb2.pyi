@@ -97,7 +97,7 @@ class IngestRequest(_message.Message):
     def __init__(self, record: _Optional[_Union[SourceRecord, _Mapping]] = ...) -> None: ...
 
 class IngestResponse(_message.Message):
-    __slots__ = ("one_id", "decision", "score", "merged_one_ids", "review_task_id", "error", "source", "source_record_id")
+    __slots__ = ("one_id", "decision", "score", "merged_one_ids", "review_task_id", "error", "source", "source_record_id", "match_probability")
     ONE_ID_FIELD_NUMBER: _ClassVar[int]
     DECISION_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
@@ -106,6 +106,7 @@ class IngestResponse(_message.Message):
     ERROR_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     SOURCE_RECORD_ID_FIELD_NUMBER: _ClassVar[int]
+    MATCH_PROBABILITY_FIELD_NUMBER: _ClassVar[int]
     one_id: str
     decision: Decision
     score: float
@@ -114,7 +115,8 @@ class IngestResponse(_message.Message):
     error: _status_pb2.Status
     source: str
     source_record_id: str
-    def __init__(self, one_id: _Optional[str] = ..., decision: _Optional[_Union[Decision, str]] = ..., score: _Optional[float] = ..., merged_one_ids: _Optional[_Iterable[str]] = ..., review_task_id: _Optional[str] = ..., error: _Optional[_Union[_status_pb2.Status, _Mapping]] = ..., source: _Optional[str] = ..., source_record_id: _Optional[str] = ...) -> None: ...
+    match_probability: float
+    def __init__(self, one_id: _Optional[str] = ..., decision: _Optional[_Union[Decision, str]] = ..., score: _Optional[float] = ..., merged_one_ids: _Optional[_Iterable[str]] = ..., review_task_id: _Optional[str] = ..., error: _Optional[_Union[_status_pb2.Status, _Mapping]] = ..., source: _Optional[str] = ..., source_record_id: _Optional[str] = ..., match_probability: _Optional[float] = ...) -> None: ...
 
 class ResolveRequest(_message.Message):
     __slots__ = ("identifiers", "attributes")
@@ -150,16 +152,18 @@ class Comparison(_message.Message):
     def __init__(self, name: _Optional[str] = ..., kind: _Optional[str] = ..., level: _Optional[str] = ..., weight: _Optional[float] = ..., left_value: _Optional[str] = ..., right_value: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
 
 class Candidate(_message.Message):
-    __slots__ = ("one_id", "score", "comparisons", "conflict")
+    __slots__ = ("one_id", "score", "comparisons", "conflict", "match_probability")
     ONE_ID_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
     COMPARISONS_FIELD_NUMBER: _ClassVar[int]
     CONFLICT_FIELD_NUMBER: _ClassVar[int]
+    MATCH_PROBABILITY_FIELD_NUMBER: _ClassVar[int]
     one_id: str
     score: float
     comparisons: _containers.RepeatedCompositeFieldContainer[Comparison]
     conflict: bool
-    def __init__(self, one_id: _Optional[str] = ..., score: _Optional[float] = ..., comparisons: _Optional[_Iterable[_Union[Comparison, _Mapping]]] = ..., conflict: _Optional[bool] = ...) -> None: ...
+    match_probability: float
+    def __init__(self, one_id: _Optional[str] = ..., score: _Optional[float] = ..., comparisons: _Optional[_Iterable[_Union[Comparison, _Mapping]]] = ..., conflict: _Optional[bool] = ..., match_probability: _Optional[float] = ...) -> None: ...
 
 class ResolveResponse(_message.Message):
     __slots__ = ("one_id", "confidence", "candidates", "score")
@@ -307,7 +311,7 @@ class ExplainRequest(_message.Message):
     def __init__(self, record: _Optional[_Union[SourceRecord, _Mapping]] = ..., one_id: _Optional[str] = ..., other_one_id: _Optional[str] = ...) -> None: ...
 
 class ExplainResponse(_message.Message):
-    __slots__ = ("comparisons", "score", "decision", "link_threshold", "review_threshold", "reason", "conflict")
+    __slots__ = ("comparisons", "score", "decision", "link_threshold", "review_threshold", "reason", "conflict", "match_probability")
     COMPARISONS_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
     DECISION_FIELD_NUMBER: _ClassVar[int]
@@ -315,6 +319,7 @@ class ExplainResponse(_message.Message):
     REVIEW_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     CONFLICT_FIELD_NUMBER: _ClassVar[int]
+    MATCH_PROBABILITY_FIELD_NUMBER: _ClassVar[int]
     comparisons: _containers.RepeatedCompositeFieldContainer[Comparison]
     score: float
     decision: Decision
@@ -322,4 +327,5 @@ class ExplainResponse(_message.Message):
     review_threshold: float
     reason: str
     conflict: bool
-    def __init__(self, comparisons: _Optional[_Iterable[_Union[Comparison, _Mapping]]] = ..., score: _Optional[float] = ..., decision: _Optional[_Union[Decision, str]] = ..., link_threshold: _Optional[float] = ..., review_threshold: _Optional[float] = ..., reason: _Optional[str] = ..., conflict: _Optional[bool] = ...) -> None: ...
+    match_probability: float
+    def __init__(self, comparisons: _Optional[_Iterable[_Union[Comparison, _Mapping]]] = ..., score: _Optional[float] = ..., decision: _Optional[_Union[Decision, str]] = ..., link_threshold: _Optional[float] = ..., review_threshold: _Optional[float] = ..., reason: _Optional[str] = ..., conflict: _Optional[bool] = ..., match_probability: _Optional[float] = ...) -> None: ...

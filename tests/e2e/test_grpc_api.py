@@ -10,6 +10,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
 
+from idgraph.domain.rules import load_rules
 from idgraph.store.neo4j_store import Neo4jStore
 from idgraph.v1 import identity_pb2 as pb
 from idgraph.v1 import identity_pb2_grpc as pb_grpc
@@ -46,7 +47,7 @@ def test_shared_phone_then_bridge_merge_then_redirect(stub: pb_grpc.IdentityServ
     a = ingest(stub, record("1", ("phone", "13912345678"), name="张伟"))
     a2 = ingest(stub, record("2", ("phone", "139 1234 5678"), source="app"))
     assert a.decision == pb.DECISION_NEW and a2.decision == pb.DECISION_LINKED
-    assert a2.one_id == a.one_id and a2.score >= 10
+    assert a2.one_id == a.one_id and a2.match_probability >= 0.99 and a2.score > 0
     b = ingest(stub, record("3", ("email", "li@163.com"), source="app"))
     assert b.one_id != a.one_id
     bridge = ingest(stub, record("4", ("phone", "13912345678"), ("email", "li@163.com"),
@@ -132,7 +133,7 @@ def test_resolve_writes_nothing(stub: pb_grpc.IdentityServiceStub,
     hit = stub.Resolve(pb.ResolveRequest(identifiers=[pb.Identifier(type="phone",
                                                                     value="13912345678")],
                                          attributes={"name": "張偉"}), timeout=10)
-    assert hit.one_id == a.one_id and hit.confidence == 1.0
+    assert hit.one_id == a.one_id and hit.confidence > 0.99
     assert {c.name: c.level for c in hit.candidates[0].comparisons} == {
         "phone": "agree", "name": "exact"}
     miss = stub.Resolve(pb.ResolveRequest(identifiers=[pb.Identifier(type="email",
@@ -188,10 +189,15 @@ def test_explain_record_against_one_id(stub: pb_grpc.IdentityServiceStub) -> Non
     answer = stub.Explain(pb.ExplainRequest(
         record=record("2", ("phone", "13912345678"), name="王芳"), other_one_id=a.one_id),
         timeout=10)
+    rules = load_rules()
+    phone, name = rules.identifier_types["phone"].agree_bits, \
+        rules.attributes["name"].levels["disagree"].bits
     assert {c.name: (c.level, c.weight) for c in answer.comparisons} == {
-        "phone": ("agree", 12.0), "name": ("disagree", -5.0)}
-    assert answer.score == 7.0 and answer.decision == pb.DECISION_REVIEW
-    assert answer.link_threshold == 10.0 and answer.reason
+        "phone": ("agree", pytest.approx(phone)), "name": ("disagree", pytest.approx(name))}
+    assert answer.score == pytest.approx(rules.prior_bits + phone + name, abs=1e-5)
+    assert answer.decision == pb.DECISION_REVIEW
+    assert answer.review_threshold < answer.match_probability < answer.link_threshold == 0.99
+    assert answer.reason
 
 
 def test_expired_deadline_is_deadline_exceeded(stub: pb_grpc.IdentityServiceStub) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from idgraph.domain.resolution import Action, decide
@@ -24,7 +26,10 @@ def test_shared_phone_links(rules: Rules) -> None:
     b = record(rules, ("phone", "139 1234 5678"), key="b")
     result = decide(snapshot(b, person("oid_A", a)), rules)
     assert (result.action, result.target_one_id) == (Action.LINKED, "oid_A")
-    assert result.score == rules.identifier_types["phone"].weight
+    phone = rules.identifier_types["phone"]
+    assert phone.m is not None and phone.u is not None
+    assert result.score == pytest.approx(rules.prior_bits + math.log2(phone.m / phone.u), abs=1e-5)
+    assert result.scored[0].score.probability >= rules.thresholds.link
 
 
 def test_record_bridging_two_people_merges_into_the_older(rules: Rules) -> None:
@@ -75,8 +80,8 @@ def test_conflicting_resident_ids_do_not_merge_and_open_review(rules: Rules) -> 
 def test_merge_that_would_break_one_per_person_is_blocked(rules: Rules) -> None:
     """Each side matches the record, but together they would hold two resident IDs."""
     a = record(rules, ("phone", "13912345678"), ("id_card", "11010519491231002X"), key="a")
-    b = record(rules, ("email", "x@y.com"), ("id_card", "130503670401001"), key="b")
-    bridge = record(rules, ("phone", "13912345678"), ("email", "x@y.com"), key="c")
+    b = record(rules, ("phone", "13698765432"), ("id_card", "130503670401001"), key="b")
+    bridge = record(rules, ("phone", "13912345678"), ("phone", "13698765432"), key="c")
     result = decide(snapshot(bridge, person("oid_A", a, 5), person("oid_B", b, 1)), rules)
     assert result.action is Action.LINKED
     assert result.absorbed_one_ids == ()
@@ -131,8 +136,8 @@ def test_decision_does_not_depend_on_candidate_order(rules: Rules) -> None:
 
 def test_blocked_merge_picks_the_same_side_in_any_candidate_order(rules: Rules) -> None:
     a = record(rules, ("phone", "13912345678"), ("id_card", "11010519491231002X"), key="a")
-    b = record(rules, ("email", "x@y.com"), ("id_card", "130503670401001"), key="b")
-    bridge = record(rules, ("phone", "13912345678"), ("email", "x@y.com"), key="c")
+    b = record(rules, ("phone", "13698765432"), ("id_card", "130503670401001"), key="b")
+    bridge = record(rules, ("phone", "13912345678"), ("phone", "13698765432"), key="c")
     p, q = person("oid_A", a, 5), person("oid_B", b, 1)
     assert decide(snapshot(bridge, p, q), rules).target_one_id == \
         decide(snapshot(bridge, q, p), rules).target_one_id == "oid_A"

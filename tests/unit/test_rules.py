@@ -31,7 +31,10 @@ def test_default_rules_cover_every_domain_type() -> None:
 
 
 @pytest.mark.parametrize(("path", "value", "message"), [
-    (("thresholds", "review"), 99.0, "must not exceed"),
+    (("thresholds", "review"), 0.999, "must not exceed"),
+    (("thresholds", "link"), 12.0, "less than or equal to 1"),
+    (("identifier_types", "phone", "m"), None, "needs m and u, or a weight"),
+    (("attributes", "birth_date", "levels", "exact"), {"m": 0.9}, "needs m and u"),
     (("identifier_types", "id_card", "hashed"), False, "hashed"),
     (("attributes", "name", "levels"), {"exact": 1.0, "bogus": 2.0}, "bogus"),
     (("identifier_types", "phone", "format"), "telex", "format"),

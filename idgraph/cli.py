@@ -29,6 +29,23 @@ def main(argv: list[str] | None = None) -> int:
                           help="CSV or JSONL: source, source_record_id, entity")
     evaluate.add_argument("--predicted", type=Path, default=None,
                           help="an exported mapping; default: read the graph")
+    train = commands.add_parser("train", help="estimate m, u, the prior and term frequencies "
+                                "from records and write a rules file")
+    train.add_argument("--input", type=Path, required=True, action="append",
+                       help="JSON Lines of SourceRecord (repeatable)")
+    train.add_argument("--out", type=Path, required=True, help="rules file to write")
+    train.add_argument("--rules", type=Path, default=None,
+                       help="template: comparisons, blocking keys and thresholds "
+                       "(default: IDGRAPH_RULES_FILE or the shipped rules)")
+    train.add_argument("--max-pairs", type=int, default=30_000,
+                       help="pairs per EM session, at most (default 30000)")
+    train.add_argument("--u-sample", type=int, default=800,
+                       help="records whose Cartesian product estimates u (default 800; "
+                       "string-distance comparators use 4x as many values)")
+    train.add_argument("--term-frequencies", default="",
+                       help="comma-separated attributes to adjust by term frequency "
+                       "(besides those the template already adjusts)")
+    train.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     settings = Settings()
     logging.basicConfig(level=settings.log_level.upper(),
@@ -42,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
             return _export(settings, args.out, args.format)
         if args.command == "evaluate":
             return _evaluate(settings, args.truth, args.predicted)
+        if args.command == "train":
+            return _train(settings, args)
         rules = settings.load_rules()
         print(rules.model_dump_json(indent=2))
         return 0
@@ -84,6 +103,32 @@ def _evaluate(settings: Settings, truth_path: Path, predicted_path: Path | None)
     for name, scores in (("pairwise", result.pairwise), ("B-cubed", result.bcubed)):
         print(f"{name:22}{scores.precision:>10.4f}{scores.recall:>10.4f}{scores.f1:>10.4f}")
     print(f"OneIDs holding more than one true person: {result.impure_clusters}")
+    return 0
+
+
+def _train(settings: Settings, args: argparse.Namespace) -> int:
+    import tomli_w
+
+    from idgraph.domain.rules import load_rules
+    from idgraph.training import train
+    from idgraph.training_io import read_training_records
+
+    template = load_rules(args.rules) if args.rules else settings.load_rules()
+    records, rejected = read_training_records(args.input, template, settings)
+    report = train(records, template, max_pairs=args.max_pairs, u_sample=args.u_sample,
+                   seed=args.seed,
+                   tf_attributes=[a for a in args.term_frequencies.split(",") if a])
+    data = report.rules.model_dump(mode="json", exclude_none=True)
+    args.out.write_text("# Trained by `idgraph train` on "
+                        f"{report.records} records.\n" + tomli_w.dumps(data), encoding="utf-8")
+    print(f"records used {report.records}, rejected {rejected}; "
+          f"prior {report.rules.prior:.4g}")
+    for name, pairs, share in report.sessions:
+        print(f"  session {name:40} {pairs:>10} pairs  {share:8.4f} matches")
+    print(f"{'comparison':24}{'level':10}{'m':>10}{'u':>12}{'bits':>8}")
+    for comparison, level, m, u, bits in report.table:
+        print(f"{comparison:24}{level:10}{m:>10.4g}{u:>12.4g}{bits:>8.2f}")
+    print(f"wrote {args.out}")
     return 0
 
 

@@ -8,8 +8,11 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from functools import lru_cache
 
+import numpy as np
+import numpy.typing as npt
 from rapidfuzz import fuzz
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
+from rapidfuzz.process import cpdist
 
 from idgraph.domain.names import HAN as _HAN
 from idgraph.domain.names import compare_names, parse_name, t2s
@@ -18,6 +21,7 @@ from idgraph.domain.rules import Comparator
 _DATE = re.compile(r"^(\d{4})[-/.年]?(\d{1,2})[-/.月]?(\d{1,2})日?$")
 
 
+@lru_cache(maxsize=65536)
 def parse_date(raw: str) -> date | None:
     """Parse ``1990-01-31``, ``1990/1/31``, ``19900131`` or ``1990年1月31日``."""
     match = _DATE.fullmatch(raw.strip())
@@ -39,11 +43,16 @@ def compare_dates(left: str, right: str, cutoffs: Sequence[float] = ()) -> str:
         return "exact"
     if a.year == b.year and a.month == b.day and a.day == b.month:
         return "swapped"
-    if DamerauLevenshtein.distance(a.strftime("%Y%m%d"), b.strftime("%Y%m%d")) <= 1:
+    if DamerauLevenshtein.distance(_digits(a), _digits(b)) <= 1:
         return "typo"
     if a.year == b.year:
         return "year"
     return "disagree"
+
+
+@lru_cache(maxsize=65536)
+def _digits(value: date) -> str:
+    return f"{value.year:04d}{value.month:02d}{value.day:02d}"
 
 
 _GENDERS = {"m": "M", "male": "M", "男": "M", "1": "M", "f": "F", "female": "F", "女": "F",
@@ -151,6 +160,42 @@ def compare_edit_distance(left: str, right: str, cutoffs: Sequence[float] = (1, 
     return "disagree"
 
 
+def fold(raw: str) -> str:
+    """Trimmed, case-folded, spaces dropped: the form exact and fuzzy string levels use."""
+    return _fold(raw)
+
+
+def vector_levels(comparator: Comparator, cutoffs: Sequence[float], lefts: Sequence[str],
+                  rights: Sequence[str], levels: Sequence[str], folded: bool = False
+                  ) -> npt.NDArray[np.int8] | None:
+    """Level index (into `levels`; -1 no basis or a level not listed) of each aligned pair,
+    computed in C for the string-distance comparators; None for the others. With `folded`
+    the values are already ``fold``-ed."""
+    if comparator not in (Comparator.JARO_WINKLER, Comparator.EDIT_DISTANCE):
+        return None
+    a = list(lefts) if folded else [_fold(x) for x in lefts]
+    b = list(rights) if folded else [_fold(x) for x in rights]
+    index = {level: i for i, level in enumerate(levels)}
+    out = np.full(len(a), -1, dtype=np.int8)
+    if not a:
+        return out
+    present = np.array([bool(x) and bool(y) for x, y in zip(a, b, strict=True)])
+    equal = np.array([x == y for x, y in zip(a, b, strict=True)])
+    fuzzy_names = ("close", "similar", "distant")
+    if comparator is Comparator.JARO_WINKLER:
+        similarity = cpdist(a, b, scorer=JaroWinkler.similarity, workers=1)
+        passes = [similarity >= cutoff for cutoff in cutoffs]
+    else:
+        distance = cpdist(a, b, scorer=DamerauLevenshtein.distance, workers=1)
+        passes = [distance <= cutoff for cutoff in cutoffs]
+    result = np.full(len(a), index.get("disagree", -1), dtype=np.int8)
+    for name, passing in reversed(list(zip(fuzzy_names, passes, strict=False))):
+        result[passing] = index.get(name, -1)
+    result[equal] = index.get("exact", -1)
+    out[present] = result[present]
+    return out
+
+
 CompareFn = Callable[[str, str, Sequence[float]], str]
 
 COMPARATORS: dict[Comparator, CompareFn] = {
@@ -174,15 +219,34 @@ def term_key(comparator: Comparator, level: str, raw: str) -> str:
     return blocking_value(comparator, raw)
 
 
-def blocking_value(comparator: Comparator, raw: str) -> str:
-    """Canonical form of an attribute inside a blocking key; "" when it cannot block."""
+def blocking_value(comparator: Comparator, raw: str, transform: str = "") -> str:
+    """Canonical form of an attribute inside a blocking key; "" when it cannot block.
+
+    `transform` narrows it: ``surname`` (a name's surname), ``pinyin`` (a name's sound, so
+    homophones and romanizations share a key), ``year`` (of a date), ``initial`` (first
+    character).
+    """
     if comparator is Comparator.NAME:
-        return parse_name(raw).full
-    if comparator is Comparator.DATE:
-        parsed = parse_date(raw)
-        return parsed.isoformat() if parsed else ""
-    if comparator is Comparator.GENDER:
-        return canonical_gender(raw)
-    if comparator is Comparator.ADDRESS:
-        return canonical_address(raw)
-    return _fold(raw)
+        parsed = parse_name(raw)
+        if transform == "surname":
+            return parsed.surname or (parsed.pinyin[0] if parsed.romanized and parsed.pinyin
+                                      else "")
+        if transform == "pinyin":
+            return " ".join(sorted(parsed.pinyin)) if parsed.full else ""
+        value = parsed.full
+    elif comparator is Comparator.DATE:
+        parsed_date = parse_date(raw)
+        if parsed_date is None:
+            return ""
+        value = str(parsed_date.year) if transform == "year" else parsed_date.isoformat()
+    elif comparator is Comparator.GENDER:
+        value = canonical_gender(raw)
+    elif comparator is Comparator.ADDRESS:
+        value = canonical_address(raw)
+    else:
+        value = _fold(raw)
+    if transform == "initial":
+        return value[:1]
+    if transform == "year":
+        return value[:4]
+    return value

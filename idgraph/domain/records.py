@@ -307,9 +307,11 @@ def derive_blocking_keys(attributes: dict[str, str], rules: Rules) -> tuple[IdKe
     keys = []
     for combo in rules.blocking_keys:
         parts = []
-        for name in combo:
+        for part in combo:
+            name, _, transform = part.partition(":")
             raw = attributes.get(name, "")
-            parts.append(blocking_value(rules.attributes[name].comparator, raw) if raw else "")
+            parts.append(blocking_value(rules.attributes[name].comparator, raw, transform)
+                         if raw else "")
         if all(parts):
             keys.append(IdKey(BLOCKING_PREFIX + "+".join(combo), "", KEY_SEPARATOR.join(parts)))
     return tuple(keys)

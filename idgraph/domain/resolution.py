@@ -123,10 +123,14 @@ def decide(snapshot: Snapshot, rules: Rules) -> Resolution:
         key=lambda s: (-s.score.total, by_id[s.one_id].age_key),
     )
     matched, uncertain = _classify(scored, rules, snapshot.current_one_id)
-    group, blocked = _group_within_limits(record, matched, by_id, snapshot.current_one_id, rules)
+    group, blocked, inconsistent = _group_within_limits(
+        record, matched, by_id, snapshot.current_one_id, rules, subject, filt)
     review = tuple(
         [ReviewItem(s.one_id, s.score.total, "one-per-person identifiers would conflict")
          for s in blocked]
+        + [ReviewItem(s.one_id, s.score.total,
+                      "matches the record, but not the people it joins")
+           for s in inconsistent]
         + [ReviewItem(s.one_id, s.score.total, _uncertain_reason(s.score, rules))
            for s in uncertain]
     )
@@ -200,27 +204,37 @@ def _uncertain_reason(s: Score, rules: Rules) -> str:
 
 def _group_within_limits(
     record: PreparedRecord, matched: list[ScoredCandidate], by_id: Mapping[str, CandidatePerson],
-    current: str | None, rules: Rules,
-) -> tuple[list[str], list[ScoredCandidate]]:
-    """Greedily join the best matches while no per-person identifier limit breaks."""
+    current: str | None, rules: Rules, subject: Evidence, filt: EvidenceFilter,
+) -> tuple[list[str], list[ScoredCandidate], list[ScoredCandidate]]:
+    """Greedily join the best matches while no per-person identifier limit breaks and each
+    further person still matches everything joined so far (the record and the people
+    before it): a record that matches two people on different grounds does not merge them
+    unless they match each other through it."""
     held: dict[tuple[str, str], set[str]] = defaultdict(set)
     _hold(held, record.identifiers)
     group: list[str] = []
+    joined = subject
     if current is not None:
         group.append(current)
         if current in by_id:
             _hold(held, by_id[current].evidence.identifiers)
-    blocked = []
+            joined = joined.union(by_id[current].evidence)
+    blocked, inconsistent = [], []
     for candidate in matched:
+        evidence = by_id[candidate.one_id].evidence
         trial: dict[tuple[str, str], set[str]] = defaultdict(
             set, {k: set(v) for k, v in held.items()})
-        _hold(trial, by_id[candidate.one_id].evidence.identifiers)
-        if _within_limits(trial, rules):
+        _hold(trial, evidence.identifiers)
+        if not _within_limits(trial, rules):
+            blocked.append(candidate)
+        elif group and classify_pair(score(evidence, joined, rules, filt),
+                                     rules) is not PairVerdict.MATCH:
+            inconsistent.append(candidate)
+        else:
             held = trial
             group.append(candidate.one_id)
-        else:
-            blocked.append(candidate)
-    return group, blocked
+            joined = joined.union(evidence)
+    return group, blocked, inconsistent
 
 
 def _hold(held: dict[tuple[str, str], set[str]], keys: frozenset[IdKey] | tuple[IdKey, ...]

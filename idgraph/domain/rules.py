@@ -24,6 +24,8 @@ from idgraph.domain.identifiers import (
     IdentifierFormat,
 )
 
+BLOCKING_TRANSFORMS = frozenset({"", "surname", "pinyin", "year", "initial"})
+
 DEFAULT_RULES_PATH = Path(__file__).resolve().parent.parent / "rules" / "default.toml"
 
 _TYPE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
@@ -239,9 +241,13 @@ class Rules(_Strict):
     @model_validator(mode="after")
     def _blocking_attributes_known(self) -> Rules:
         for key in self.blocking_keys:
-            missing = [a for a in key if a not in self.attributes]
+            missing = [a for a in key if a.partition(":")[0] not in self.attributes]
             if missing:
                 raise ValueError(f"blocking key {key} uses unconfigured attributes {missing}")
+            unknown = [a for a in key if a.partition(":")[2] not in BLOCKING_TRANSFORMS]
+            if unknown:
+                raise ValueError(f"blocking key {key} uses unknown transforms {unknown}; known: "
+                                 f"{sorted(BLOCKING_TRANSFORMS - {''})}")
         return self
 
     def trust(self, source: str) -> int:

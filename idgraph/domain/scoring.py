@@ -165,22 +165,68 @@ def level_bits(rule: AttributeRule, level: str, left: str) -> tuple[float, str]:
     return math.log2(spec.m / frequency), f"term frequency {frequency:.3g}"
 
 
+class _AttributePlan:
+    """One attribute's comparison, compiled for the hot path, with a bounded cache of the
+    levels value pairs reached."""
+
+    __slots__ = ("bits", "cache", "compare", "cutoffs", "name", "rule", "tf_levels")
+
+    def __init__(self, name: str, rule: AttributeRule) -> None:
+        self.name, self.rule = name, rule
+        self.compare = COMPARATORS[rule.comparator]
+        self.cutoffs = rule.effective_cutoffs
+        self.bits = {level: spec.bits for level, spec in rule.levels.items()}
+        tf = rule.term_frequencies
+        self.tf_levels = frozenset(tf.levels) if tf is not None else frozenset()
+        self.cache: dict[tuple[str, str], str] = {}
+
+    def level(self, a: str, b: str) -> str:
+        key = (a, b)
+        level = self.cache.get(key)
+        if level is None:
+            if len(self.cache) >= 1 << 18:
+                self.cache.clear()
+            level = self.cache[key] = self.compare(a, b, self.cutoffs)
+        return level
+
+
+_PLANS: dict[int, tuple[Rules, list[_AttributePlan]]] = {}
+
+
+def _plans(rules: Rules) -> list[_AttributePlan]:
+    entry = _PLANS.get(id(rules))
+    if entry is None or entry[0] is not rules:
+        entry = (rules, [_AttributePlan(n, r) for n, r in rules.attributes.items()])
+        _PLANS[id(rules)] = entry
+    return entry[1]
+
+
 def _attribute_comparisons(subject: Evidence, candidate: Evidence,
                            rules: Rules) -> list[ComparisonResult]:
     """Each attribute at the best level any pair of the two sides' values reaches."""
     results = []
-    for name, rule in rules.attributes.items():
-        lefts, rights = subject.attributes.get(name, ()), candidate.attributes.get(name, ())
-        best: ComparisonResult | None = None
-        cutoffs = rule.effective_cutoffs
+    left_values, right_values = subject.attributes, candidate.attributes
+    for plan in _plans(rules):
+        lefts = left_values.get(plan.name)
+        if not lefts:
+            continue
+        rights = right_values.get(plan.name)
+        if not rights:
+            continue
+        best: tuple[float, str, str, str] | None = None
+        bits = plan.bits
         for a in lefts:
             for b in rights:
-                level = compare_values(rule.comparator, cutoffs, a, b)
-                if not level or level not in rule.levels:
+                level = plan.level(a, b)
+                weight = bits.get(level)
+                if weight is None:
                     continue
-                weight, note = level_bits(rule, level, a)
-                if best is None or weight > best.weight:
-                    best = ComparisonResult(name, "attribute", level, weight, a, b, note)
+                if level in plan.tf_levels:
+                    weight = level_bits(plan.rule, level, a)[0]
+                if best is None or weight > best[0]:
+                    best = (weight, level, a, b)
         if best is not None:
-            results.append(best)
+            weight, level, a, b = best
+            note = level_bits(plan.rule, level, a)[1] if level in plan.tf_levels else ""
+            results.append(ComparisonResult(plan.name, "attribute", level, weight, a, b, note))
     return results

@@ -1,0 +1,43 @@
+"""Reading training input: JSON Lines of ``SourceRecord`` messages."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from google.protobuf import json_format
+
+from idgraph.api.convert import record_from_proto
+from idgraph.config import Settings
+from idgraph.domain.records import prepare_record
+from idgraph.domain.rules import Rules
+from idgraph.errors import InvalidInput
+from idgraph.training import TrainingRecord, training_record
+from idgraph.v1 import identity_pb2 as pb
+
+log = logging.getLogger(__name__)
+
+
+def read_training_records(paths: Iterable[Path], rules: Rules, settings: Settings
+                          ) -> tuple[list[TrainingRecord], int]:
+    """Parse, validate and normalize every line; invalid lines are counted and logged."""
+    records, rejected = [], 0
+    limits, secret, now = settings.limits, settings.secret_bytes, datetime.now(UTC)
+    for path in paths:
+        with path.open(encoding="utf-8") as handle:
+            for number, line in enumerate(handle, 1):
+                if not line.strip():
+                    continue
+                try:
+                    message = json_format.ParseDict(json.loads(line), pb.SourceRecord())
+                    prepared = prepare_record(record_from_proto(message), rules, limits, secret,
+                                              now)
+                except (ValueError, json_format.ParseError, InvalidInput) as exc:
+                    rejected += 1
+                    log.warning("%s:%d skipped: %s", path, number, exc)
+                    continue
+                records.append(training_record(prepared, rules))
+    return records, rejected

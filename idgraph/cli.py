@@ -107,20 +107,14 @@ def _evaluate(settings: Settings, truth_path: Path, predicted_path: Path | None)
 
 
 def _train(settings: Settings, args: argparse.Namespace) -> int:
-    import tomli_w
-
     from idgraph.domain.rules import load_rules
-    from idgraph.training import train
-    from idgraph.training_io import read_training_records
+    from idgraph.training_io import train_to_file
 
     template = load_rules(args.rules) if args.rules else settings.load_rules()
-    records, rejected = read_training_records(args.input, template, settings)
-    report = train(records, template, max_pairs=args.max_pairs, u_sample=args.u_sample,
-                   seed=args.seed,
-                   tf_attributes=[a for a in args.term_frequencies.split(",") if a])
-    data = report.rules.model_dump(mode="json", exclude_none=True)
-    args.out.write_text("# Trained by `idgraph train` on "
-                        f"{report.records} records.\n" + tomli_w.dumps(data), encoding="utf-8")
+    report, rejected = train_to_file(
+        args.input, template, args.out, settings, max_pairs=args.max_pairs,
+        u_sample=args.u_sample, seed=args.seed,
+        tf_attributes=[a for a in args.term_frequencies.split(",") if a])
     print(f"records used {report.records}, rejected {rejected}; "
           f"prior {report.rules.prior:.4g}")
     for name, pairs, share in report.sessions:

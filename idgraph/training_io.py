@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,7 +15,7 @@ from idgraph.config import Settings
 from idgraph.domain.records import prepare_record
 from idgraph.domain.rules import Rules
 from idgraph.errors import InvalidInput
-from idgraph.training import TrainingRecord, training_record
+from idgraph.training import TrainingRecord, TrainingReport, train, training_record
 from idgraph.v1 import identity_pb2 as pb
 
 log = logging.getLogger(__name__)
@@ -41,3 +41,18 @@ def read_training_records(paths: Iterable[Path], rules: Rules, settings: Setting
                     continue
                 records.append(training_record(prepared, rules))
     return records, rejected
+
+
+def train_to_file(inputs: Sequence[Path], template: Rules, out: Path, settings: Settings, *,
+                  max_pairs: int = 30_000, u_sample: int = 800, seed: int = 0,
+                  tf_attributes: Sequence[str] = ()) -> tuple[TrainingReport, int]:
+    """Train on JSON Lines files and write the rules file: what `idgraph train` does."""
+    import tomli_w
+
+    records, rejected = read_training_records(inputs, template, settings)
+    report = train(records, template, max_pairs=max_pairs, u_sample=u_sample, seed=seed,
+                   tf_attributes=tf_attributes)
+    data = report.rules.model_dump(mode="json", exclude_none=True)
+    out.write_text(f"# Trained by `idgraph train` on {report.records} records.\n"
+                   + tomli_w.dumps(data), encoding="utf-8")
+    return report, rejected

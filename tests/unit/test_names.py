@@ -12,12 +12,23 @@ from idgraph.domain.names import compare_names, parse_name
     ("张伟", "张 伟", "exact"),
     ("Zhang Wei", "wei zhang", "exact"),  # romanized, either order
     ("张伟", "张玮", "pinyin"),  # homophone typo
+    ("张伟", "张炜", "pinyin"),
+    ("王静", "王婧", "pinyin"),
+    ("王芳", "王芬", "similar"),  # near sound: fang / fen
+    ("王芳", "李芬", "disagree"),  # near sound, but another surname
     ("王芳", "王方", "pinyin"),
     ("李娜", "李那", "pinyin"),
     ("张伟", "Zhang Wei", "pinyin"),
     ("张伟", "Wei Zhang", "pinyin"),
     ("曾伟", "Zeng Wei", "pinyin"),  # surname read as a surname, not céng
     ("单伟", "Shan Wei", "pinyin"),
+    ("解明", "Xie Ming", "pinyin"),
+    ("查明", "Zha Ming", "pinyin"),
+    ("仇明", "Qiu Ming", "pinyin"),
+    ("区明", "Ou Ming", "pinyin"),
+    ("朴明", "Piao Ming", "pinyin"),
+    ("翟明", "Zhai Ming", "pinyin"),
+    ("Zhang Wei", "Zhang Wie", "similar"),  # romanized typo
     ("张先生", "张伟", "surname"),  # media lead: surname and gender only
     ("王女士", "王芳", "surname"),
     ("张先生", "王伟", "disagree"),

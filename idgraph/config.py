@@ -37,9 +37,11 @@ class Settings(BaseSettings):
     grpc_workers: int = Field(32, ge=1)
     grpc_max_message_bytes: int = Field(4 * 1024 * 1024, ge=1024)
     shutdown_grace: float = Field(5.0, ge=0)
-    batch_window: int = Field(256, ge=1, description="records of one BatchIngest stream in flight")
+    batch_window: int = Field(1024, ge=1,
+                              description="records of one BatchIngest stream in flight")
     group_commit_writers: int = Field(1, ge=1, description="transactions committing at once")
-    group_commit_max_batch: int = Field(64, ge=1, description="records per group commit")
+    group_commit_max_batch: int = Field(512, ge=1,
+                                        description="records per group commit, at most")
 
     # Resolution.
     rules_file: Path | None = None

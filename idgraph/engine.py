@@ -106,7 +106,7 @@ class IdentityEngine:
     entropy: Entropy = os.urandom
 
     group_commit_writers: int = 1
-    group_commit_max_batch: int = 64
+    group_commit_max_batch: int = 512
     _committer: GroupCommitter | None = field(default=None, init=False, repr=False)
     _committer_lock: threading.Lock = field(default_factory=threading.Lock, init=False,
                                             repr=False)

@@ -265,35 +265,57 @@ def _estimate_u(records: Sequence[TrainingRecord], spec: ComparisonSpec, rules: 
     return u
 
 
-def _column(spec: ComparisonSpec, rules: Rules, records: Sequence[TrainingRecord],
-            pairs: Sequence[tuple[int, int]]) -> npt.NDArray[np.int8]:
-    """Level index of one comparison for every pair (-1: no basis)."""
-    if spec.kind == "attribute":
-        rule = rules.attributes[spec.name]
+class _Columns:
+    """Comparison levels of pairs, one comparison at a time, with each record's folded
+    value computed once per attribute across sessions."""
+
+    def __init__(self, specs: Sequence[ComparisonSpec], rules: Rules,
+                 records: Sequence[TrainingRecord]) -> None:
+        self.specs, self.rules, self.records = specs, rules, records
+        self._folded: dict[str, npt.NDArray[np.object_]] = {}
+
+    def folded(self, name: str) -> npt.NDArray[np.object_]:
+        found = self._folded.get(name)
+        if found is None:
+            found = self._folded[name] = np.array(
+                [fold(r.attributes.get(name, "")) for r in self.records], dtype=object)
+        return found
+
+    def levels(self, pairs: Sequence[tuple[int, int]]) -> Levels:
+        """pairs x comparisons matrix of level indexes (-1: no basis)."""
+        left = np.fromiter((a for a, _ in pairs), dtype=np.int64, count=len(pairs))
+        right = np.fromiter((b for _, b in pairs), dtype=np.int64, count=len(pairs))
+        return np.stack([self._column(spec, pairs, left, right) for spec in self.specs],
+                        axis=1)
+
+    def _column(self, spec: ComparisonSpec, pairs: Sequence[tuple[int, int]],
+                left: npt.NDArray[np.int64], right: npt.NDArray[np.int64]
+                ) -> npt.NDArray[np.int8]:
+        records = self.records
+        if spec.kind != "attribute":
+            return np.array([spec.level_of(records[a], records[b]) for a, b in pairs],
+                            dtype=np.int8)
+        rule = self.rules.attributes[spec.name]
         if rule.comparator in (Comparator.JARO_WINKLER, Comparator.EDIT_DISTANCE):
-            folded = np.array([fold(r.attributes.get(spec.name, "")) for r in records],
-                              dtype=object)
-            left_index = np.fromiter((a for a, _ in pairs), dtype=np.int64, count=len(pairs))
-            right_index = np.fromiter((b for _, b in pairs), dtype=np.int64, count=len(pairs))
+            folded = self.folded(spec.name)
             vector = vector_levels(rule.comparator, rule.effective_cutoffs,
-                                   folded[left_index].tolist(), folded[right_index].tolist(),
+                                   folded[left].tolist(), folded[right].tolist(),
                                    spec.levels, folded=True)
             assert vector is not None
             return vector
-        lefts = [records[a].attributes.get(spec.name, "") for a, _ in pairs]
-        rights = [records[b].attributes.get(spec.name, "") for _, b in pairs]
         index = {level: i for i, level in enumerate(spec.levels)}
         compare = COMPARATORS[rule.comparator]
         cache: dict[tuple[str, str], int] = {}
         out = np.full(len(pairs), -1, dtype=np.int8)
-        for k, (x, y) in enumerate(zip(lefts, rights, strict=True)):
+        name = spec.name
+        for k, (a, b) in enumerate(pairs):
+            x, y = records[a].attributes.get(name), records[b].attributes.get(name)
             if x and y:
                 level = cache.get((x, y))
                 if level is None:
                     level = cache[(x, y)] = index.get(compare(x, y, rule.effective_cutoffs), -1)
                 out[k] = level
         return out
-    return np.array([spec.level_of(records[a], records[b]) for a, b in pairs], dtype=np.int8)
 
 
 def _sessions(records: Sequence[TrainingRecord], specs: Sequence[ComparisonSpec],
@@ -321,6 +343,7 @@ def _sessions(records: Sequence[TrainingRecord], specs: Sequence[ComparisonSpec]
                 return _canonical(spec, rules, record)
             keyed.append((spec.name, frozenset({spec.name}), held))
     sessions = []
+    columns = _Columns(specs, rules, records)
     for name, inactive, key_of in keyed:
         groups: dict[str, list[int]] = defaultdict(list)
         for i, record in enumerate(records):
@@ -336,7 +359,7 @@ def _sessions(records: Sequence[TrainingRecord], specs: Sequence[ComparisonSpec]
         total = len(pairs)
         if total > max_pairs:
             pairs = rng.sample(pairs, max_pairs)
-        levels = np.stack([_column(spec, rules, records, pairs) for spec in specs], axis=1)
+        levels = columns.levels(pairs)
         sessions.append(Session(name, inactive, total, levels))
         log.info("training session %s: %d pairs (%d used)", name, total, len(pairs))
     return sessions

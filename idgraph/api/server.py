@@ -42,7 +42,7 @@ class RunningServer:
 
 
 def build_server(engine: IdentityEngine, address: str, *, workers: int = 32,
-                 max_message_bytes: int = 4 * 1024 * 1024, batch_window: int = 256
+                 max_message_bytes: int = 4 * 1024 * 1024, batch_window: int = 1024
                  ) -> RunningServer:
     """Build and start a server on `address` (port 0 picks a free port)."""
     # gRPC's own limit is a backstop; the servicer answers INVALID_ARGUMENT past the

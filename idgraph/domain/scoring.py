@@ -169,7 +169,7 @@ class _AttributePlan:
     """One attribute's comparison, compiled for the hot path, with a bounded cache of the
     levels value pairs reached."""
 
-    __slots__ = ("bits", "cache", "compare", "cutoffs", "name", "rule", "tf_levels")
+    __slots__ = ("bits", "cache", "compare", "cutoffs", "name", "rule", "tf_cache", "tf_levels")
 
     def __init__(self, name: str, rule: AttributeRule) -> None:
         self.name, self.rule = name, rule
@@ -179,6 +179,16 @@ class _AttributePlan:
         tf = rule.term_frequencies
         self.tf_levels = frozenset(tf.levels) if tf is not None else frozenset()
         self.cache: dict[tuple[str, str], str] = {}
+        self.tf_cache: dict[tuple[str, str], tuple[float, str]] = {}
+
+    def tf_bits(self, level: str, value: str) -> tuple[float, str]:
+        key = (level, value)
+        found = self.tf_cache.get(key)
+        if found is None:
+            if len(self.tf_cache) >= 1 << 18:
+                self.tf_cache.clear()
+            found = self.tf_cache[key] = level_bits(self.rule, level, value)
+        return found
 
     def level(self, a: str, b: str) -> str:
         key = (a, b)
@@ -222,11 +232,11 @@ def _attribute_comparisons(subject: Evidence, candidate: Evidence,
                 if weight is None:
                     continue
                 if level in plan.tf_levels:
-                    weight = level_bits(plan.rule, level, a)[0]
+                    weight = plan.tf_bits(level, a)[0]
                 if best is None or weight > best[0]:
                     best = (weight, level, a, b)
         if best is not None:
             weight, level, a, b = best
-            note = level_bits(plan.rule, level, a)[1] if level in plan.tf_levels else ""
+            note = plan.tf_bits(level, a)[1] if level in plan.tf_levels else ""
             results.append(ComparisonResult(plan.name, "attribute", level, weight, a, b, note))
     return results

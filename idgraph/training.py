@@ -24,13 +24,13 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
-from rapidfuzz.process import cdist
 
 from idgraph.domain.comparators import (
     COMPARATORS,
+    band_levels,
     blocking_value,
     fold,
+    string_distances,
     term_key,
     vector_levels,
 )
@@ -229,17 +229,9 @@ def _estimate_u(records: Sequence[TrainingRecord], spec: ComparisonSpec, rules: 
         values = Counter(fold(v) for v in rng.sample(having, min(sample * 4, len(having))))
         distinct = list(values)
         weights = np.array([values[v] for v in distinct], dtype=np.float64)
-        if rule.comparator is Comparator.JARO_WINKLER:
-            matrix = cdist(distinct, distinct, scorer=JaroWinkler.similarity, workers=1)
-            passes = [matrix >= c for c in rule.effective_cutoffs]
-        else:
-            matrix = cdist(distinct, distinct, scorer=DamerauLevenshtein.distance, workers=1)
-            passes = [matrix <= c for c in rule.effective_cutoffs]
         index = {level: i for i, level in enumerate(spec.levels)}
-        levels = np.full(matrix.shape, index.get("disagree", -1), dtype=np.int8)
-        for name, passing in reversed(list(zip(("close", "similar", "distant"), passes,
-                                               strict=False))):
-            levels[passing] = index.get(name, -1)
+        levels = band_levels(rule.comparator, rule.effective_cutoffs,
+                             string_distances(rule.comparator, distinct), index)
         np.fill_diagonal(levels, index.get("exact", -1))
         pair_weights = np.outer(weights, weights)
         np.fill_diagonal(pair_weights, weights * (weights - 1))

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from rapidfuzz import fuzz
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
-from rapidfuzz.process import cpdist
+from rapidfuzz.process import cdist, cpdist
 
 from idgraph.domain.names import HAN as _HAN
 from idgraph.domain.names import compare_names, parse_name, t2s
@@ -165,6 +166,30 @@ def fold(raw: str) -> str:
     return _fold(raw)
 
 
+_SCORERS: dict[Comparator, Any] = {Comparator.JARO_WINKLER: JaroWinkler.similarity,
+                                   Comparator.EDIT_DISTANCE: DamerauLevenshtein.distance}
+
+
+def band_levels(comparator: Comparator, cutoffs: Sequence[float], scores: npt.NDArray[Any],
+                index: Mapping[str, int]) -> npt.NDArray[np.int8]:
+    """Level indexes of string-distance scores (any shape), exact left aside: the best
+    fuzzy band each score reaches, else disagree (-1 where a level is not configured)."""
+    if comparator is Comparator.JARO_WINKLER:
+        passes = [scores >= cutoff for cutoff in cutoffs]
+    else:
+        passes = [scores <= cutoff for cutoff in cutoffs]
+    result = np.full(scores.shape, index.get("disagree", -1), dtype=np.int8)
+    for name, passing in reversed(list(zip(("close", "similar", "distant"), passes,
+                                           strict=False))):
+        result[passing] = index.get(name, -1)
+    return result
+
+
+def string_distances(comparator: Comparator, values: Sequence[str]) -> npt.NDArray[Any]:
+    """Every pair's Jaro-Winkler similarity or Damerau-Levenshtein distance, in C."""
+    return cdist(values, values, scorer=_SCORERS[comparator], workers=1)
+
+
 def vector_levels(comparator: Comparator, cutoffs: Sequence[float], lefts: Sequence[str],
                   rights: Sequence[str], levels: Sequence[str], folded: bool = False
                   ) -> npt.NDArray[np.int8] | None:
@@ -181,16 +206,8 @@ def vector_levels(comparator: Comparator, cutoffs: Sequence[float], lefts: Seque
         return out
     present = np.array([bool(x) and bool(y) for x, y in zip(a, b, strict=True)])
     equal = np.array([x == y for x, y in zip(a, b, strict=True)])
-    fuzzy_names = ("close", "similar", "distant")
-    if comparator is Comparator.JARO_WINKLER:
-        similarity = cpdist(a, b, scorer=JaroWinkler.similarity, workers=1)
-        passes = [similarity >= cutoff for cutoff in cutoffs]
-    else:
-        distance = cpdist(a, b, scorer=DamerauLevenshtein.distance, workers=1)
-        passes = [distance <= cutoff for cutoff in cutoffs]
-    result = np.full(len(a), index.get("disagree", -1), dtype=np.int8)
-    for name, passing in reversed(list(zip(fuzzy_names, passes, strict=False))):
-        result[passing] = index.get(name, -1)
+    result = band_levels(comparator, cutoffs, cpdist(a, b, scorer=_SCORERS[comparator],
+                                                     workers=1), index)
     result[equal] = index.get("exact", -1)
     out[present] = result[present]
     return out

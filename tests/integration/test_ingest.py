@@ -252,3 +252,18 @@ def test_unreachable_neo4j_is_unavailable(rules: Rules) -> None:
     finally:
         engine.close()
         store.close()
+
+
+def test_romanized_name_finds_the_person_through_the_pinyin_blocking_key(
+        engine: IdentityEngine) -> None:
+    """No shared identifier: the name's sound and the birth date bring the records together;
+    attributes alone never link, so a steward gets a review task."""
+    first = engine.ingest(rec("crm", "1", ("phone", "13912345678"), name="張偉",
+                              birth_date="1980-02-03"))
+    second = engine.ingest(rec("app", "2", name="Wei Zhang", birth_date="1980-02-03"))
+    assert second.action is Action.REVIEW and second.one_id != first.one_id
+    explained = engine.explain(first.one_id, one_id=second.one_id)
+    levels = {c.name: c.level for c in explained.score.comparisons}
+    assert levels == {"name": "pinyin", "birth_date": "exact"}
+    stranger = engine.ingest(rec("app", "3", name="Li Na", birth_date="1980-02-03"))
+    assert stranger.action is Action.NEW

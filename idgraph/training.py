@@ -27,14 +27,16 @@ import numpy.typing as npt
 
 from idgraph.domain.comparators import (
     COMPARATORS,
-    band_levels,
+    MATRIX_COMPARATORS,
     blocking_value,
+    date_vector_levels,
     fold,
-    string_distances,
+    level_matrix,
+    matrix_value,
     term_key,
     vector_levels,
 )
-from idgraph.domain.records import PreparedRecord
+from idgraph.domain.records import BLOCKING_PREFIX, PreparedRecord
 from idgraph.domain.rules import AttributeRule, Comparator, Rules
 from idgraph.domain.scoring import compare_values
 
@@ -49,6 +51,7 @@ class TrainingRecord:
 
     attributes: Mapping[str, str]
     identifiers: Mapping[tuple[str, str], frozenset[str]]  # (type, scope) -> values
+    blocks: Mapping[str, str] = field(default_factory=dict)  # "a+b:initial" -> key value
 
 
 @dataclass(frozen=True)
@@ -90,8 +93,9 @@ def training_record(record: PreparedRecord, rules: Rules) -> TrainingRecord:
         rule = rules.identifier_types[key.type]
         if rule.evidence and key.value not in rule.blocklist:
             identifiers[(key.type, key.scope)].add(key.value)
+    blocks = {key.type[len(BLOCKING_PREFIX):]: key.value for key in record.blocking_keys}
     return TrainingRecord(dict(record.attributes),
-                          {k: frozenset(v) for k, v in identifiers.items()})
+                          {k: frozenset(v) for k, v in identifiers.items()}, blocks)
 
 
 def comparison_specs(rules: Rules) -> list[ComparisonSpec]:
@@ -225,14 +229,12 @@ def _estimate_u(records: Sequence[TrainingRecord], spec: ComparisonSpec, rules: 
     having = [r.attributes[spec.name] for r in records if r.attributes.get(spec.name)]
     rule = rules.attributes[spec.name]
     tally = np.zeros(count)
-    if rule.comparator in (Comparator.JARO_WINKLER, Comparator.EDIT_DISTANCE):
-        values = Counter(fold(v) for v in rng.sample(having, min(sample * 4, len(having))))
+    if rule.comparator in MATRIX_COMPARATORS:
+        values = Counter(matrix_value(rule.comparator, v)
+                         for v in rng.sample(having, min(sample * 4, len(having))))
         distinct = list(values)
         weights = np.array([values[v] for v in distinct], dtype=np.float64)
-        index = {level: i for i, level in enumerate(spec.levels)}
-        levels = band_levels(rule.comparator, rule.effective_cutoffs,
-                             string_distances(rule.comparator, distinct), index)
-        np.fill_diagonal(levels, index.get("exact", -1))
+        levels = level_matrix(rule.comparator, rule.effective_cutoffs, distinct, spec.levels)
         pair_weights = np.outer(weights, weights)
         np.fill_diagonal(pair_weights, weights * (weights - 1))
         for k in range(count):
@@ -265,12 +267,37 @@ class _Columns:
                  records: Sequence[TrainingRecord]) -> None:
         self.specs, self.rules, self.records = specs, rules, records
         self._folded: dict[str, npt.NDArray[np.object_]] = {}
+        self._raw: dict[str, npt.NDArray[np.object_]] = {}
+        self._single: dict[str, npt.NDArray[np.object_] | None] = {}
 
     def folded(self, name: str) -> npt.NDArray[np.object_]:
         found = self._folded.get(name)
         if found is None:
             found = self._folded[name] = np.array(
                 [fold(r.attributes.get(name, "")) for r in self.records], dtype=object)
+        return found
+
+    def raw(self, name: str) -> npt.NDArray[np.object_]:
+        found = self._raw.get(name)
+        if found is None:
+            found = self._raw[name] = np.array(
+                [r.attributes.get(name, "") for r in self.records], dtype=object)
+        return found
+
+    def single_values(self, type_name: str) -> npt.NDArray[np.object_] | None:
+        """Each record's one value of an identifier type ("" none), or None when some
+        record holds several (then pairs are compared one by one)."""
+        if type_name in self._single:
+            return self._single[type_name]
+        values: list[str] = []
+        for record in self.records:
+            held = [f"{scope}|{v}" for (t, scope), vs in record.identifiers.items()
+                    if t == type_name for v in vs]
+            if len(held) > 1:
+                self._single[type_name] = None
+                return None
+            values.append(held[0] if held else "")
+        found = self._single[type_name] = np.array(values, dtype=object)
         return found
 
     def levels(self, pairs: Sequence[tuple[int, int]]) -> Levels:
@@ -285,8 +312,15 @@ class _Columns:
                 ) -> npt.NDArray[np.int8]:
         records = self.records
         if spec.kind != "attribute":
-            return np.array([spec.level_of(records[a], records[b]) for a, b in pairs],
-                            dtype=np.int8)
+            single = self.single_values(spec.name)
+            if single is None:
+                return np.array([spec.level_of(records[a], records[b]) for a, b in pairs],
+                                dtype=np.int8)
+            lefts, rights = single[left], single[right]
+            present = (lefts != "") & (rights != "")
+            out = np.full(len(pairs), -1, dtype=np.int8)
+            out[present] = np.where(lefts[present] == rights[present], 0, 1)
+            return out
         rule = self.rules.attributes[spec.name]
         if rule.comparator in (Comparator.JARO_WINKLER, Comparator.EDIT_DISTANCE):
             folded = self.folded(spec.name)
@@ -295,6 +329,9 @@ class _Columns:
                                    spec.levels, folded=True)
             assert vector is not None
             return vector
+        if rule.comparator is Comparator.DATE:
+            raw = self.raw(spec.name)
+            return date_vector_levels(raw[left].tolist(), raw[right].tolist(), spec.levels)
         index = {level: i for i, level in enumerate(spec.levels)}
         compare = COMPARATORS[rule.comparator]
         cache: dict[tuple[str, str], int] = {}
@@ -316,19 +353,12 @@ def _sessions(records: Sequence[TrainingRecord], specs: Sequence[ComparisonSpec]
     keyed: list[tuple[str, frozenset[str], Callable[[TrainingRecord], list[str]]]] = []
     for combo in rules.blocking_keys:
         names = frozenset(part.partition(":")[0] for part in combo)
+        key_name = "+".join(combo)
 
-        def block(record: TrainingRecord, combo: Sequence[str] = combo) -> list[str]:
-            parts = []
-            for part in combo:
-                name, _, transform = part.partition(":")
-                raw = record.attributes.get(name, "")
-                value = blocking_value(rules.attributes[name].comparator, raw, transform) \
-                    if raw else ""
-                if not value:
-                    return []
-                parts.append(value)
-            return ["|".join(parts)]
-        keyed.append(("+".join(combo), names, block))
+        def block(record: TrainingRecord, key_name: str = key_name) -> list[str]:
+            value = record.blocks.get(key_name)
+            return [value] if value else []
+        keyed.append((key_name, names, block))
     for spec in specs:
         if spec.kind == "identifier":
             def held(record: TrainingRecord, spec: ComparisonSpec = spec) -> list[str]:

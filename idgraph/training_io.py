@@ -12,13 +12,43 @@ from google.protobuf import json_format
 
 from idgraph.api.convert import record_from_proto
 from idgraph.config import Settings
-from idgraph.domain.records import prepare_record
+from idgraph.domain.records import RawIdentifier, RawRecord, prepare_record
 from idgraph.domain.rules import Rules
 from idgraph.errors import InvalidInput
 from idgraph.training import TrainingRecord, TrainingReport, train, training_record
 from idgraph.v1 import identity_pb2 as pb
 
 log = logging.getLogger(__name__)
+
+
+_SIMPLE_KEYS = frozenset({"source", "sourceRecordId", "source_record_id", "identifiers",
+                          "attributes"})
+_IDENTIFIER_KEYS = frozenset({"type", "value", "scope"})
+
+
+def record_from_json(obj: object) -> RawRecord:
+    """One JSON Lines row (protobuf's JSON form of SourceRecord) -> a raw record.
+
+    Rows with only strings in source, ids, identifiers and attributes (the common case) are
+    read directly; anything else (timestamps, vehicles, unusual spellings) goes through
+    protobuf's own JSON parser, so both read the same rows the same way."""
+    if isinstance(obj, dict) and obj.keys() <= _SIMPLE_KEYS:
+        source = obj.get("source", "")
+        record_id = obj.get("sourceRecordId", obj.get("source_record_id", ""))
+        identifiers = obj.get("identifiers", [])
+        attributes = obj.get("attributes", {})
+        if (isinstance(source, str) and isinstance(record_id, str)
+                and isinstance(identifiers, list) and isinstance(attributes, dict)
+                and all(isinstance(i, dict) and i.keys() <= _IDENTIFIER_KEYS
+                        and all(isinstance(v, str) for v in i.values()) for i in identifiers)
+                and all(isinstance(v, str) for v in attributes.values())):
+            return RawRecord(source, record_id, None,
+                             tuple(RawIdentifier(i.get("type", ""), i.get("value", ""),
+                                                 i.get("scope", "")) for i in identifiers),
+                             dict(attributes))
+    if not isinstance(obj, dict):
+        raise ValueError("a JSON object (SourceRecord) is expected")
+    return record_from_proto(json_format.ParseDict(obj, pb.SourceRecord()))
 
 
 def read_training_records(paths: Iterable[Path], rules: Rules, settings: Settings
@@ -32,9 +62,8 @@ def read_training_records(paths: Iterable[Path], rules: Rules, settings: Setting
                 if not line.strip():
                     continue
                 try:
-                    message = json_format.ParseDict(json.loads(line), pb.SourceRecord())
-                    prepared = prepare_record(record_from_proto(message), rules, limits, secret,
-                                              now)
+                    prepared = prepare_record(record_from_json(json.loads(line)), rules,
+                                              limits, secret, now)
                 except (ValueError, json_format.ParseError, InvalidInput) as exc:
                     rejected += 1
                     log.warning("%s:%d skipped: %s", path, number, exc)

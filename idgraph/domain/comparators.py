@@ -194,8 +194,10 @@ def vector_levels(comparator: Comparator, cutoffs: Sequence[float], lefts: Seque
                   rights: Sequence[str], levels: Sequence[str], folded: bool = False
                   ) -> npt.NDArray[np.int8] | None:
     """Level index (into `levels`; -1 no basis or a level not listed) of each aligned pair,
-    computed in C for the string-distance comparators; None for the others. With `folded`
+    computed in C for the string-distance and date comparators; None for the others. With `folded`
     the values are already ``fold``-ed."""
+    if comparator is Comparator.DATE:
+        return date_vector_levels(lefts, rights, levels)
     if comparator not in (Comparator.JARO_WINKLER, Comparator.EDIT_DISTANCE):
         return None
     a = list(lefts) if folded else [_fold(x) for x in lefts]
@@ -211,6 +213,78 @@ def vector_levels(comparator: Comparator, cutoffs: Sequence[float], lefts: Seque
     result[equal] = index.get("exact", -1)
     out[present] = result[present]
     return out
+
+
+@lru_cache(maxsize=65536)
+def _date_key(raw: str) -> tuple[int, int, int, str]:
+    parsed = parse_date(raw) if raw else None
+    if parsed is None:
+        return (-1, -1, -1, "")
+    return (parsed.year, parsed.month, parsed.day, _digits(parsed))
+
+
+def _date_arrays(values: Sequence[str]
+                 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64],
+                            npt.NDArray[np.int64], list[str]]:
+    keys = [_date_key(v) for v in values]
+    year = np.fromiter((k[0] for k in keys), dtype=np.int64, count=len(keys))
+    month = np.fromiter((k[1] for k in keys), dtype=np.int64, count=len(keys))
+    day = np.fromiter((k[2] for k in keys), dtype=np.int64, count=len(keys))
+    return year, month, day, [k[3] for k in keys]
+
+
+def _date_bands(year_a: Any, month_a: Any, day_a: Any, year_b: Any, month_b: Any, day_b: Any,
+                distance: Any, index: Mapping[str, int]) -> npt.NDArray[np.int8]:
+    """compare_dates over arrays (aligned, or broadcast to a matrix)."""
+    same_year = year_a == year_b
+    exact = same_year & (month_a == month_b) & (day_a == day_b)
+    swapped = same_year & (month_a == day_b) & (day_a == month_b)
+    result = np.full(np.broadcast(year_a, year_b).shape, index.get("disagree", -1),
+                     dtype=np.int8)
+    for name, mask in (("year", same_year), ("typo", distance <= 1), ("swapped", swapped),
+                       ("exact", exact)):
+        result[mask] = index.get(name, -1)
+    result[(year_a < 0) | (year_b < 0)] = -1
+    return result
+
+
+def date_vector_levels(lefts: Sequence[str], rights: Sequence[str], levels: Sequence[str]
+                       ) -> npt.NDArray[np.int8]:
+    """compare_dates of each aligned pair, as level indexes (-1: no basis)."""
+    index = {level: i for i, level in enumerate(levels)}
+    ya, ma, da, digits_a = _date_arrays(lefts)
+    yb, mb, db, digits_b = _date_arrays(rights)
+    distance = cpdist(digits_a, digits_b, scorer=DamerauLevenshtein.distance, workers=1)
+    return _date_bands(ya, ma, da, yb, mb, db, distance, index)
+
+
+def date_level_matrix(values: Sequence[str], levels: Sequence[str]) -> npt.NDArray[np.int8]:
+    """compare_dates of every pair of `values`, as level indexes (-1: no basis)."""
+    index = {level: i for i, level in enumerate(levels)}
+    year, month, day, digits = _date_arrays(values)
+    distance = cdist(digits, digits, scorer=DamerauLevenshtein.distance, workers=1)
+    return _date_bands(year[:, None], month[:, None], day[:, None], year[None, :],
+                       month[None, :], day[None, :], distance, index)
+
+
+MATRIX_COMPARATORS = frozenset({Comparator.JARO_WINKLER, Comparator.EDIT_DISTANCE,
+                                Comparator.DATE})
+
+
+def matrix_value(comparator: Comparator, raw: str) -> str:
+    """The form `level_matrix` compares: folded for string distances, raw for dates."""
+    return raw if comparator is Comparator.DATE else _fold(raw)
+
+
+def level_matrix(comparator: Comparator, cutoffs: Sequence[float], values: Sequence[str],
+                 levels: Sequence[str]) -> npt.NDArray[np.int8]:
+    """Level index of every pair of distinct `values` (in `matrix_value` form), in C."""
+    if comparator is Comparator.DATE:
+        return date_level_matrix(values, levels)
+    index = {level: i for i, level in enumerate(levels)}
+    matrix = band_levels(comparator, cutoffs, string_distances(comparator, values), index)
+    np.fill_diagonal(matrix, index.get("exact", -1))
+    return matrix
 
 
 CompareFn = Callable[[str, str, Sequence[float]], str]

@@ -130,3 +130,25 @@ def test_train_command_writes_a_loadable_rules_file(tmp_path: Path, data: list[L
     exact = trained.attributes["surname"].levels["exact"]
     assert exact.m is not None and exact.u is not None and exact.weight is None
     assert math.isfinite(exact.bits)
+
+
+@pytest.mark.parametrize("row", [
+    {"source": "crm", "sourceRecordId": "1", "identifiers": [
+        {"type": "phone", "value": "139 1234 5678"},
+        {"type": "wechat_openid", "value": "o1", "scope": "app1"}],
+     "attributes": {"name": "张伟", "city": "上海"}},
+    {"source": "crm", "source_record_id": "2", "attributes": {"name": "李娜"}},
+    {"source": "dms", "sourceRecordId": "3", "observedAt": "2025-03-01T08:00:00Z",
+     "vehicles": [{"vin": "LJCPCBLCX11000237", "relation": "VEHICLE_RELATION_OWNER"}]},
+])
+def test_json_rows_read_like_protobuf_reads_them(row: dict[str, object]) -> None:
+    from google.protobuf import json_format
+
+    from idgraph.api.convert import record_from_proto
+    from idgraph.training_io import record_from_json
+    from idgraph.v1 import identity_pb2 as pb
+
+    assert record_from_json(row) == record_from_proto(
+        json_format.ParseDict(row, pb.SourceRecord()))
+    with pytest.raises(json_format.ParseError):
+        record_from_json({**row, "bogus": 1})

@@ -123,8 +123,13 @@ def decide(snapshot: Snapshot, rules: Rules) -> Resolution:
         key=lambda s: (-s.score.total, by_id[s.one_id].age_key),
     )
     matched, uncertain = _classify(scored, rules, snapshot.current_one_id)
-    group, blocked, inconsistent = _group_within_limits(
+    group, blocked, inconsistent, joined = _group_within_limits(
         record, matched, by_id, snapshot.current_one_id, rules, subject, filt)
+    # Re-evaluate the other people the record touched against everything it joins: its
+    # evidence may now link them (or leave them apart).
+    reevaluated = _reevaluate(scored, group, blocked + inconsistent, by_id, rules, joined,
+                              filt, record) if group else []
+    uncertain = [s for s in uncertain if s.one_id not in group]
     review = tuple(
         [ReviewItem(s.one_id, s.score.total, "one-per-person identifiers would conflict")
          for s in blocked]
@@ -143,8 +148,9 @@ def decide(snapshot: Snapshot, rules: Rules) -> Resolution:
                      (FAR_FUTURE, oid))
     survivor, absorbed = ordered[0], tuple(ordered[1:])
     action = Action.MERGED if absorbed else Action.LINKED
-    return Resolution(action, survivor, absorbed, best, tuple(scored), review, filt,
-                      "identifier-rules")
+    rule = "re-evaluation" if any(oid in absorbed or oid == survivor for oid in reevaluated) \
+        else "match"
+    return Resolution(action, survivor, absorbed, best, tuple(scored), review, filt, rule)
 
 
 class PairVerdict(StrEnum):
@@ -205,7 +211,7 @@ def _uncertain_reason(s: Score, rules: Rules) -> str:
 def _group_within_limits(
     record: PreparedRecord, matched: list[ScoredCandidate], by_id: Mapping[str, CandidatePerson],
     current: str | None, rules: Rules, subject: Evidence, filt: EvidenceFilter,
-) -> tuple[list[str], list[ScoredCandidate], list[ScoredCandidate]]:
+) -> tuple[list[str], list[ScoredCandidate], list[ScoredCandidate], Evidence]:
     """Greedily join the best matches while no per-person identifier limit breaks and each
     further person still matches everything joined so far (the record and the people
     before it): a record that matches two people on different grounds does not merge them
@@ -219,7 +225,8 @@ def _group_within_limits(
         if current in by_id:
             _hold(held, by_id[current].evidence.identifiers)
             joined = joined.union(by_id[current].evidence)
-    blocked, inconsistent = [], []
+    blocked: list[ScoredCandidate] = []
+    inconsistent: list[ScoredCandidate] = []
     for candidate in matched:
         evidence = by_id[candidate.one_id].evidence
         trial: dict[tuple[str, str], set[str]] = defaultdict(
@@ -234,7 +241,43 @@ def _group_within_limits(
             held = trial
             group.append(candidate.one_id)
             joined = joined.union(evidence)
-    return group, blocked, inconsistent
+    return group, blocked, inconsistent, joined
+
+
+def _reevaluate(scored: list[ScoredCandidate], group: list[str],
+                excluded: list[ScoredCandidate], by_id: Mapping[str, CandidatePerson],
+                rules: Rules, joined: Evidence, filt: EvidenceFilter,
+                record: PreparedRecord) -> list[str]:
+    """Join (into `group`, in place) every other touched person that matches the record
+    and the people it joins taken together, until none does; answer who joined so."""
+    held: dict[tuple[str, str], set[str]] = defaultdict(set)
+    _hold(held, record.identifiers)
+    for one_id in group:
+        if one_id in by_id:
+            _hold(held, by_id[one_id].evidence.identifiers)
+    skip = {s.one_id for s in excluded} | set(group)
+    rest = [s for s in scored if s.one_id not in skip and s.one_id in by_id]
+    added: list[str] = []
+    changed = True
+    while changed and rest:
+        changed = False
+        for candidate in list(rest):
+            evidence = by_id[candidate.one_id].evidence
+            if classify_pair(score(evidence, joined, rules, filt), rules) is not \
+                    PairVerdict.MATCH:
+                continue
+            trial: dict[tuple[str, str], set[str]] = defaultdict(
+                set, {k: set(v) for k, v in held.items()})
+            _hold(trial, evidence.identifiers)
+            if not _within_limits(trial, rules):
+                continue
+            held = trial
+            group.append(candidate.one_id)
+            added.append(candidate.one_id)
+            joined = joined.union(evidence)
+            rest.remove(candidate)
+            changed = True
+    return added
 
 
 def _hold(held: dict[tuple[str, str], set[str]], keys: frozenset[IdKey] | tuple[IdKey, ...]

@@ -141,3 +141,23 @@ def test_blocked_merge_picks_the_same_side_in_any_candidate_order(rules: Rules) 
     p, q = person("oid_A", a, 5), person("oid_B", b, 1)
     assert decide(snapshot(bridge, p, q), rules).target_one_id == \
         decide(snapshot(bridge, q, p), rules).target_one_id == "oid_A"
+
+
+def test_touched_people_are_re_evaluated_against_what_the_record_joins(rules: Rules) -> None:
+    """R shares only a household landline with B (too weak alone) but a phone with A; A and
+    B agree on name and birth date. Through R, B now matches: the same clusters as when B
+    arrives after A and R."""
+    a = record(rules, ("phone", "13912345678"), key="a", name="李秀珍", birth_date="1980-02-03")
+    b = record(rules, ("landline", "021-62345678"), key="b", name="李秀珍",
+               birth_date="1980-02-03")
+    r = record(rules, ("phone", "13912345678"), ("landline", "021-62345678"), key="r")
+    alone = decide(snapshot(r, person("oid_B", b, 1)), rules)
+    assert alone.action is Action.NEW  # the landline alone links no one
+    result = decide(snapshot(r, person("oid_A", a, 5), person("oid_B", b, 1)), rules)
+    assert result.action is Action.MERGED and result.target_one_id == "oid_A"
+    assert result.absorbed_one_ids == ("oid_B",) and result.rule == "re-evaluation"
+    assert result.review == ()
+    later = decide(snapshot(b, person("oid_A", a, 5).__class__(
+        "oid_A", person("oid_A", a, 5).created_at,
+        person("oid_A", a, 5).evidence.union(person("oid_R", r).evidence))), rules)
+    assert later.action is Action.LINKED and later.target_one_id == "oid_A"

@@ -38,7 +38,6 @@ from idgraph.domain.comparators import (
 )
 from idgraph.domain.records import BLOCKING_PREFIX, PreparedRecord
 from idgraph.domain.rules import AttributeRule, Comparator, Rules
-from idgraph.domain.scoring import compare_values
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +60,6 @@ class ComparisonSpec:
     name: str
     kind: str  # "attribute" | "identifier"
     levels: tuple[str, ...]
-    level_of: Callable[[TrainingRecord, TrainingRecord], int]  # index, -1: no basis
 
 
 @dataclass
@@ -103,44 +101,29 @@ def comparison_specs(rules: Rules) -> list[ComparisonSpec]:
     specs = []
     for name, rule in rules.attributes.items():
         levels = tuple(level for level in rule.ordered_levels if level in rule.levels)
-        specs.append(ComparisonSpec(name, "attribute", levels, _attribute_level(name, rule,
-                                                                                 levels)))
+        specs.append(ComparisonSpec(name, "attribute", levels))
     for name, id_rule in rules.identifier_types.items():
         if not id_rule.evidence:
             continue
         # "disagree": both hold values of the type and share none. Training needs it to
         # estimate m; the scorer only weighs it for one-per-person types (a conflict).
-        specs.append(ComparisonSpec(name, "identifier", ("agree", "disagree"),
-                                    _identifier_level(name)))
+        specs.append(ComparisonSpec(name, "identifier", ("agree", "disagree")))
     return specs
 
 
-def _attribute_level(name: str, rule: AttributeRule, levels: tuple[str, ...]
-                     ) -> Callable[[TrainingRecord, TrainingRecord], int]:
-    index = {level: i for i, level in enumerate(levels)}
-    cutoffs = rule.effective_cutoffs
-
-    def level_of(a: TrainingRecord, b: TrainingRecord) -> int:
-        left, right = a.attributes.get(name), b.attributes.get(name)
-        if not left or not right:
-            return -1
-        return index.get(compare_values(rule.comparator, cutoffs, left, right), -1)
-    return level_of
-
-
-def _identifier_level(name: str) -> Callable[[TrainingRecord, TrainingRecord], int]:
-    def level_of(a: TrainingRecord, b: TrainingRecord) -> int:
-        present = False
-        for (type_name, scope), values in a.identifiers.items():
-            if type_name != name:
-                continue
-            other = b.identifiers.get((type_name, scope))
-            if other:
-                if values & other:
-                    return 0
-                present = True
-        return 1 if present else -1
-    return level_of
+def identifier_level(name: str, a: TrainingRecord, b: TrainingRecord) -> int:
+    """0: the two share a value of the type; 1: both hold values and share none; -1: no
+    basis."""
+    present = False
+    for (type_name, scope), values in a.identifiers.items():
+        if type_name != name:
+            continue
+        other = b.identifiers.get((type_name, scope))
+        if other:
+            if values & other:
+                return 0
+            present = True
+    return 1 if present else -1
 
 
 def train(records: Sequence[TrainingRecord], template: Rules, *, max_pairs: int = 30_000,
@@ -314,8 +297,8 @@ class _Columns:
         if spec.kind != "attribute":
             single = self.single_values(spec.name)
             if single is None:
-                return np.array([spec.level_of(records[a], records[b]) for a, b in pairs],
-                                dtype=np.int8)
+                return np.array([identifier_level(spec.name, records[a], records[b])
+                                 for a, b in pairs], dtype=np.int8)
             lefts, rights = single[left], single[right]
             present = (lefts != "") & (rights != "")
             out = np.full(len(pairs), -1, dtype=np.int8)

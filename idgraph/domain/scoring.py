@@ -14,11 +14,10 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from idgraph.domain.comparators import COMPARATORS, term_key
 from idgraph.domain.records import IdKey
-from idgraph.domain.rules import AttributeRule, Comparator, Rules
+from idgraph.domain.rules import AttributeRule, Rules
 
 
 def probability(bits: float) -> float:
@@ -144,13 +143,6 @@ def _identifier_comparisons(subject: Evidence, candidate: Evidence, rules: Rules
                                             a.display, b.display,
                                             "one-per-person type holds different values"))
     return results
-
-
-@lru_cache(maxsize=1 << 18)
-def compare_values(comparator: Comparator, cutoffs: tuple[float, ...], left: str,
-                   right: str) -> str:
-    """The level two values reach (cached: the same pairs recur across candidates)."""
-    return COMPARATORS[comparator](left, right, cutoffs)
 
 
 def level_bits(rule: AttributeRule, level: str, left: str) -> tuple[float, str]:

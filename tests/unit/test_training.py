@@ -152,3 +152,22 @@ def test_json_rows_read_like_protobuf_reads_them(row: dict[str, object]) -> None
         json_format.ParseDict(row, pb.SourceRecord()))
     with pytest.raises(json_format.ParseError):
         record_from_json({**row, "bogus": 1})
+
+
+def test_identifier_levels_one_value_or_several() -> None:
+    from idgraph.training import TrainingRecord, _Columns, comparison_specs, identifier_level
+
+    rules = load_rules()
+    one = TrainingRecord({}, {("phone", ""): frozenset({"13912345678"})})
+    two = TrainingRecord({}, {("phone", ""): frozenset({"13912345678", "13698765432"})})
+    other = TrainingRecord({}, {("phone", ""): frozenset({"13700000000"})})
+    none = TrainingRecord({}, {})
+    assert identifier_level("phone", one, two) == 0
+    assert identifier_level("phone", one, other) == 1
+    assert identifier_level("phone", one, none) == -1
+    specs = [s for s in comparison_specs(rules) if s.name == "phone"]
+    pairs = [(0, 1), (0, 2), (0, 3), (2, 3)]
+    for records in ([one, two, other, none], [one, one, other, none]):  # several / one each
+        levels = _Columns(specs, rules, records).levels(pairs)[:, 0].tolist()
+        assert levels == [identifier_level("phone", records[a], records[b])
+                          for a, b in pairs]

@@ -131,34 +131,34 @@ def compare_addresses(left: str, right: str, cutoffs: Sequence[float] = (90.0, 7
     return "disagree"
 
 
+_BANDS = ("close", "similar", "distant")
+
+
+def _banded(left: str, right: str, cutoffs: Sequence[float], similarity: bool) -> str:
+    a, b = _fold(left), _fold(right)
+    if not a or not b:
+        return ""
+    if a == b:
+        return "exact"
+    if similarity:
+        value = JaroWinkler.similarity(a, b)
+        reached = [value >= cutoff for cutoff in cutoffs]
+    else:
+        value = DamerauLevenshtein.distance(a, b)
+        reached = [value <= cutoff for cutoff in cutoffs]
+    return next((level for level, ok in zip(_BANDS, reached, strict=False) if ok), "disagree")
+
+
 def compare_jaro_winkler(left: str, right: str,
                          cutoffs: Sequence[float] = (0.92, 0.88, 0.7)) -> str:
     """exact, then close / similar / distant at Jaro-Winkler similarity cut-offs, else
     disagree (case-folded, spaces dropped)."""
-    a, b = _fold(left), _fold(right)
-    if not a or not b:
-        return ""
-    if a == b:
-        return "exact"
-    similarity = JaroWinkler.similarity(a, b)
-    for level, cutoff in zip(("close", "similar", "distant"), cutoffs, strict=False):
-        if similarity >= cutoff:
-            return level
-    return "disagree"
+    return _banded(left, right, cutoffs, similarity=True)
 
 
 def compare_edit_distance(left: str, right: str, cutoffs: Sequence[float] = (1, 2)) -> str:
     """exact, then close / similar at Damerau-Levenshtein distance cut-offs, else disagree."""
-    a, b = _fold(left), _fold(right)
-    if not a or not b:
-        return ""
-    if a == b:
-        return "exact"
-    distance = DamerauLevenshtein.distance(a, b)
-    for level, cutoff in zip(("close", "similar"), cutoffs, strict=False):
-        if distance <= cutoff:
-            return level
-    return "disagree"
+    return _banded(left, right, cutoffs, similarity=False)
 
 
 def fold(raw: str) -> str:
@@ -179,8 +179,7 @@ def band_levels(comparator: Comparator, cutoffs: Sequence[float], scores: npt.ND
     else:
         passes = [scores <= cutoff for cutoff in cutoffs]
     result = np.full(scores.shape, index.get("disagree", -1), dtype=np.int8)
-    for name, passing in reversed(list(zip(("close", "similar", "distant"), passes,
-                                           strict=False))):
+    for name, passing in reversed(list(zip(_BANDS, passes, strict=False))):
         result[passing] = index.get(name, -1)
     return result
 

@@ -54,6 +54,7 @@ from idgraph.domain.working_set import (
     lookup_keys,
 )
 from idgraph.errors import Conflict, FieldViolation, InvalidInput, NotFound
+from idgraph.graph_cache import BatchEffect, GraphView
 from idgraph.group_commit import GroupCommitter
 from idgraph.store.neo4j_store import GraphStore, GraphTx, PersonRow, StaleSnapshot, to_native
 
@@ -111,6 +112,8 @@ class IdentityEngine:
     _committer_lock: threading.Lock = field(default_factory=threading.Lock, init=False,
                                             repr=False)
     _mint_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _write_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    view: GraphView = field(default_factory=GraphView)
     _last_mint: tuple[int, int] = field(default=(0, -1), init=False, repr=False)
 
     # ------------------------------------------------------------------ ingest
@@ -138,7 +141,15 @@ class IdentityEngine:
             return []
         now = self.clock()
         now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # stored at ms precision
-        return self.store.write(lambda tx: self._ingest_batch_in(tx, records, now), timeout)
+        with self._write_lock:
+            try:
+                outcomes, effect = self.store.write(
+                    lambda tx: self._ingest_batch_in(tx, records, now), timeout)
+            except BaseException:
+                self.view.clear()
+                raise
+            self.view.commit(effect)
+        return outcomes
 
     def close(self) -> None:
         """Drain and stop the group-commit writers."""
@@ -154,23 +165,57 @@ class IdentityEngine:
                                                  self.group_commit_max_batch)
             return self._committer
 
-    def _ingest_batch_in(self, tx: GraphTx, records: Sequence[PreparedRecord],
-                         now: datetime) -> list[IngestOutcome]:
-        keys = [k for r in records for k in r.all_keys]
-        stored, holders = tx.begin_batch([r.key for r in records], keys,
-                                         lookup_keys(keys, self.rules), self.rules.hub_cap, now)
+    def _ingest_batch_in(self, tx: GraphTx, records: Sequence[PreparedRecord], now: datetime
+                         ) -> tuple[list[IngestOutcome], BatchEffect]:
+        view = self.view
+        view.begin(tx.epoch)
+        keys = {k.key: k for r in records for k in r.all_keys}
+        lookup = lookup_keys(list(keys.values()), self.rules)
+        holders: dict[str, list[str]] = {}
+        for key in keys:
+            known = view.holders_of(key)
+            if known is not None:
+                holders[key] = known
+        stored: dict[str, tuple[str, str]] = {}
+        for record in records:
+            found = view.record(record.key)
+            if found is not None:
+                stored[record.key] = found
+        read_stored, read_holders = tx.lookup_batch(
+            [r.key for r in records if r.key not in stored],
+            [k for k in keys if k not in holders], lookup, self.rules.hub_cap)
+        stored.update(read_stored)
+        holders.update(read_holders)
+        new_identifiers = [keys[k] for k in sorted(keys) if k not in holders]
+        new_records = {r.key for r in records if r.key not in stored}
         counts = {key: len(people) for key, people in holders.items()}
-        ignored = evidence_filter(tuple(keys), counts, self.rules).ignored
+        ignored = evidence_filter(tuple(keys.values()), counts, self.rules).ignored
         wanted = {oid for key, people in holders.items() if key not in ignored
                   for oid in people} | {one_id for _, one_id in stored.values()}
-        rows = tx.load_persons(wanted, lock=True)
-        if len(rows) != len(wanted) or any(r.status != "active" for r in rows):
+        persons = {oid: p for oid in wanted if (p := view.person(oid)) is not None}
+        rows = tx.load_persons(wanted - persons.keys())
+        if len(rows) + len(persons) != len(wanted) or any(r.status != "active" for r in rows):
+            view.clear()
             raise StaleSnapshot
-        working = WorkingSet(self.rules, stored, holders, [_candidate(r) for r in rows],
+        persons.update((r.one_id, _candidate(r)) for r in rows)
+        working = WorkingSet(self.rules, stored, holders, list(persons.values()),
                              lambda: self.mint_one_id(now), self._new_id, now)
         outcomes = [working.ingest(record) for record in records]
-        tx.write_plan(working.finished_plan(), now)
-        return outcomes
+        plan = working.finished_plan()
+        tx.write_plan(plan, now, new_identifiers, new_records)
+        cap = self.rules.hub_cap
+        rewritten = {stored[key][1] for key in plan.records
+                     if key in stored and key not in new_records}
+        effect = BatchEffect(
+            epoch=tx.epoch,
+            holders={key: [working.final(p) for p in people[:cap]]
+                     for key, people in working.holders.items()},
+            persons=list(working.persons.values()),
+            records={key: (fingerprint, working.final(one_id))
+                     for key, (fingerprint, one_id) in working.stored.items()},
+            redirects=dict(plan.redirects),
+            rewritten={working.final(oid) for oid in rewritten})
+        return outcomes, effect
 
     def mint_one_id(self, now: datetime) -> str:
         """A new OneID, strictly greater than every OneID this engine minted before, so that
@@ -318,7 +363,7 @@ class IdentityEngine:
 
     def _load_one(self, tx: GraphTx, one_id: str) -> CandidatePerson:
         target = self._follow_redirects(tx, one_id)
-        rows = tx.load_persons([target], lock=False)
+        rows = tx.load_persons([target])
         if not rows:
             raise NotFound(f"OneID {one_id} does not exist")
         return _candidate(rows[0])

@@ -22,11 +22,19 @@ RECORD_MIGRATION: LiteralString = (
 
 # --- ingest ------------------------------------------------------------------------------
 
-# Opens an ingest batch: the stored fingerprint and person of each record sent before;
-# then creates the identifier nodes, write-locks each (in key order, so concurrent batches on
-# the same identifiers serialize instead of racing) and lists up to $cap distinct people
-# holding each identifier in $rows with lookup = true.
-BEGIN_BATCH: LiteralString = """
+# Every write transaction starts here: it takes the write lock of the graph (writers take
+# turns) and answers the new epoch, so a writer can tell whether anyone wrote since its last
+# commit.
+CLAIM_EPOCH: LiteralString = """
+MERGE (e:WriteEpoch {name: 'graph'})
+SET e.value = coalesce(e.value, 0) + 1
+RETURN e.value AS epoch
+"""
+
+# What an ingest batch needs to know from the graph and does not know yet: the stored
+# fingerprint and person of records sent before, which identifiers exist, and for those with
+# lookup = true up to $cap distinct people holding each.
+LOOKUP_BATCH: LiteralString = """
 CALL () {
   UNWIND $record_keys AS record_key
   MATCH (stored:Record {key: record_key})-[:PART_OF]->(owner:Person)
@@ -34,12 +42,7 @@ CALL () {
 }
 CALL () {
   UNWIND $rows AS row
-  MERGE (i:Identifier {key: row.key})
-    ON CREATE SET i.type = row.type, i.scope = row.scope, i.value = row.value,
-                  i.hashed = row.hashed, i.created_at = datetime({epochMillis: $now})
-  SET i._lock = true
-  REMOVE i._lock
-  WITH i, row
+  MATCH (i:Identifier {key: row.key})
   CALL (i, row) {
     OPTIONAL MATCH (i)<-[:HAS_IDENTIFIER]-(:Record)-[:PART_OF]->(p:Person)
     WHERE row.lookup
@@ -49,6 +52,12 @@ CALL () {
   RETURN collect([row.key, holders]) AS holders
 }
 RETURN stored, holders
+"""
+
+CREATE_IDENTIFIERS: LiteralString = """
+UNWIND $rows AS row
+CREATE (:Identifier {key: row.key, type: row.type, scope: row.scope, value: row.value,
+                     hashed: row.hashed, created_at: datetime({epochMillis: $now})})
 """
 
 # What scoring needs of a person `p`: every record's attributes and every identifier.
@@ -93,16 +102,6 @@ CALL (usable) {
 RETURN holders, persons
 """
 
-# Locks the candidate people (in OneID order) and loads them. A person's status is read
-# after its lock is held, so a merge committed meanwhile is seen.
-LOCK_AND_LOAD_PERSONS: LiteralString = """
-UNWIND $one_ids AS one_id
-MATCH (p:Person {one_id: one_id})
-SET p._lock = true
-REMOVE p._lock
-WITH p
-""" + _PERSON_EVIDENCE
-
 LOAD_PERSONS: LiteralString = """
 UNWIND $one_ids AS one_id
 MATCH (p:Person {one_id: one_id})
@@ -139,6 +138,27 @@ CREATE (e:MergeEvent {event_id: ev.event_id, at: datetime({epochMillis: $now}), 
 WITH e, ev
 MATCH (p:Person) WHERE p.one_id IN ev.absorbed OR p.one_id = ev.survivor
 CREATE (e)-[:INVOLVES]->(p)
+"""
+
+# Creates records never stored before, each on its person (created when the OneID is new)
+# and linked to its identifiers (which exist by now).
+CREATE_RECORDS: LiteralString = """
+UNWIND $rows AS row
+MERGE (p:Person {one_id: row.one_id})
+  ON CREATE SET p.status = 'active', p.created_at = datetime({epochMillis: $now})
+SET p.updated_at = datetime({epochMillis: $now})
+CREATE (r:Record {key: row.key, ingested_at: datetime({epochMillis: $now}),
+                  source: row.source, source_record_id: row.source_record_id,
+                  observed_at: datetime({epochMillis: row.observed_at}),
+                  attributes: row.attributes, fingerprint: row.fingerprint,
+                  updated_at: datetime({epochMillis: $now})})
+CREATE (r)-[:PART_OF]->(p)
+WITH r, row
+CALL (r, row) {
+  UNWIND row.identifier_keys AS key
+  MATCH (i:Identifier {key: key})
+  CREATE (r)-[:HAS_IDENTIFIER]->(i)
+}
 """
 
 # Writes each record in place, attaches it to its person (created when the OneID is new)

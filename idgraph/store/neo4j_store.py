@@ -72,21 +72,26 @@ class GraphTx:
 
     def __init__(self, tx: ManagedTransaction) -> None:
         self._tx = tx
+        self.epoch = 0  # the write epoch this transaction claimed (write transactions only)
 
     def _run(self, query: LiteralString, **params: Any) -> list[neo4j.Record]:
         return list(self._tx.run(query, params))
 
-    def begin_batch(self, record_keys: Sequence[str], keys: Iterable[IdKey], lookup: set[str],
-                    cap: int, now: datetime
-                    ) -> tuple[dict[str, tuple[str, str]], dict[str, list[str]]]:
-        """Stored (fingerprint, one_id) per record sent before, and the holders of every
-        identifier, after creating and write-locking each identifier node."""
-        unique = {k.key: k for k in keys}
-        rows = [{"key": k.key, "type": k.type, "scope": k.scope, "value": k.value,
-                 "hashed": k.hashed, "lookup": k.key in lookup}
-                for _, k in sorted(unique.items())]
-        (result,) = self._run(cypher.BEGIN_BATCH, record_keys=list(record_keys), rows=rows,
-                              cap=cap, now=epoch_ms(now))
+    def claim_epoch(self) -> int:
+        """Take the graph's write turn and answer the new write epoch."""
+        (row,) = self._run(cypher.CLAIM_EPOCH)
+        return int(row["epoch"])
+
+    def lookup_batch(self, record_keys: Sequence[str], keys: Iterable[str], lookup: set[str],
+                     cap: int) -> tuple[dict[str, tuple[str, str]], dict[str, list[str]]]:
+        """Stored (fingerprint, one_id) of the records sent before, and for every identifier
+        key that exists its holders (up to `cap`; empty unless the key is in `lookup`).
+        Keys missing from the answer do not exist yet."""
+        rows = [{"key": key, "lookup": key in lookup} for key in sorted(set(keys))]
+        if not rows and not record_keys:
+            return {}, {}
+        (result,) = self._run(cypher.LOOKUP_BATCH, record_keys=list(record_keys), rows=rows,
+                              cap=cap)
         stored = {key: (fingerprint, one_id) for key, fingerprint, one_id in result["stored"]}
         return stored, {key: list(holders) for key, holders in result["holders"]}
 
@@ -99,23 +104,34 @@ class GraphTx:
         holders = {key: list(people) for key, people in result["holders"]}
         return holders, [_person_row(p) for p in result["persons"]]
 
-    def load_persons(self, one_ids: Iterable[str], lock: bool) -> list[PersonRow]:
-        """Load people for scoring; with `lock`, write-lock them first (in OneID order)."""
+    def load_persons(self, one_ids: Iterable[str]) -> list[PersonRow]:
+        """Load people for scoring."""
         wanted = sorted(set(one_ids))
         if not wanted:
             return []
-        query = cypher.LOCK_AND_LOAD_PERSONS if lock else cypher.LOAD_PERSONS
-        return [_person_row(r) for r in self._run(query, one_ids=wanted)]
+        return [_person_row(r) for r in self._run(cypher.LOAD_PERSONS, one_ids=wanted)]
 
-    def write_plan(self, plan: WritePlan, now: datetime, actor: str = "ingest") -> None:
-        """Carry out a batch's write plan in a few batched statements."""
+    def write_plan(self, plan: WritePlan, now: datetime, new_identifiers: Sequence[IdKey] = (),
+                   new_records: frozenset[str] | set[str] = frozenset(),
+                   actor: str = "ingest") -> None:
+        """Carry out a batch's write plan in a few batched statements: `new_identifiers` are
+        created, the records in `new_records` were never stored and are created, the others
+        are written in place."""
         ms = epoch_ms(now)
-        # Survivors and new people are created by the record upsert, which therefore runs
+        if new_identifiers:
+            self._run(cypher.CREATE_IDENTIFIERS, rows=[
+                {"key": k.key, "type": k.type, "scope": k.scope, "value": k.value,
+                 "hashed": k.hashed} for k in new_identifiers], now=ms)
+        # Survivors and new people are created with the records, which therefore are written
         # before the merges that point absorbed people at them.
-        if plan.records:
-            self._run(cypher.UPSERT_RECORDS, rows=[_record_row(r, one_id)
-                                                   for r, one_id in plan.records.values()],
-                      now=ms)
+        created = [_record_row(r, one_id) for key, (r, one_id) in plan.records.items()
+                   if key in new_records]
+        updated = [_record_row(r, one_id) for key, (r, one_id) in plan.records.items()
+                   if key not in new_records]
+        if created:
+            self._run(cypher.CREATE_RECORDS, rows=created, now=ms)
+        if updated:
+            self._run(cypher.UPSERT_RECORDS, rows=updated, now=ms)
         if plan.redirects:
             event_of = {a: m.event_id for m in plan.merges for a in m.absorbed}
             rows = [{"absorbed": a, "survivor": s, "event_id": event_of[a]}
@@ -253,7 +269,10 @@ class Neo4jStore:
 
         @neo4j.unit_of_work(timeout=timeout)
         def run(tx: ManagedTransaction) -> T:
-            return work(GraphTx(tx))
+            graph = GraphTx(tx)
+            if write:
+                graph.epoch = graph.claim_epoch()
+            return work(graph)
 
         with _mapped_errors(), self.driver.session(database=self.database) as session:
             for attempt in range(self.STALE_RETRIES):

@@ -23,7 +23,7 @@ def count(store: Neo4jStore, query: str) -> int:
 
 
 def node_counts(store: Neo4jStore) -> dict[str, int]:
-    rows = store.run_cypher("MATCH (n) WHERE NOT n:SchemaMigration "
+    rows = store.run_cypher("MATCH (n) WHERE NOT n:SchemaMigration AND NOT n:WriteEpoch "
                             "RETURN labels(n)[0] AS label, count(*) AS n")
     return {r["label"]: r["n"] for r in rows}
 

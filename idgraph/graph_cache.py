@@ -1,0 +1,123 @@
+"""A writer's write-through view of the graph, so batches read from Neo4j only what is new.
+
+Every write transaction first claims the write epoch (one counter node in the graph, so
+writers take turns). A writer that claims epoch n + 1 after committing epoch n knows that
+nobody wrote in between: what it cached from earlier batches (who holds an identifier, what a
+person is made of, which records are stored) is still exactly what the graph holds. When the
+epochs do not follow on, someone else wrote, and the view is dropped.
+
+The view is bounded: each map keeps at most ``max_entries`` entries and forgets its oldest
+half when full. Forgetting is always safe, since the graph answers whatever the view lacks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import TypeVar
+
+from idgraph.domain.resolution import CandidatePerson
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _bounded_put(target: dict[K, V], key: K, value: V, limit: int) -> None:
+    if key not in target and len(target) >= limit:
+        for old in list(islice(target, max(1, limit // 2))):
+            del target[old]
+    target[key] = value
+
+
+@dataclass
+class BatchEffect:
+    """What a committed batch changed, in the terms of the view."""
+
+    epoch: int
+    holders: Mapping[str, Iterable[str]]  # identifier key -> holders after the batch
+    persons: Iterable[CandidatePerson]  # every person the batch touched, as it now is
+    records: Mapping[str, tuple[str, str]]  # record key -> (fingerprint, one_id)
+    redirects: Mapping[str, str]  # absorbed -> survivor
+    rewritten: Iterable[str]  # people whose stored records were replaced by a new version
+
+
+@dataclass
+class GraphView:
+    """Identifier holders, people and stored records a writer has seen, while valid."""
+
+    max_entries: int = 200_000
+    epoch: int | None = None
+    holders: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    persons: dict[str, CandidatePerson] = field(default_factory=dict)
+    records: dict[str, tuple[str, str]] = field(default_factory=dict)
+    redirects: dict[str, str] = field(default_factory=dict)
+    suspect: set[str] = field(default_factory=set)  # people whose holder entries may be stale
+
+    @property
+    def enabled(self) -> bool:
+        """False when configured with no room (every batch then reads the graph)."""
+        return self.max_entries > 0
+
+    def begin(self, epoch: int) -> None:
+        """Start a batch that claimed `epoch`: keep the view only if nobody wrote since."""
+        if self.epoch is None or epoch != self.epoch + 1:
+            self.clear()
+
+    def clear(self) -> None:
+        """Forget everything (another writer committed, or a batch failed)."""
+        self.epoch = None
+        self.holders.clear()
+        self.persons.clear()
+        self.records.clear()
+        self.redirects.clear()
+        self.suspect.clear()
+
+    def final(self, one_id: str) -> str:
+        """Where a OneID's records live now, as far as this view knows."""
+        while one_id in self.redirects:
+            one_id = self.redirects[one_id]
+        return one_id
+
+    def holders_of(self, key: str) -> list[str] | None:
+        """Holders of an identifier key, or None when the view does not know them."""
+        known = self.holders.get(key)
+        if known is None:
+            return None
+        people = list(dict.fromkeys(self.final(p) for p in known))
+        if self.suspect and any(p in self.suspect for p in people):
+            return None
+        return people
+
+    def person(self, one_id: str) -> CandidatePerson | None:
+        """A person as last written, or None."""
+        return self.persons.get(one_id)
+
+    def record(self, key: str) -> tuple[str, str] | None:
+        """(fingerprint, one_id) of a stored record, or None when not known here."""
+        stored = self.records.get(key)
+        return None if stored is None else (stored[0], self.final(stored[1]))
+
+    def commit(self, effect: BatchEffect) -> None:
+        """Fold a committed batch into the view."""
+        if not self.enabled:
+            return
+        self.epoch = effect.epoch
+        limit = self.max_entries
+        for absorbed, survivor in effect.redirects.items():
+            self.persons.pop(absorbed, None)
+            self.redirects[absorbed] = survivor
+        for key, people in effect.holders.items():
+            _bounded_put(self.holders, key, tuple(people), limit)
+        for person in effect.persons:
+            _bounded_put(self.persons, person.one_id, person, limit)
+        for key, stored in effect.records.items():
+            _bounded_put(self.records, key, stored, limit)
+        for one_id in effect.rewritten:
+            # A replaced record may have dropped identifiers or attributes: reload the person
+            # and distrust what the view says about who holds what through them.
+            self.persons.pop(one_id, None)
+            self.suspect.add(one_id)
+        if len(self.suspect) > limit // 10 or len(self.redirects) > limit:
+            self.clear()  # cheaper to start over than to chase stale entries
+            self.epoch = effect.epoch

@@ -50,6 +50,7 @@ from idgraph.domain.scoring import Evidence, Score, probability, score
 from idgraph.domain.working_set import (
     IngestOutcome,
     WorkingSet,
+    WritePlan,
     candidate_ids,
     lookup_keys,
 )
@@ -95,6 +96,34 @@ class ExplainOutcome:
     reason: str
 
 
+class _PlanOutdated(Exception):
+    """Someone wrote between a batch's planning and its transaction."""
+
+
+@dataclass(frozen=True)
+class ResolvedBatch:
+    """A batch resolved against the graph: the answers, what to write and how the view
+    changes once it is written."""
+
+    outcomes: list[IngestOutcome]
+    plan: WritePlan
+    new_identifiers: list[IdKey]
+    new_records: set[str]
+    effect: BatchEffect
+
+
+@dataclass(frozen=True)
+class PlannedBatch:
+    """A batch resolved ahead of its transaction, valid if that transaction claims `epoch`
+    and no plan was invalidated since (`generation`)."""
+
+    records: Sequence[PreparedRecord]
+    now: datetime
+    epoch: int
+    generation: int
+    resolved: ResolvedBatch
+
+
 @dataclass
 class IdentityEngine:
     """Resolution, look-ups and profiles over a graph store."""
@@ -106,13 +135,15 @@ class IdentityEngine:
     clock: Clock = system_clock
     entropy: Entropy = os.urandom
 
-    group_commit_writers: int = 1
+    pipeline: bool = True  # resolve the next batch while the previous one commits
     group_commit_max_batch: int = 512
-    _committer: GroupCommitter | None = field(default=None, init=False, repr=False)
+    _committer: GroupCommitter[PlannedBatch] | None = field(default=None, init=False, repr=False)
     _committer_lock: threading.Lock = field(default_factory=threading.Lock, init=False,
                                             repr=False)
     _mint_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
-    _write_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _view_lock: threading.RLock = field(default_factory=threading.RLock, init=False,
+                                        repr=False)
+    _generation: int = field(default=0, init=False, repr=False)
     view: GraphView = field(default_factory=GraphView)
     _last_mint: tuple[int, int] = field(default=(0, -1), init=False, repr=False)
 
@@ -139,17 +170,79 @@ class IdentityEngine:
         those of ingesting them one by one."""
         if not records:
             return []
-        now = self.clock()
-        now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # stored at ms precision
-        with self._write_lock:
+        now = self._now()
+        with self._view_lock:
             try:
                 outcomes, effect = self.store.write(
                     lambda tx: self._ingest_batch_in(tx, records, now), timeout)
             except BaseException:
-                self.view.clear()
+                self._invalidate_view()
                 raise
             self.view.commit(effect)
         return outcomes
+
+    def plan_batch(self, records: Sequence[PreparedRecord], timeout: float | None = None
+                   ) -> PlannedBatch | None:
+        """Resolve a batch ahead of its transaction, against the view as it will be once the
+        batches planned before it commit (they may still be committing): the pipeline's
+        first stage. None when the view cannot tell (the batch then resolves in its own
+        transaction)."""
+        if not records:
+            return None
+        now = self._now()
+        with self._view_lock:
+            if self.view.epoch is None or not self.view.enabled:
+                return None
+            epoch, generation = self.view.epoch + 1, self._generation
+
+            def work(tx: GraphTx) -> ResolvedBatch | None:
+                try:
+                    return self._resolve_batch(tx, records, now, epoch)
+                except StaleSnapshot:
+                    return None
+
+            try:
+                resolved = self.store.read(work, timeout)
+            except BaseException:
+                self._invalidate_view()
+                raise
+            if resolved is None:
+                self._invalidate_view()
+                return None
+            self.view.commit(resolved.effect)
+            return PlannedBatch(records, now, epoch, generation, resolved)
+
+    def commit_planned(self, planned: PlannedBatch, timeout: float | None = None
+                       ) -> list[IngestOutcome]:
+        """Write a planned batch: the pipeline's second stage. When another writer (or a
+        failed batch) came in between, the batch is resolved again inside the transaction."""
+        def work(tx: GraphTx) -> list[IngestOutcome]:
+            if tx.epoch != planned.epoch or planned.generation != self._generation:
+                raise _PlanOutdated  # rolls the transaction back, epoch claim included
+            resolved = planned.resolved
+            tx.write_plan(resolved.plan, planned.now, self.rules.blocking_slots,
+                          resolved.new_identifiers, resolved.new_records)
+            return resolved.outcomes
+
+        try:
+            return self.store.write(work, timeout)
+        except _PlanOutdated:
+            with self._view_lock:
+                self._invalidate_view()
+            return self.ingest_batch(planned.records, timeout)
+        except BaseException:
+            with self._view_lock:
+                self._invalidate_view()
+            raise
+
+    def _invalidate_view(self) -> None:
+        """Forget the view and every plan made on it (callers hold the view lock)."""
+        self.view.clear()
+        self._generation += 1
+
+    def _now(self) -> datetime:
+        now = self.clock()
+        return now.replace(microsecond=now.microsecond // 1000 * 1000)  # stored at ms
 
     def close(self) -> None:
         """Drain and stop the group-commit writers."""
@@ -158,17 +251,31 @@ class IdentityEngine:
         if committer is not None:
             committer.close()
 
-    def _group_committer(self) -> GroupCommitter:
+    def _group_committer(self) -> GroupCommitter[PlannedBatch]:
         with self._committer_lock:
             if self._committer is None:
-                self._committer = GroupCommitter(self.ingest_batch, self.group_commit_writers,
-                                                 self.group_commit_max_batch)
+                self._committer = GroupCommitter(
+                    self.ingest_batch, self.group_commit_max_batch,
+                    (self.plan_batch, self.commit_planned) if self.pipeline else None)
             return self._committer
 
     def _ingest_batch_in(self, tx: GraphTx, records: Sequence[PreparedRecord], now: datetime
                          ) -> tuple[list[IngestOutcome], BatchEffect]:
+        self.view.begin(tx.epoch)
+        try:
+            resolved = self._resolve_batch(tx, records, now, tx.epoch)
+        except StaleSnapshot:
+            self._invalidate_view()  # then the store runs the transaction again
+            raise
+        tx.write_plan(resolved.plan, now, self.rules.blocking_slots, resolved.new_identifiers,
+                      resolved.new_records)
+        return resolved.outcomes, resolved.effect
+
+    def _resolve_batch(self, tx: GraphTx, records: Sequence[PreparedRecord], now: datetime,
+                       epoch: int) -> ResolvedBatch:
+        """Resolve records in order against the view, reading from the graph only what the
+        view lacks; what the view holds is mapped through the merges it knows of."""
         view = self.view
-        view.begin(tx.epoch)
         keys = {k.key: k for r in records for k in r.all_keys}
         lookup = lookup_keys(list(keys.values()), self.rules)
         holders: dict[str, list[str]] = {}
@@ -184,9 +291,12 @@ class IdentityEngine:
         read_stored, read_holders = tx.lookup_batch(
             [r.key for r in records if r.key not in stored],
             [k for k in keys if k not in holders], lookup, self.rules.hub_cap)
-        stored.update(read_stored)
-        holders.update(read_holders)
-        new_identifiers = [keys[k] for k in sorted(keys) if k not in holders]
+        stored.update((key, (fingerprint, view.final(one_id)))
+                      for key, (fingerprint, one_id) in read_stored.items())
+        holders.update((key, list(dict.fromkeys(view.final(p) for p in people)))
+                       for key, people in read_holders.items())
+        new_identifiers = [keys[k] for k in sorted(keys)
+                           if k not in holders and not keys[k].is_blocking]
         new_records = {r.key for r in records if r.key not in stored}
         counts = {key: len(people) for key, people in holders.items()}
         ignored = evidence_filter(tuple(keys.values()), counts, self.rules).ignored
@@ -195,19 +305,17 @@ class IdentityEngine:
         persons = {oid: p for oid in wanted if (p := view.person(oid)) is not None}
         rows = tx.load_persons(wanted - persons.keys())
         if len(rows) + len(persons) != len(wanted) or any(r.status != "active" for r in rows):
-            view.clear()
             raise StaleSnapshot
         persons.update((r.one_id, _candidate(r)) for r in rows)
         working = WorkingSet(self.rules, stored, holders, list(persons.values()),
                              lambda: self.mint_one_id(now), self._new_id, now)
         outcomes = [working.ingest(record) for record in records]
         plan = working.finished_plan()
-        tx.write_plan(plan, now, new_identifiers, new_records)
         cap = self.rules.hub_cap
         rewritten = {stored[key][1] for key in plan.records
                      if key in stored and key not in new_records}
         effect = BatchEffect(
-            epoch=tx.epoch,
+            epoch=epoch,
             holders={key: [working.final(p) for p in people[:cap]]
                      for key, people in working.holders.items()},
             persons=list(working.persons.values()),
@@ -215,7 +323,7 @@ class IdentityEngine:
                      for key, (fingerprint, one_id) in working.stored.items()},
             redirects=dict(plan.redirects),
             rewritten={working.final(oid) for oid in rewritten})
-        return outcomes, effect
+        return ResolvedBatch(outcomes, plan, new_identifiers, new_records, effect)
 
     def mint_one_id(self, now: datetime) -> str:
         """A new OneID, strictly greater than every OneID this engine minted before, so that

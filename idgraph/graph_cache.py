@@ -12,6 +12,7 @@ half when full. Forgetting is always safe, since the graph answers whatever the 
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import islice
@@ -23,9 +24,17 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 
-def _bounded_put(target: dict[K, V], key: K, value: V, limit: int) -> None:
-    if key not in target and len(target) >= limit:
-        for old in list(islice(target, max(1, limit // 2))):
+PROTECTED_FOLDS = 4  # the batch being folded and up to three planned batches not committed
+
+
+def _bounded_put(target: dict[K, V], key: K, value: V, limit: int, protected: int) -> None:
+    """Put as the newest entry; when full, forget the oldest half first, but never the
+    `protected` newest entries (those of batches that may not be committed yet: a batch
+    planned later must find them here, since the graph does not show them yet)."""
+    if key in target:
+        del target[key]
+    elif len(target) >= limit:
+        for old in list(islice(target, max(0, min(limit // 2, len(target) - protected)))):
             del target[old]
     target[key] = value
 
@@ -53,6 +62,7 @@ class GraphView:
     records: dict[str, tuple[str, str]] = field(default_factory=dict)
     redirects: dict[str, str] = field(default_factory=dict)
     suspect: set[str] = field(default_factory=set)  # people whose holder entries may be stale
+    recent_puts: deque[int] = field(default_factory=lambda: deque(maxlen=PROTECTED_FOLDS))
 
     @property
     def enabled(self) -> bool:
@@ -72,6 +82,7 @@ class GraphView:
         self.records.clear()
         self.redirects.clear()
         self.suspect.clear()
+        self.recent_puts.clear()
 
     def final(self, one_id: str) -> str:
         """Where a OneID's records live now, as far as this view knows."""
@@ -104,20 +115,25 @@ class GraphView:
             return
         self.epoch = effect.epoch
         limit = self.max_entries
+        persons = list(effect.persons)
+        self.recent_puts.append(max(len(effect.holders), len(persons), len(effect.records)))
+        protected = sum(self.recent_puts)
         for absorbed, survivor in effect.redirects.items():
             self.persons.pop(absorbed, None)
             self.redirects[absorbed] = survivor
         for key, people in effect.holders.items():
-            _bounded_put(self.holders, key, tuple(people), limit)
-        for person in effect.persons:
-            _bounded_put(self.persons, person.one_id, person, limit)
+            _bounded_put(self.holders, key, tuple(people), limit, protected)
+        for person in persons:
+            _bounded_put(self.persons, person.one_id, person, limit, protected)
         for key, stored in effect.records.items():
-            _bounded_put(self.records, key, stored, limit)
+            _bounded_put(self.records, key, stored, limit, protected)
         for one_id in effect.rewritten:
             # A replaced record may have dropped identifiers or attributes: reload the person
             # and distrust what the view says about who holds what through them.
             self.persons.pop(one_id, None)
             self.suspect.add(one_id)
         if len(self.suspect) > limit // 10 or len(self.redirects) > limit:
-            self.clear()  # cheaper to start over than to chase stale entries
-            self.epoch = effect.epoch
+            # Cheaper to start over than to chase stale entries. The epoch is forgotten too,
+            # so the next batch reads the graph inside its own transaction, after any batch
+            # still committing.
+            self.clear()

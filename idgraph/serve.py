@@ -15,6 +15,7 @@ from types import FrameType
 from idgraph.api.server import build_server
 from idgraph.config import DEV_HMAC_SECRET, Settings
 from idgraph.engine import IdentityEngine
+from idgraph.graph_cache import GraphView
 from idgraph.localdb import LocalNeo4j, port_open
 from idgraph.store.neo4j_store import Neo4jStore
 
@@ -51,8 +52,9 @@ def build_engine(settings: Settings, store: Neo4jStore) -> IdentityEngine:
     if settings.hmac_secret.get_secret_value() == DEV_HMAC_SECRET:
         log.warning("IDGRAPH_HMAC_SECRET is the development default; set it in production")
     return IdentityEngine(store, settings.load_rules(), settings.secret_bytes, settings.limits,
-                          group_commit_writers=settings.group_commit_writers,
-                          group_commit_max_batch=settings.group_commit_max_batch)
+                          pipeline=settings.pipeline,
+                          group_commit_max_batch=settings.group_commit_max_batch,
+                          view=GraphView(settings.view_entries))
 
 
 def serve(settings: Settings) -> int:

@@ -214,6 +214,9 @@ class Thresholds(_Strict):
         return self
 
 
+MAX_BLOCKING_KEYS = 8  # records store blocking key i in the indexed property block<i>
+
+
 class Rules(_Strict):
     """The whole rules file."""
 
@@ -240,6 +243,9 @@ class Rules(_Strict):
 
     @model_validator(mode="after")
     def _blocking_attributes_known(self) -> Rules:
+        if len(self.blocking_keys) > MAX_BLOCKING_KEYS:
+            raise ValueError(f"at most {MAX_BLOCKING_KEYS} blocking keys (the graph indexes "
+                             f"one record property per key); got {len(self.blocking_keys)}")
         for key in self.blocking_keys:
             missing = [a for a in key if a.partition(":")[0] not in self.attributes]
             if missing:
@@ -249,6 +255,12 @@ class Rules(_Strict):
                 raise ValueError(f"blocking key {key} uses unknown transforms {unknown}; known: "
                                  f"{sorted(BLOCKING_TRANSFORMS - {''})}")
         return self
+
+    @property
+    def blocking_slots(self) -> dict[str, int]:
+        """Blocking key type (``_block:`` + parts joined by +) -> the record property slot
+        that stores it (its position in `blocking_keys`)."""
+        return {"_block:" + "+".join(key): slot for slot, key in enumerate(self.blocking_keys)}
 
     def trust(self, source: str) -> int:
         """Trust of a source, the default for unknown ones."""

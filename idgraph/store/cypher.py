@@ -20,6 +20,8 @@ RECORD_MIGRATION: LiteralString = (
     "ON CREATE SET m.name = $name, m.applied_at = datetime()"
 )
 
+AWAIT_INDEXES: LiteralString = "CALL db.awaitIndexes(300)"
+
 # --- ingest ------------------------------------------------------------------------------
 
 # Every write transaction starts here: it takes the write lock of the graph (writers take
@@ -31,9 +33,41 @@ SET e.value = coalesce(e.value, 0) + 1
 RETURN e.value AS epoch
 """
 
+# The distinct people (at most $cap) holding `row.key`: through identifier nodes, or for a
+# blocking key (row.block) through the indexed record properties block0..block7. Nothing when
+# row.lookup is false.
+_HOLDERS: LiteralString = """
+CALL (row) {
+  CALL (row) {
+    MATCH (:Identifier {key: row.key})<-[:HAS_IDENTIFIER]-(r:Record)
+    WHERE row.lookup AND NOT row.block RETURN r
+    UNION
+    MATCH (r:Record {block0: row.key}) WHERE row.lookup AND row.block RETURN r
+    UNION
+    MATCH (r:Record {block1: row.key}) WHERE row.lookup AND row.block RETURN r
+    UNION
+    MATCH (r:Record {block2: row.key}) WHERE row.lookup AND row.block RETURN r
+    UNION
+    MATCH (r:Record {block3: row.key}) WHERE row.lookup AND row.block RETURN r
+    UNION
+    MATCH (r:Record {block4: row.key}) WHERE row.lookup AND row.block RETURN r
+    UNION
+    MATCH (r:Record {block5: row.key}) WHERE row.lookup AND row.block RETURN r
+    UNION
+    MATCH (r:Record {block6: row.key}) WHERE row.lookup AND row.block RETURN r
+    UNION
+    MATCH (r:Record {block7: row.key}) WHERE row.lookup AND row.block RETURN r
+  }
+  MATCH (r)-[:PART_OF]->(p:Person)
+  WITH DISTINCT p LIMIT $cap
+  RETURN collect(p) AS people
+}
+"""
+
 # What an ingest batch needs to know from the graph and does not know yet: the stored
-# fingerprint and person of records sent before, which identifiers exist, and for those with
-# lookup = true up to $cap distinct people holding each.
+# fingerprint and person of records sent before, and for each identifier or blocking key in
+# $rows whether it exists (blocking keys always do) and its holders (up to $cap; none unless
+# row.lookup).
 LOOKUP_BATCH: LiteralString = """
 CALL () {
   UNWIND $record_keys AS record_key
@@ -42,14 +76,10 @@ CALL () {
 }
 CALL () {
   UNWIND $rows AS row
-  MATCH (i:Identifier {key: row.key})
-  CALL (i, row) {
-    OPTIONAL MATCH (i)<-[:HAS_IDENTIFIER]-(:Record)-[:PART_OF]->(p:Person)
-    WHERE row.lookup
-    WITH DISTINCT p LIMIT $cap
-    RETURN collect(p.one_id) AS holders
-  }
-  RETURN collect([row.key, holders]) AS holders
+  OPTIONAL MATCH (i:Identifier {key: row.key})
+  WITH row WHERE row.block OR i IS NOT NULL
+""" + _HOLDERS + """
+  RETURN collect([row.key, [p IN people | p.one_id]]) AS holders
 }
 RETURN stored, holders
 """
@@ -78,17 +108,11 @@ RETURN p.one_id AS one_id, p.status AS status, p.created_at.epochMillis AS creat
        attributes, identifiers
 """
 
-# Read-only look-up in one statement: the holders of each identifier (up to $cap) and, for
-# identifiers held by at most row.max_holders people (not hubs), those people with what
-# scoring needs.
+# Read-only look-up in one statement: the holders of each key (up to $cap) and, for keys
+# held by at most row.max_holders people (not hubs), those people with what scoring needs.
 RESOLVE_LOOKUP: LiteralString = """
 UNWIND $rows AS row
-OPTIONAL MATCH (i:Identifier {key: row.key})
-CALL (i) {
-  OPTIONAL MATCH (i)<-[:HAS_IDENTIFIER]-(:Record)-[:PART_OF]->(p:Person)
-  WITH DISTINCT p LIMIT $cap
-  RETURN collect(p) AS people
-}
+""" + _HOLDERS + """
 WITH collect([row.key, [p IN people | p.one_id]]) AS holders,
      reduce(acc = [], usable IN collect(CASE WHEN size(people) <= row.max_holders
                                              THEN people ELSE [] END) | acc + usable) AS usable
@@ -151,7 +175,10 @@ CREATE (r:Record {key: row.key, ingested_at: datetime({epochMillis: $now}),
                   source: row.source, source_record_id: row.source_record_id,
                   observed_at: datetime({epochMillis: row.observed_at}),
                   attributes: row.attributes, fingerprint: row.fingerprint,
-                  updated_at: datetime({epochMillis: $now})})
+                  updated_at: datetime({epochMillis: $now}),
+                  block0: row.blocks[0], block1: row.blocks[1], block2: row.blocks[2],
+                  block3: row.blocks[3], block4: row.blocks[4], block5: row.blocks[5],
+                  block6: row.blocks[6], block7: row.blocks[7]})
 CREATE (r)-[:PART_OF]->(p)
 WITH r, row
 CALL (r, row) {
@@ -172,7 +199,10 @@ MERGE (r:Record {key: row.key})
   ON CREATE SET r.ingested_at = datetime({epochMillis: $now})
 SET r.source = row.source, r.source_record_id = row.source_record_id,
     r.observed_at = datetime({epochMillis: row.observed_at}), r.attributes = row.attributes,
-    r.fingerprint = row.fingerprint, r.updated_at = datetime({epochMillis: $now})
+    r.fingerprint = row.fingerprint, r.updated_at = datetime({epochMillis: $now}),
+    r.block0 = row.blocks[0], r.block1 = row.blocks[1], r.block2 = row.blocks[2],
+    r.block3 = row.blocks[3], r.block4 = row.blocks[4], r.block5 = row.blocks[5],
+    r.block6 = row.blocks[6], r.block7 = row.blocks[7]
 WITH r, p, row
 CALL (r) {
   MATCH (r)-[old:PART_OF|HAS_IDENTIFIER|MENTIONS]->()
@@ -261,14 +291,9 @@ RETURN p.one_id AS one_id, p.created_at AS created_at, p.updated_at AS updated_a
 """
 
 HOLDER_COUNTS: LiteralString = """
-UNWIND $keys AS key
-MATCH (i:Identifier {key: key})
-CALL (i) {
-  MATCH (i)<-[:HAS_IDENTIFIER]-(:Record)-[:PART_OF]->(p:Person)
-  WITH DISTINCT p LIMIT $cap
-  RETURN count(p) AS holders
-}
-RETURN key, holders
+UNWIND $rows AS row
+""" + _HOLDERS + """
+RETURN row.key AS key, size(people) AS holders
 """
 
 # The ID-mapping table, one page at a time in record-key order (key-set pagination).

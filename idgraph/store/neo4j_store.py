@@ -21,8 +21,9 @@ from neo4j import Driver, GraphDatabase, ManagedTransaction
 from neo4j import exceptions as neo4j_errors
 from neo4j.time import DateTime as Neo4jDateTime
 
-from idgraph.domain.records import IdKey, PreparedRecord
+from idgraph.domain.records import BLOCKING_PREFIX, IdKey, PreparedRecord
 from idgraph.domain.resolution import FAR_FUTURE
+from idgraph.domain.rules import MAX_BLOCKING_KEYS
 from idgraph.domain.working_set import WritePlan
 from idgraph.errors import DeadlineExceeded, Unavailable
 from idgraph.store import cypher
@@ -87,7 +88,8 @@ class GraphTx:
         """Stored (fingerprint, one_id) of the records sent before, and for every identifier
         key that exists its holders (up to `cap`; empty unless the key is in `lookup`).
         Keys missing from the answer do not exist yet."""
-        rows = [{"key": key, "lookup": key in lookup} for key in sorted(set(keys))]
+        rows = [{"key": key, "lookup": key in lookup, "block": key.startswith(BLOCKING_PREFIX)}
+                for key in sorted(set(keys))]
         if not rows and not record_keys:
             return {}, {}
         (result,) = self._run(cypher.LOOKUP_BATCH, record_keys=list(record_keys), rows=rows,
@@ -100,7 +102,8 @@ class GraphTx:
         """Read-only: holders (capped) of each (key, max_holders) and, for keys with at most
         max_holders holders, those people loaded for scoring."""
         (result,) = self._run(cypher.RESOLVE_LOOKUP, cap=cap, rows=[
-            {"key": key, "max_holders": max_holders} for key, max_holders in rows])
+            {"key": key, "max_holders": max_holders, "lookup": True,
+             "block": key.startswith(BLOCKING_PREFIX)} for key, max_holders in rows])
         holders = {key: list(people) for key, people in result["holders"]}
         return holders, [_person_row(p) for p in result["persons"]]
 
@@ -111,12 +114,14 @@ class GraphTx:
             return []
         return [_person_row(r) for r in self._run(cypher.LOAD_PERSONS, one_ids=wanted)]
 
-    def write_plan(self, plan: WritePlan, now: datetime, new_identifiers: Sequence[IdKey] = (),
+    def write_plan(self, plan: WritePlan, now: datetime, block_slots: Mapping[str, int],
+                   new_identifiers: Sequence[IdKey] = (),
                    new_records: frozenset[str] | set[str] = frozenset(),
                    actor: str = "ingest") -> None:
         """Carry out a batch's write plan in a few batched statements: `new_identifiers` are
         created, the records in `new_records` were never stored and are created, the others
-        are written in place."""
+        are written in place. A record's blocking key of type t goes to the property slot
+        `block_slots[t]`."""
         ms = epoch_ms(now)
         if new_identifiers:
             self._run(cypher.CREATE_IDENTIFIERS, rows=[
@@ -124,10 +129,10 @@ class GraphTx:
                  "hashed": k.hashed} for k in new_identifiers], now=ms)
         # Survivors and new people are created with the records, which therefore are written
         # before the merges that point absorbed people at them.
-        created = [_record_row(r, one_id) for key, (r, one_id) in plan.records.items()
-                   if key in new_records]
-        updated = [_record_row(r, one_id) for key, (r, one_id) in plan.records.items()
-                   if key not in new_records]
+        created = [_record_row(r, one_id, block_slots)
+                   for key, (r, one_id) in plan.records.items() if key in new_records]
+        updated = [_record_row(r, one_id, block_slots)
+                   for key, (r, one_id) in plan.records.items() if key not in new_records]
         if created:
             self._run(cypher.CREATE_RECORDS, rows=created, now=ms)
         if updated:
@@ -168,7 +173,9 @@ class GraphTx:
 
     def holder_counts(self, keys: Iterable[str], cap: int) -> dict[str, int]:
         """Distinct people holding each identifier key, counted up to `cap`."""
-        rows = self._run(cypher.HOLDER_COUNTS, keys=list(keys), cap=cap)
+        rows = self._run(cypher.HOLDER_COUNTS, cap=cap, rows=[
+            {"key": key, "lookup": True, "block": key.startswith(BLOCKING_PREFIX)}
+            for key in keys])
         return {r["key"]: r["holders"] for r in rows}
 
 
@@ -181,13 +188,17 @@ def _person_row(row: Mapping[str, Any]) -> PersonRow:
     )
 
 
-def _record_row(record: PreparedRecord, one_id: str) -> dict[str, Any]:
+def _record_row(record: PreparedRecord, one_id: str, block_slots: Mapping[str, int]
+                ) -> dict[str, Any]:
+    blocks: list[str | None] = [None] * MAX_BLOCKING_KEYS
+    for key in record.blocking_keys:
+        blocks[block_slots[key.type]] = key.key
     return {"key": record.key, "one_id": one_id, "source": record.source,
             "source_record_id": record.source_record_id,
             "observed_at": epoch_ms(record.observed_at),
             "attributes": json.dumps(record.attributes, ensure_ascii=False, sort_keys=True),
             "fingerprint": record.fingerprint,
-            "identifier_keys": [k.key for k in record.all_keys]}
+            "identifier_keys": [k.key for k in record.identifiers], "blocks": blocks}
 
 
 def _vehicle_row(record: PreparedRecord) -> dict[str, Any]:
@@ -249,6 +260,8 @@ class Neo4jStore:
             self._execute(cypher.RECORD_MIGRATION, version=migration.version,
                           name=migration.name)
             applied.append(migration.version)
+        if applied:
+            self._execute(cypher.AWAIT_INDEXES)
         return applied
 
     def _execute(self, query: LiteralString, **params: Any) -> None:

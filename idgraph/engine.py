@@ -164,10 +164,11 @@ class IdentityEngine:
         """Validate and normalize one record without writing anything."""
         return prepare_record(raw, self.rules, self.limits, self.secret, self.clock(), prefix)
 
-    def ingest_batch(self, records: Sequence[PreparedRecord], timeout: float | None = None
-                     ) -> list[IngestOutcome]:
+    def ingest_batch(self, records: Sequence[PreparedRecord], timeout: float | None = None,
+                     *, update_view: bool = True) -> list[IngestOutcome]:
         """Resolve and store validated records in one transaction, in order: the answers are
-        those of ingesting them one by one."""
+        those of ingesting them one by one. Without `update_view` the view stays empty
+        afterwards (plans made before may still be queued: none may be made on top of them)."""
         if not records:
             return []
         now = self._now()
@@ -178,7 +179,8 @@ class IdentityEngine:
             except BaseException:
                 self._invalidate_view()
                 raise
-            self.view.commit(effect)
+            if update_view:
+                self.view.commit(effect)
         return outcomes
 
     def plan_batch(self, records: Sequence[PreparedRecord], timeout: float | None = None
@@ -229,7 +231,9 @@ class IdentityEngine:
         except _PlanOutdated:
             with self._view_lock:
                 self._invalidate_view()
-            return self.ingest_batch(planned.records, timeout)
+            # The view stays empty, so the planner waits until every outdated plan queued
+            # behind this one is redone like it, and then starts afresh.
+            return self.ingest_batch(planned.records, timeout, update_view=False)
         except BaseException:
             with self._view_lock:
                 self._invalidate_view()

@@ -74,16 +74,20 @@ class GroupCommitter(Generic[Plan]):
         for thread in self._threads:
             thread.join()
 
-    def _next_batch(self) -> list[_Pending] | None:
-        """The next records to commit (waiting for the first), or None when closed."""
+    def _next_batch(self, busy: Callable[[], bool] = lambda: False) -> list[_Pending] | None:
+        """The next records to commit (waiting for the first), or None when closed. While
+        `busy()` (the committer has a batch waiting already) more records are awaited, up
+        to `max_batch`: bigger batches under load, no added latency when idle."""
         first = self._queue.get()
         if first is None:
             return None
         batch = [first]
         while len(batch) < self._max_batch:
             try:
-                item = self._queue.get_nowait()
+                item = self._queue.get(timeout=0.001) if busy() else self._queue.get_nowait()
             except queue.Empty:
+                if busy():
+                    continue
                 break
             if item is None:
                 self._queue.put(None)  # seen again by the next call, which then stops
@@ -98,7 +102,7 @@ class GroupCommitter(Generic[Plan]):
     def _plan_loop(self) -> None:
         assert self._planner is not None
         plan_batch = self._planner[0]
-        while (batch := self._next_batch()) is not None:
+        while (batch := self._next_batch(self._handoff.full)) is not None:
             live = self._live(batch)
             if not live:
                 continue

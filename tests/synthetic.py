@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from pathlib import Path
 
-from idgraph.domain.records import RawRecord
+from idgraph.domain.records import Limits, RawRecord, prepare_record
+from idgraph.domain.rules import Rules, load_rules
+from idgraph.training import train, training_record
+from tests.unit.factories import NOW, SECRET
+
+TEMPLATE = Path(__file__).resolve().parent / "data" / "person_rules.toml"
 
 GIVEN = ("james", "jack", "oliver", "william", "thomas", "lachlan", "noah", "ethan", "liam",
          "charlotte", "olivia", "ava", "emily", "mia", "chloe", "sophie", "isabella", "grace",
@@ -78,3 +84,11 @@ def dataset(people: int, seed: int = 0, duplicates: float = 1.0) -> list[Labeled
                                          attributes), entity))
     rng.shuffle(out)
     return out
+
+
+def trained_rules(data: list[Labeled]) -> Rules:
+    """Rules trained on the records (the template in tests/data/person_rules.toml)."""
+    template = load_rules(TEMPLATE)
+    records = [training_record(prepare_record(d.record, template, Limits(), SECRET, NOW),
+                               template) for d in data]
+    return train(records, template, seed=1).rules

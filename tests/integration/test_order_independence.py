@@ -8,15 +8,13 @@ from pathlib import Path
 import pytest
 
 from idgraph.domain.evaluation import evaluate
-from idgraph.domain.records import Limits, prepare_record
-from idgraph.domain.rules import Rules, load_rules
+from idgraph.domain.rules import Rules
 from idgraph.engine import IdentityEngine
 from idgraph.id_mapping import record_key
 from idgraph.store.neo4j_store import Neo4jStore
-from idgraph.training import train, training_record
 from tests.integration.helpers import check_invariants
-from tests.synthetic import Labeled, dataset
-from tests.unit.factories import NOW, SECRET
+from tests.synthetic import Labeled, dataset, trained_rules
+from tests.unit.factories import SECRET
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "data" / "person_rules.toml"
 WIPE = "MATCH (n) WHERE NOT n:SchemaMigration DETACH DELETE n"
@@ -29,10 +27,7 @@ def data() -> list[Labeled]:
 
 @pytest.fixture(scope="module")
 def trained(data: list[Labeled]) -> Rules:
-    template = load_rules(TEMPLATE)
-    records = [training_record(prepare_record(d.record, template, Limits(), SECRET, NOW),
-                               template) for d in data]
-    return train(records, template, seed=1).rules
+    return trained_rules(data)
 
 
 def _clustering(store: Neo4jStore) -> dict[str, str]:

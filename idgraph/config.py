@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     shutdown_grace: float = Field(5.0, ge=0)
     batch_window: int = Field(1024, ge=1,
                               description="records of one BatchIngest stream in flight")
-    pipeline: bool = Field(True, description="resolve the next batch while one commits")
+    pipeline: bool = Field(False, description="resolve the next batch while one commits")
     view_entries: int = Field(200_000, ge=0, description="a writer's view of the graph: "
                               "entries per map (holders, people, records); 0 turns it off")
     group_commit_max_batch: int = Field(512, ge=1,

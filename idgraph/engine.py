@@ -135,7 +135,7 @@ class IdentityEngine:
     clock: Clock = system_clock
     entropy: Entropy = os.urandom
 
-    pipeline: bool = True  # resolve the next batch while the previous one commits
+    pipeline: bool = False  # resolve the next batch while the previous one commits
     group_commit_max_batch: int = 512
     _committer: GroupCommitter[PlannedBatch] | None = field(default=None, init=False, repr=False)
     _committer_lock: threading.Lock = field(default_factory=threading.Lock, init=False,

@@ -221,10 +221,8 @@ class IdentityEngine:
         def work(tx: GraphTx) -> list[IngestOutcome]:
             if tx.epoch != planned.epoch or planned.generation != self._generation:
                 raise _PlanOutdated  # rolls the transaction back, epoch claim included
-            resolved = planned.resolved
-            tx.write_plan(resolved.plan, planned.now, self.rules.blocking_slots,
-                          resolved.new_identifiers, resolved.new_records)
-            return resolved.outcomes
+            self._write(tx, planned.resolved, planned.now)
+            return planned.resolved.outcomes
 
         try:
             return self.store.write(work, timeout)
@@ -271,9 +269,12 @@ class IdentityEngine:
         except StaleSnapshot:
             self._invalidate_view()  # then the store runs the transaction again
             raise
+        self._write(tx, resolved, now)
+        return resolved.outcomes, resolved.effect
+
+    def _write(self, tx: GraphTx, resolved: ResolvedBatch, now: datetime) -> None:
         tx.write_plan(resolved.plan, now, self.rules.blocking_slots, resolved.new_identifiers,
                       resolved.new_records)
-        return resolved.outcomes, resolved.effect
 
     def _resolve_batch(self, tx: GraphTx, records: Sequence[PreparedRecord], now: datetime,
                        epoch: int) -> ResolvedBatch:
@@ -316,8 +317,7 @@ class IdentityEngine:
         outcomes = [working.ingest(record) for record in records]
         plan = working.finished_plan()
         cap = self.rules.hub_cap
-        rewritten = {stored[key][1] for key in plan.records
-                     if key in stored and key not in new_records}
+        rewritten = {stored[key][1] for key in plan.records if key in stored}
         effect = BatchEffect(
             epoch=epoch,
             holders={key: [working.final(p) for p in people[:cap]]

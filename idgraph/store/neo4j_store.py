@@ -34,7 +34,8 @@ log = logging.getLogger(__name__)
 
 
 class StaleSnapshot(Exception):
-    """A person read before its lock was taken changed meanwhile: run the transaction again."""
+    """What the graph answered does not fit together (a holder that is no longer an active
+    person): the view was out of date; drop it and run the transaction again."""
 
 
 @dataclass(frozen=True)

@@ -13,14 +13,9 @@ from idgraph.domain.records import (
     RawVehicle,
     prepare_record,
 )
-from idgraph.domain.rules import Rules, load_rules
+from idgraph.domain.rules import Rules
 from idgraph.errors import InvalidInput
 from tests.unit.factories import NOW, SECRET
-
-
-@pytest.fixture(scope="module")
-def rules() -> Rules:
-    return load_rules()
 
 
 def prepare(rules: Rules, raw: RawRecord, limits: Limits | None = None):  # type: ignore[no-untyped-def]

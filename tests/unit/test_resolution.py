@@ -7,13 +7,8 @@ import math
 import pytest
 
 from idgraph.domain.resolution import Action, decide
-from idgraph.domain.rules import Rules, load_rules
+from idgraph.domain.rules import Rules
 from tests.unit.factories import person, record, snapshot
-
-
-@pytest.fixture(scope="module")
-def rules() -> Rules:
-    return load_rules()
 
 
 def test_no_candidates_is_new(rules: Rules) -> None:

@@ -22,11 +22,6 @@ from tests.synthetic import GIVEN, SURNAMES, typo
 from tests.unit.factories import person, record, snapshot
 
 
-@pytest.fixture(scope="module")
-def rules() -> Rules:
-    return load_rules()
-
-
 def test_level_weight_is_log2_m_over_u() -> None:
     assert Level(m=0.9, u=0.01).bits == pytest.approx(math.log2(90))
     assert Level.model_validate(-2.5).bits == -2.5  # a bare number is a hand-set weight

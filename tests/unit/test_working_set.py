@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import itertools
 
-import pytest
-
 from idgraph.domain.resolution import Action
-from idgraph.domain.rules import Rules, load_rules
+from idgraph.domain.rules import Rules
 from idgraph.domain.working_set import WorkingSet
 from tests.unit.factories import NOW, person, record
-
-
-@pytest.fixture(scope="module")
-def rules() -> Rules:
-    return load_rules()
 
 
 def working_set(rules: Rules, *people, holders=None, stored=None):  # type: ignore[no-untyped-def]

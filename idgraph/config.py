@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     max_attribute_length: int = Field(2048, ge=16)
     max_vehicles: int = Field(32, ge=0)
 
+    gc_threshold: int = Field(50_000, ge=0, description="allocations between Python's "
+                              "young-generation collections; 0 keeps Python's default")
     log_level: str = "INFO"
 
     @property

@@ -7,6 +7,7 @@ transaction, and carries out the decision through the store.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import uuid
@@ -61,6 +62,9 @@ from idgraph.store.neo4j_store import GraphStore, GraphTx, PersonRow, StaleSnaps
 
 Clock = Callable[[], datetime]
 Entropy = Callable[[int], bytes]
+
+
+log = logging.getLogger(__name__)
 
 
 def system_clock() -> datetime:
@@ -227,6 +231,8 @@ class IdentityEngine:
         try:
             return self.store.write(work, timeout)
         except _PlanOutdated:
+            log.info("a batch planned for write epoch %d is outdated (another writer or a "
+                     "failed batch came in between); resolving it again", planned.epoch)
             with self._view_lock:
                 self._invalidate_view()
             # The view stays empty, so the planner waits until every outdated plan queued

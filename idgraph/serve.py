@@ -6,6 +6,7 @@ Neo4j this process started.
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import threading
@@ -57,6 +58,16 @@ def build_engine(settings: Settings, store: Neo4jStore) -> IdentityEngine:
                           view=GraphView(settings.view_entries))
 
 
+def tune_gc(threshold: int) -> None:
+    """Collect cycles less often: resolution allocates millions of short-lived, acyclic
+    objects (freed by reference counting anyway), and at Python's default of 700 the
+    collector took 15-20 % of a batch's CPU. Objects alive at start-up are frozen out of
+    the collector's scans."""
+    if threshold:
+        gc.set_threshold(threshold, *gc.get_threshold()[1:])
+    gc.freeze()
+
+
 def serve(settings: Settings) -> int:
     """Serve until SIGTERM/SIGINT; answer the process exit code."""
     stop = threading.Event()
@@ -73,6 +84,7 @@ def serve(settings: Settings) -> int:
         running = build_server(engine, settings.grpc_addr, workers=settings.grpc_workers,
                                max_message_bytes=settings.grpc_max_message_bytes,
                                batch_window=settings.batch_window)
+        tune_gc(settings.gc_threshold)
         host = settings.grpc_addr.rsplit(":", 1)[0]
         log.info("idgraph serving gRPC on %s:%d", host, running.port)
         print(f"idgraph serving gRPC on {host}:{running.port}", flush=True)

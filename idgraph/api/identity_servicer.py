@@ -83,6 +83,38 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         except IdGraphError as error:
             return error
 
+    def IngestBatches(self, request_iterator: Iterator[pb.IngestBatchRequest],
+                      context: grpc.ServicerContext) -> Iterator[pb.IngestBatchResponse]:
+        # Like BatchIngest: every record of a request is validated and queued as the
+        # request arrives; requests holding up to batch_window records are in flight.
+        window: deque[tuple[pb.IngestBatchRequest, list[Future[IngestOutcome] | IdGraphError]]]
+        window, in_flight = deque(), 0
+        for request in request_iterator:
+            pending = self._submit_all(request, remaining(context))
+            window.append((request, pending))
+            in_flight += len(pending)
+            while window and in_flight >= self.batch_window:
+                answered, results = window.popleft()
+                in_flight -= len(results)
+                yield _batch_answer(answered, results)
+        while window:
+            yield _batch_answer(*window.popleft())
+
+    def _submit_all(self, request: pb.IngestBatchRequest, timeout: float | None
+                    ) -> list[Future[IngestOutcome] | IdGraphError]:
+        try:
+            self._check_size(request, "records")
+        except IdGraphError as error:
+            return [error] * len(request.records)
+        pending: list[Future[IngestOutcome] | IdGraphError] = []
+        for index, record in enumerate(request.records):
+            try:
+                raw = record_from_proto(record, f"records[{index}]")
+                pending.append(self.engine.submit(raw, timeout, prefix=f"records[{index}]"))
+            except IdGraphError as error:
+                pending.append(error)
+        return pending
+
     def Resolve(self, request: pb.ResolveRequest, context: grpc.ServicerContext
                 ) -> pb.ResolveResponse:
         self._check_size(request, "identifiers")
@@ -127,10 +159,22 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
             match_probability=outcome.score.probability)
 
 
+def _batch_answer(request: pb.IngestBatchRequest,
+                  pending: list[Future[IngestOutcome] | IdGraphError]
+                  ) -> pb.IngestBatchResponse:
+    """The answer for one IngestBatches request: each record's outcome or error, in order."""
+    return pb.IngestBatchResponse(results=[_outcome(record, item) for record, item
+                                           in zip(request.records, pending, strict=True)])
+
+
 def _answer(request: pb.IngestRequest, pending: Future[IngestOutcome] | IdGraphError
             ) -> pb.IngestResponse:
     """The answer for one BatchIngest request: its outcome, or its error in its place."""
-    record = request.record
+    return _outcome(request.record, pending)
+
+
+def _outcome(record: pb.SourceRecord, pending: Future[IngestOutcome] | IdGraphError
+             ) -> pb.IngestResponse:
     try:
         if isinstance(pending, IdGraphError):
             raise pending

@@ -185,8 +185,9 @@ def band_levels(comparator: Comparator, cutoffs: Sequence[float], scores: npt.ND
 
 
 def string_distances(comparator: Comparator, values: Sequence[str]) -> npt.NDArray[Any]:
-    """Every pair's Jaro-Winkler similarity or Damerau-Levenshtein distance, in C."""
-    return cdist(values, values, scorer=_SCORERS[comparator], workers=1)
+    """Every pair's Jaro-Winkler similarity or Damerau-Levenshtein distance, in C, on every
+    core (training builds these matrices; nothing else runs then)."""
+    return cdist(values, values, scorer=_SCORERS[comparator], workers=-1)
 
 
 def vector_levels(comparator: Comparator, cutoffs: Sequence[float], lefts: Sequence[str],
@@ -261,7 +262,7 @@ def date_level_matrix(values: Sequence[str], levels: Sequence[str]) -> npt.NDArr
     """compare_dates of every pair of `values`, as level indexes (-1: no basis)."""
     index = {level: i for i, level in enumerate(levels)}
     year, month, day, digits = _date_arrays(values)
-    distance = cdist(digits, digits, scorer=DamerauLevenshtein.distance, workers=1)
+    distance = cdist(digits, digits, scorer=DamerauLevenshtein.distance, workers=-1)
     return _date_bands(year[:, None], month[:, None], day[:, None], year[None, :],
                        month[None, :], day[None, :], distance, index)
 

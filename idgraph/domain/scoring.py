@@ -14,6 +14,8 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import NamedTuple
 
 from idgraph.domain.comparators import COMPARATORS, term_key
 from idgraph.domain.records import IdKey
@@ -58,10 +60,28 @@ class Evidence:
             bucket.extend(v for v in values if v not in bucket)
         return Evidence(self.identifiers | other.identifiers, attributes)
 
+    def aligned(self, names: tuple[str, ...]) -> tuple[Sequence[str] | None, ...]:
+        """The values of each named attribute in order (None: none), computed once per
+        evidence and attribute list: a person's evidence is scored against many records."""
+        cached = self.__dict__.get("_aligned")
+        if cached is not None and cached[0] is names:
+            return cached[1]  # type: ignore[no-any-return]
+        aligned = tuple(self.attributes.get(name) or None for name in names)
+        self.__dict__["_aligned"] = (names, aligned)  # a cache, not a field: frozen is kept
+        return aligned
 
-@dataclass(frozen=True)
-class ComparisonResult:
-    """One comparison that fired, as shown to callers and stewards."""
+    @cached_property
+    def by_type_scope(self) -> dict[tuple[str, str], frozenset[IdKey]]:
+        """The identifiers grouped by (type, scope), computed once per evidence."""
+        grouped: dict[tuple[str, str], set[IdKey]] = defaultdict(set)
+        for key in self.identifiers:
+            grouped[(key.type, key.scope)].add(key)
+        return {type_scope: frozenset(keys) for type_scope, keys in grouped.items()}
+
+
+class ComparisonResult(NamedTuple):
+    """One comparison that fired, as shown to callers and stewards (a tuple: scoring builds
+    hundreds of thousands of them in a backfill)."""
 
     name: str
     kind: str  # "identifier" | "attribute"
@@ -104,25 +124,27 @@ def score(subject: Evidence, candidate: Evidence, rules: Rules,
           evidence_filter: EvidenceFilter | None = None) -> Score:
     """Compare two sides comparison by comparison; the weights and the prior add up."""
     ignored = evidence_filter.ignored if evidence_filter else {}
-    results = [*_identifier_comparisons(subject, candidate, rules, ignored),
-               *_attribute_comparisons(subject, candidate, rules)]
-    conflict = any(r.level == "conflict" for r in results)
-    support = sum(r.weight for r in results if r.kind == "identifier" and r.level == "agree")
-    total = rules.prior_bits + sum(r.weight for r in results)
+    results = _attribute_comparisons(subject, candidate, rules)
+    total = rules.prior_bits
+    for result in results:
+        total += result.weight
+    conflict, support = False, 0.0
+    if subject.identifiers and candidate.identifiers:
+        identifier_results = _identifier_comparisons(subject, candidate, rules, ignored)
+        for result in identifier_results:
+            total += result.weight
+            if result.level == "agree":
+                support += result.weight
+            elif result.level == "conflict":
+                conflict = True
+        results = identifier_results + results
     return Score(round(total, 6), tuple(results), conflict, support, rules.prior_bits)
-
-
-def _by_type_scope(keys: Iterable[IdKey]) -> dict[tuple[str, str], set[IdKey]]:
-    grouped: dict[tuple[str, str], set[IdKey]] = defaultdict(set)
-    for key in keys:
-        grouped[(key.type, key.scope)].add(key)
-    return grouped
 
 
 def _identifier_comparisons(subject: Evidence, candidate: Evidence, rules: Rules,
                             ignored: Mapping[str, str]) -> list[ComparisonResult]:
-    left, right = _by_type_scope(subject.identifiers), _by_type_scope(candidate.identifiers)
-    results = []
+    left, right = subject.by_type_scope, candidate.by_type_scope
+    results: list[ComparisonResult] = []
     for type_scope in sorted(left.keys() & right.keys()):
         rule = rules.identifier_types.get(type_scope[0])
         if rule is None:
@@ -157,78 +179,81 @@ def level_bits(rule: AttributeRule, level: str, left: str) -> tuple[float, str]:
     return math.log2(spec.m / frequency), f"term frequency {frequency:.3g}"
 
 
+_NO_BASIS: tuple[float | None, str, str] = (None, "", "")
+
+
 class _AttributePlan:
     """One attribute's comparison, compiled for the hot path, with a bounded cache of the
-    levels value pairs reached."""
+    weight, level and term-frequency note each value pair reaches (weight None: no basis,
+    or a level the rules do not list)."""
 
-    __slots__ = ("bits", "cache", "compare", "cutoffs", "name", "rule", "tf_cache", "tf_levels")
+    __slots__ = ("cache", "compare", "cutoffs", "name", "rule", "tf_levels", "weights")
 
     def __init__(self, name: str, rule: AttributeRule) -> None:
         self.name, self.rule = name, rule
         self.compare = COMPARATORS[rule.comparator]
         self.cutoffs = rule.effective_cutoffs
-        self.bits = {level: spec.bits for level, spec in rule.levels.items()}
+        self.weights = {level: spec.bits for level, spec in rule.levels.items()}
         tf = rule.term_frequencies
         self.tf_levels = frozenset(tf.levels) if tf is not None else frozenset()
-        self.cache: dict[tuple[str, str], str] = {}
-        self.tf_cache: dict[tuple[str, str], tuple[float, str]] = {}
+        self.cache: dict[tuple[str, str], tuple[float | None, str, str]] = {}
 
-    def tf_bits(self, level: str, value: str) -> tuple[float, str]:
-        key = (level, value)
-        found = self.tf_cache.get(key)
-        if found is None:
-            if len(self.tf_cache) >= 1 << 18:
-                self.tf_cache.clear()
-            found = self.tf_cache[key] = level_bits(self.rule, level, value)
+    def weigh(self, a: str, b: str) -> tuple[float | None, str, str]:
+        """(weight, level, note) of a value pair; cached."""
+        if len(self.cache) >= 1 << 18:
+            self.cache.clear()
+        level = self.compare(a, b, self.cutoffs)
+        weight = self.weights.get(level)
+        if weight is None:
+            found = _NO_BASIS
+        elif level in self.tf_levels:
+            bits, note = level_bits(self.rule, level, a)
+            found = (bits, level, note)
+        else:
+            found = (weight, level, "")
+        self.cache[(a, b)] = found
         return found
 
-    def level(self, a: str, b: str) -> str:
-        key = (a, b)
-        level = self.cache.get(key)
-        if level is None:
-            if len(self.cache) >= 1 << 18:
-                self.cache.clear()
-            level = self.cache[key] = self.compare(a, b, self.cutoffs)
-        return level
+
+_PLANS: dict[int, tuple[Rules, list[_AttributePlan], tuple[str, ...]]] = {}
 
 
-_PLANS: dict[int, tuple[Rules, list[_AttributePlan]]] = {}
-
-
-def _plans(rules: Rules) -> list[_AttributePlan]:
+def _plans(rules: Rules) -> tuple[list[_AttributePlan], tuple[str, ...]]:
+    """The compiled attribute plans of the rules, and their attribute names in order."""
     entry = _PLANS.get(id(rules))
     if entry is None or entry[0] is not rules:
-        entry = (rules, [_AttributePlan(n, r) for n, r in rules.attributes.items()])
+        plans = [_AttributePlan(n, r) for n, r in rules.attributes.items()]
+        entry = (rules, plans, tuple(plan.name for plan in plans))
         _PLANS[id(rules)] = entry
-    return entry[1]
+    return entry[1], entry[2]
 
 
 def _attribute_comparisons(subject: Evidence, candidate: Evidence,
                            rules: Rules) -> list[ComparisonResult]:
     """Each attribute at the best level any pair of the two sides' values reaches."""
     results = []
-    left_values, right_values = subject.attributes, candidate.attributes
-    for plan in _plans(rules):
-        lefts = left_values.get(plan.name)
-        if not lefts:
+    plans, names = _plans(rules)
+    for plan, lefts, rights in zip(plans, subject.aligned(names),  # noqa: B905 (hot path)
+                                   candidate.aligned(names)):
+        if lefts is None or rights is None:
             continue
-        rights = right_values.get(plan.name)
-        if not rights:
+        cache = plan.cache
+        if len(lefts) == 1 and len(rights) == 1:  # most comparisons: one value a side
+            a, b = lefts[0], rights[0]
+            found = cache.get((a, b)) or plan.weigh(a, b)
+            if found[0] is not None:
+                results.append(ComparisonResult(plan.name, "attribute", found[1], found[0],
+                                                a, b, found[2]))
             continue
-        best: tuple[float, str, str, str] | None = None
-        bits = plan.bits
+        best: tuple[float | None, str, str] = _NO_BASIS
+        best_a = best_b = ""
         for a in lefts:
             for b in rights:
-                level = plan.level(a, b)
-                weight = bits.get(level)
-                if weight is None:
-                    continue
-                if level in plan.tf_levels:
-                    weight = plan.tf_bits(level, a)[0]
-                if best is None or weight > best[0]:
-                    best = (weight, level, a, b)
-        if best is not None:
-            weight, level, a, b = best
-            note = plan.tf_bits(level, a)[1] if level in plan.tf_levels else ""
-            results.append(ComparisonResult(plan.name, "attribute", level, weight, a, b, note))
+                found = cache.get((a, b)) or plan.weigh(a, b)
+                weight = found[0]
+                if weight is not None and (best[0] is None or weight > best[0]):
+                    best, best_a, best_b = found, a, b
+        if best[0] is not None:
+            results.append(ComparisonResult(plan.name, "attribute", best[1], best[0],
+                                            best_a, best_b, best[2]))
     return results

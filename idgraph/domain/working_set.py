@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from idgraph.domain.records import IdKey, PreparedRecord
@@ -212,7 +212,7 @@ def evidence_json(record: PreparedRecord, resolution: Resolution) -> str:
         "ignored": dict(resolution.evidence_filter.ignored),
         "candidates": [
             {"one_id": s.one_id, "score": s.score.total, "conflict": s.score.conflict,
-             "comparisons": [asdict(c) for c in s.score.comparisons]}
+             "comparisons": [c._asdict() for c in s.score.comparisons]}
             for s in resolution.scored
         ],
     }, ensure_ascii=False, sort_keys=True)

@@ -118,6 +118,18 @@ class IngestResponse(_message.Message):
     match_probability: float
     def __init__(self, one_id: _Optional[str] = ..., decision: _Optional[_Union[Decision, str]] = ..., score: _Optional[float] = ..., merged_one_ids: _Optional[_Iterable[str]] = ..., review_task_id: _Optional[str] = ..., error: _Optional[_Union[_status_pb2.Status, _Mapping]] = ..., source: _Optional[str] = ..., source_record_id: _Optional[str] = ..., match_probability: _Optional[float] = ...) -> None: ...
 
+class IngestBatchRequest(_message.Message):
+    __slots__ = ("records",)
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    records: _containers.RepeatedCompositeFieldContainer[SourceRecord]
+    def __init__(self, records: _Optional[_Iterable[_Union[SourceRecord, _Mapping]]] = ...) -> None: ...
+
+class IngestBatchResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[IngestResponse]
+    def __init__(self, results: _Optional[_Iterable[_Union[IngestResponse, _Mapping]]] = ...) -> None: ...
+
 class ResolveRequest(_message.Message):
     __slots__ = ("identifiers", "attributes")
     class AttributesEntry(_message.Message):

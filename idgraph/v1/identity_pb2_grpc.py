@@ -46,6 +46,11 @@ class IdentityServiceStub:
                 request_serializer=idgraph_dot_v1_dot_identity__pb2.IngestRequest.SerializeToString,
                 response_deserializer=idgraph_dot_v1_dot_identity__pb2.IngestResponse.FromString,
                 _registered_method=True)
+        self.IngestBatches = channel.stream_stream(
+                '/idgraph.v1.IdentityService/IngestBatches',
+                request_serializer=idgraph_dot_v1_dot_identity__pb2.IngestBatchRequest.SerializeToString,
+                response_deserializer=idgraph_dot_v1_dot_identity__pb2.IngestBatchResponse.FromString,
+                _registered_method=True)
         self.Resolve = channel.unary_unary(
                 '/idgraph.v1.IdentityService/Resolve',
                 request_serializer=idgraph_dot_v1_dot_identity__pb2.ResolveRequest.SerializeToString,
@@ -78,6 +83,16 @@ class IdentityServiceServicer:
     def BatchIngest(self, request_iterator, context):
         """BatchIngest answers one IngestResponse per request, in order. An invalid
         record gets an answer carrying its error and the stream goes on.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def IngestBatches(self, request_iterator, context):
+        """IngestBatches is BatchIngest with many records per message, for bulk loads:
+        gRPC's per-message cost is paid once per batch, not once per record. Each
+        response answers one request, with one result per record in order; an
+        invalid record gets its error in its place and the others go on.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -118,6 +133,11 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.BatchIngest,
                     request_deserializer=idgraph_dot_v1_dot_identity__pb2.IngestRequest.FromString,
                     response_serializer=idgraph_dot_v1_dot_identity__pb2.IngestResponse.SerializeToString,
+            ),
+            'IngestBatches': grpc.stream_stream_rpc_method_handler(
+                    servicer.IngestBatches,
+                    request_deserializer=idgraph_dot_v1_dot_identity__pb2.IngestBatchRequest.FromString,
+                    response_serializer=idgraph_dot_v1_dot_identity__pb2.IngestBatchResponse.SerializeToString,
             ),
             'Resolve': grpc.unary_unary_rpc_method_handler(
                     servicer.Resolve,
@@ -191,6 +211,33 @@ class IdentityService:
             '/idgraph.v1.IdentityService/BatchIngest',
             idgraph_dot_v1_dot_identity__pb2.IngestRequest.SerializeToString,
             idgraph_dot_v1_dot_identity__pb2.IngestResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def IngestBatches(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/idgraph.v1.IdentityService/IngestBatches',
+            idgraph_dot_v1_dot_identity__pb2.IngestBatchRequest.SerializeToString,
+            idgraph_dot_v1_dot_identity__pb2.IngestBatchResponse.FromString,
             options,
             channel_credentials,
             insecure,

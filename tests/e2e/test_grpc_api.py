@@ -217,3 +217,39 @@ def test_health_and_reflection(channel: grpc.Channel) -> None:
     answer = next(iter(reflection.ServerReflectionInfo(iter([request]), timeout=5)))
     names = {s.name for s in answer.list_services_response.service}
     assert {"idgraph.v1.IdentityService", "grpc.health.v1.Health"} <= names
+
+
+def test_ingest_batches_answer_each_record_in_order_and_survive_bad_rows(
+        stub: pb_grpc.IdentityServiceStub, clean_store: Neo4jStore) -> None:
+    first = [record(f"a{i}", ("phone", f"1391234{i:04d}")) for i in range(10)]
+    first[3] = record("a3", ("phone", "12345"))
+    second = [record("b0", ("phone", "13912340001"), source="app"),  # the person of a1
+              record("", ("phone", "13912349999"))]
+    requests = [pb.IngestBatchRequest(records=first), pb.IngestBatchRequest(),
+                pb.IngestBatchRequest(records=second)]
+    answers = list(stub.IngestBatches(iter(requests), timeout=60))
+    assert [len(a.results) for a in answers] == [10, 0, 2]
+    results = [r for a in answers for r in a.results]
+    assert [r.source_record_id for r in results] == [
+        r.source_record_id for r in first + second]
+    assert results[3].error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+    assert "records[3].identifiers[0].value" in results[3].error.message
+    assert results[11].error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+    assert "records[1].source_record_id" in results[11].error.message
+    good = [r for i, r in enumerate(results) if i not in (3, 11)]
+    assert all(not r.HasField("error") and r.one_id for r in good)
+    assert results[10].one_id == results[1].one_id
+    assert results[10].decision == pb.DECISION_LINKED
+    assert node_counts(clean_store)["Record"] == 10
+    assert node_counts(clean_store)["Person"] == 9
+
+
+def test_ingest_batches_reject_an_oversized_message_and_write_nothing(
+        stub: pb_grpc.IdentityServiceStub, clean_store: Neo4jStore) -> None:
+    rows = [record(str(i), ("phone", f"1391234{i:04d}"), note="x" * (300 * 1024))
+            for i in range(4)]
+    (answer,) = stub.IngestBatches(iter([pb.IngestBatchRequest(records=rows)]), timeout=60)
+    assert len(answer.results) == 4
+    assert all(r.error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+               and "records" in r.error.message for r in answer.results)
+    assert node_counts(clean_store).get("Record", 0) == 0

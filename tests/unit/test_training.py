@@ -16,6 +16,7 @@ from idgraph.domain.comparators import parse_date
 from idgraph.domain.evaluation import evaluate
 from idgraph.domain.records import Limits, prepare_record
 from idgraph.domain.rules import Rules, load_rules
+from idgraph.domain.scoring import ComparisonResult, Evidence, score
 from idgraph.domain.working_set import WorkingSet
 from idgraph.training import TrainingReport, train, training_record
 from tests.synthetic import Labeled, dataset
@@ -92,6 +93,27 @@ def test_term_frequencies_make_common_values_weaker(report: TrainingReport, data
                     if "given_name" in d.record.attributes)
     common = names.most_common(1)[0][0]
     assert tf.values[common] == pytest.approx(names[common] / sum(names.values()), rel=0.01)
+
+
+def test_agreeing_on_a_common_value_scores_less_and_says_why(report: TrainingReport,
+                                                              data: list[Labeled]) -> None:
+    names = Counter(d.record.attributes["given_name"] for d in data
+                    if "given_name" in d.record.attributes).most_common()
+    common, rare = names[0][0], names[-1][0]
+
+    def given_name(value: str, other: str = "") -> ComparisonResult:
+        left = Evidence.of((), [{"given_name": value}])
+        right = Evidence.of((), [{"given_name": v} for v in (other, value) if v])
+        (result,) = score(left, right, report.rules).comparisons
+        return result
+
+    for _ in range(2):  # the second time from the cache of value pairs
+        weak, strong = given_name(common), given_name(rare)
+        assert weak.level == strong.level == "exact"
+        assert weak.weight < strong.weight
+        assert weak.note.startswith("term frequency") and strong.note != weak.note
+    # the best level of any pair counts, with its own note
+    assert given_name(rare, other=common) == strong
 
 
 def test_trained_rules_resolve_the_data(report: TrainingReport, data: list[Labeled]) -> None:

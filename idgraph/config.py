@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     group_commit_max_batch: int = Field(512, ge=1,
                                         description="records per group commit, at most")
 
+    # Access. Without a keys file authentication is off (development only).
+    api_keys_file: Path | None = None
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+
     # Resolution.
     rules_file: Path | None = None
     hmac_secret: SecretStr = SecretStr(DEV_HMAC_SECRET)

@@ -58,6 +58,18 @@ class DeadlineExceeded(IdGraphError):
     reason = "DEADLINE_EXCEEDED"
 
 
+class Unauthenticated(IdGraphError):
+    """The call carries no API key, or one that is not configured."""
+
+    reason = "UNAUTHENTICATED"
+
+
+class PermissionDenied(IdGraphError):
+    """The caller's roles do not allow the call."""
+
+    reason = "PERMISSION_DENIED"
+
+
 class ConfigError(IdGraphError):
     """Settings or the rules file are invalid."""
 

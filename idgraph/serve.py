@@ -13,9 +13,11 @@ import threading
 from contextlib import ExitStack
 from types import FrameType
 
-from idgraph.api.server import build_server
+from idgraph.api.auth import ApiKeys
+from idgraph.api.server import Tls, build_server
 from idgraph.config import DEV_HMAC_SECRET, Settings
 from idgraph.engine import IdentityEngine
+from idgraph.errors import ConfigError
 from idgraph.graph_cache import GraphView
 from idgraph.localdb import LocalNeo4j, port_open
 from idgraph.store.neo4j_store import Neo4jStore
@@ -58,6 +60,28 @@ def build_engine(settings: Settings, store: Neo4jStore) -> IdentityEngine:
                           view=GraphView(settings.view_entries))
 
 
+def load_api_keys(settings: Settings) -> ApiKeys | None:
+    """The configured API keys; None (authentication off, with a warning) without a file."""
+    if settings.api_keys_file is None:
+        log.warning("IDGRAPH_API_KEYS_FILE is not set: authentication is off and every "
+                    "caller has every role; set it in production")
+        return None
+    return ApiKeys.load(settings.api_keys_file)
+
+
+def load_tls(settings: Settings) -> Tls | None:
+    """The configured certificate and key, or None for plaintext; both or neither."""
+    cert, key = settings.tls_cert_file, settings.tls_key_file
+    if cert is None and key is None:
+        return None
+    if cert is None or key is None:
+        raise ConfigError("set both IDGRAPH_TLS_CERT_FILE and IDGRAPH_TLS_KEY_FILE, or neither")
+    try:
+        return Tls(cert.read_bytes(), key.read_bytes())
+    except OSError as exc:
+        raise ConfigError(f"TLS: {exc}") from exc
+
+
 def tune_gc(threshold: int) -> None:
     """Collect cycles less often: resolution allocates millions of short-lived, acyclic
     objects (freed by reference counting anyway), and at Python's default of 700 the
@@ -83,7 +107,8 @@ def serve(settings: Settings) -> int:
         engine = build_engine(settings, store)
         running = build_server(engine, settings.grpc_addr, workers=settings.grpc_workers,
                                max_message_bytes=settings.grpc_max_message_bytes,
-                               batch_window=settings.batch_window)
+                               batch_window=settings.batch_window,
+                               api_keys=load_api_keys(settings), tls=load_tls(settings))
         tune_gc(settings.gc_threshold)
         host = settings.grpc_addr.rsplit(":", 1)[0]
         log.info("idgraph serving gRPC on %s:%d", host, running.port)

@@ -9,6 +9,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from idgraph.api.auth import ApiKeys, AuthInterceptor
 from idgraph.api.identity_servicer import IdentityServicer
 from idgraph.api.interceptors import ErrorMappingInterceptor
 from idgraph.engine import IdentityEngine
@@ -41,10 +42,20 @@ class RunningServer:
         self.identity.close()
 
 
+@dataclass(frozen=True)
+class Tls:
+    """The server's certificate chain and private key (PEM)."""
+
+    certificate_chain: bytes
+    private_key: bytes
+
+
 def build_server(engine: IdentityEngine, address: str, *, workers: int = 32,
-                 max_message_bytes: int = 4 * 1024 * 1024, batch_window: int = 1024
-                 ) -> RunningServer:
-    """Build and start a server on `address` (port 0 picks a free port)."""
+                 max_message_bytes: int = 4 * 1024 * 1024, batch_window: int = 1024,
+                 api_keys: ApiKeys | None = None, tls: Tls | None = None) -> RunningServer:
+    """Build and start a server on `address` (port 0 picks a free port). Without
+    `api_keys` every caller is ``anonymous`` with every role; with `tls` the port speaks
+    TLS only."""
     # gRPC's own limit is a backstop; the servicer answers INVALID_ARGUMENT past the
     # configured size, so a BatchIngest stream survives one oversized row.
     options = [("grpc.max_receive_message_length", 4 * max_message_bytes),
@@ -52,7 +63,8 @@ def build_server(engine: IdentityEngine, address: str, *, workers: int = 32,
                ("grpc.so_reuseport", 0)]
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers,
                                                     thread_name_prefix="grpc"),
-                         interceptors=[ErrorMappingInterceptor()], options=options)
+                         interceptors=[ErrorMappingInterceptor(), AuthInterceptor(api_keys)],
+                         options=options)
     identity = IdentityServicer(engine, batch_window, max_message_bytes)
     identity_pb2_grpc.add_IdentityServiceServicer_to_server(  # type: ignore[no-untyped-call]
         identity, server)
@@ -60,7 +72,11 @@ def build_server(engine: IdentityEngine, address: str, *, workers: int = 32,
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
         (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
-    port = server.add_insecure_port(address)
+    if tls is None:
+        port = server.add_insecure_port(address)
+    else:
+        credentials = grpc.ssl_server_credentials([(tls.private_key, tls.certificate_chain)])
+        port = server.add_secure_port(address, credentials)
     if port == 0:
         raise ConfigError(f"cannot bind gRPC address {address}")
     server.start()

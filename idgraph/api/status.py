@@ -13,6 +13,8 @@ from idgraph.errors import (
     IdGraphError,
     InvalidInput,
     NotFound,
+    PermissionDenied,
+    Unauthenticated,
     Unavailable,
 )
 
@@ -24,6 +26,8 @@ _CODES: dict[type[IdGraphError], tuple[grpc.StatusCode, int]] = {
     Conflict: (grpc.StatusCode.FAILED_PRECONDITION, code_pb2.FAILED_PRECONDITION),
     Unavailable: (grpc.StatusCode.UNAVAILABLE, code_pb2.UNAVAILABLE),
     DeadlineExceeded: (grpc.StatusCode.DEADLINE_EXCEEDED, code_pb2.DEADLINE_EXCEEDED),
+    Unauthenticated: (grpc.StatusCode.UNAUTHENTICATED, code_pb2.UNAUTHENTICATED),
+    PermissionDenied: (grpc.StatusCode.PERMISSION_DENIED, code_pb2.PERMISSION_DENIED),
     ConfigError: (grpc.StatusCode.INTERNAL, code_pb2.INTERNAL),
 }
 

@@ -1,0 +1,146 @@
+"""API keys, roles and TLS through a real server and client over a real Neo4j."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+import trustme
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from idgraph.api.auth import METHOD_ROLES, ApiKeys, Role
+from idgraph.api.server import RunningServer, Tls, build_server
+from idgraph.engine import IdentityEngine
+from idgraph.errors import ConfigError
+from idgraph.v1 import identity_pb2 as pb
+from idgraph.v1 import identity_pb2_grpc as pb_grpc
+from tests.integration.helpers import node_counts
+
+pytestmark = pytest.mark.e2e
+
+KEYS = {"reader": "reader-key-0123456789", "writer": "writer-key-0123456789",
+        "steward": "steward-key-0123456789", "admin": "admin-key-0123456789"}
+
+
+@pytest.fixture
+def keys_file(tmp_path: Path) -> Path:
+    path = tmp_path / "keys.toml"
+    entries = [f'[[keys]]\nactor = "{role}-bot"\nroles = ["{role}"]\n'
+               + (f'sha256 = "{hashlib.sha256(key.encode()).hexdigest()}"\n'
+                  if role != "reader" else f'key = "{key}"\n')
+               for role, key in KEYS.items()]
+    path.write_text("\n".join(entries), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def secured(engine: IdentityEngine, keys_file: Path) -> Iterator[RunningServer]:
+    running = build_server(engine, "127.0.0.1:0", api_keys=ApiKeys.load(keys_file))
+    yield running
+    running.stop(grace=1)
+
+
+def calls(stub: pb_grpc.IdentityServiceStub, key: str | None) -> dict[str, grpc.StatusCode]:
+    """Each IdentityService RPC once with `key`; the status code it ended with."""
+    metadata = [("authorization", f"Bearer {key}")] if key is not None else []
+    rec = pb.SourceRecord(source="crm", source_record_id="1",
+                          identifiers=[pb.Identifier(type="phone", value="13912345678")])
+    attempts = {
+        "Ingest": lambda: stub.Ingest(pb.IngestRequest(record=rec), metadata=metadata,
+                                      timeout=10),
+        "BatchIngest": lambda: list(stub.BatchIngest(iter([pb.IngestRequest(record=rec)]),
+                                                     metadata=metadata, timeout=10)),
+        "IngestBatches": lambda: list(stub.IngestBatches(
+            iter([pb.IngestBatchRequest(records=[rec])]), metadata=metadata, timeout=10)),
+        "Resolve": lambda: stub.Resolve(pb.ResolveRequest(identifiers=rec.identifiers),
+                                        metadata=metadata, timeout=10),
+        "GetProfile": lambda: stub.GetProfile(pb.GetProfileRequest(one_id="oid_none"),
+                                              metadata=metadata, timeout=10),
+        "Explain": lambda: stub.Explain(pb.ExplainRequest(one_id="oid_a", other_one_id="oid_b"),
+                                        metadata=metadata, timeout=10),
+    }
+    codes = {}
+    for name, attempt in attempts.items():
+        try:
+            attempt()
+            codes[name] = grpc.StatusCode.OK
+        except grpc.RpcError as error:
+            codes[name] = error.code()
+    return codes
+
+
+def test_every_identity_rpc_names_its_role() -> None:
+    methods = pb.DESCRIPTOR.services_by_name["IdentityService"].methods
+    assert {f"/idgraph.v1.IdentityService/{m.name}" for m in methods} <= METHOD_ROLES.keys()
+
+
+def test_every_rpc_enforces_its_role(secured: RunningServer, clean_store: object) -> None:
+    with grpc.insecure_channel(f"127.0.0.1:{secured.port}") as channel:
+        stub = pb_grpc.IdentityServiceStub(channel)
+        for key in (None, "not-a-configured-key"):
+            assert set(calls(stub, key).values()) == {grpc.StatusCode.UNAUTHENTICATED}
+        for role, key in KEYS.items():
+            for method, code in calls(stub, key).items():
+                allowed = role == "admin" or METHOD_ROLES[
+                    f"/idgraph.v1.IdentityService/{method}"] == Role(role)
+                if allowed:  # past the role check: any answer but the auth refusals
+                    assert code not in (grpc.StatusCode.UNAUTHENTICATED,
+                                        grpc.StatusCode.PERMISSION_DENIED), (role, method)
+                else:
+                    assert code == grpc.StatusCode.PERMISSION_DENIED, (role, method)
+        health = health_pb2_grpc.HealthStub(channel)  # open without a key
+        assert health.Check(health_pb2.HealthCheckRequest(), timeout=5).status == \
+            health_pb2.HealthCheckResponse.SERVING
+
+
+def test_a_refused_call_writes_nothing(secured: RunningServer, clean_store: object) -> None:
+    with grpc.insecure_channel(f"127.0.0.1:{secured.port}") as channel:
+        stub = pb_grpc.IdentityServiceStub(channel)
+        rec = pb.SourceRecord(source="crm", source_record_id="1",
+                              identifiers=[pb.Identifier(type="phone", value="13912345678")])
+        with pytest.raises(grpc.RpcError) as refused:
+            stub.Ingest(pb.IngestRequest(record=rec), timeout=10,
+                        metadata=[("authorization", f"Bearer {KEYS['reader']}")])
+        assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        assert "reader-bot lacks the writer role" in (refused.value.details() or "")
+        assert node_counts(clean_store).get("Record", 0) == 0  # type: ignore[arg-type]
+        stub.Ingest(pb.IngestRequest(record=rec), timeout=10,
+                    metadata=[("authorization", KEYS["writer"])])  # "Bearer" is optional
+        assert node_counts(clean_store)["Record"] == 1  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("text, complaint", [
+    ('[[keys]]\nactor = "a"\nroles = ["reader"]\nkey = "short"\n', "at least 16"),
+    ('[[keys]]\nactor = "a"\nroles = ["root"]\nkey = "long-enough-key-123"\n', "root"),
+    ('[[keys]]\nroles = ["reader"]\nkey = "long-enough-key-123"\n', "actor"),
+    ('[[keys]]\nactor = "a"\nroles = ["reader"]\nkey = "long-enough-key-123"\n'
+     '[[keys]]\nactor = "b"\nroles = ["admin"]\nkey = "long-enough-key-123"\n', "twice"),
+    ("", "no [[keys]]"),
+])
+def test_a_bad_keys_file_is_a_config_error(tmp_path: Path, text: str, complaint: str) -> None:
+    path = tmp_path / "keys.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=complaint.replace("[", r"\[")):
+        ApiKeys.load(path)
+
+
+def test_tls_serves_only_tls(engine: IdentityEngine, clean_store: object) -> None:
+    authority = trustme.CA()
+    cert = authority.issue_cert("localhost")
+    chain = b"".join(pem.bytes() for pem in cert.cert_chain_pems)
+    running = build_server(engine, "127.0.0.1:0", tls=Tls(chain, cert.private_key_pem.bytes()))
+    try:
+        credentials = grpc.ssl_channel_credentials(authority.cert_pem.bytes())
+        with grpc.secure_channel(f"localhost:{running.port}", credentials) as channel:
+            answer = pb_grpc.IdentityServiceStub(channel).Resolve(pb.ResolveRequest(
+                identifiers=[pb.Identifier(type="phone", value="13912345678")]), timeout=10)
+            assert answer.one_id == ""
+        with grpc.insecure_channel(f"127.0.0.1:{running.port}") as plain:
+            with pytest.raises(grpc.RpcError) as refused:
+                pb_grpc.IdentityServiceStub(plain).Resolve(pb.ResolveRequest(), timeout=5)
+            assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+    finally:
+        running.stop(grace=1)

@@ -58,7 +58,14 @@ from idgraph.domain.working_set import (
 from idgraph.errors import Conflict, FieldViolation, InvalidInput, NotFound
 from idgraph.graph_cache import BatchEffect, GraphView
 from idgraph.group_commit import GroupCommitter
-from idgraph.store.neo4j_store import GraphStore, GraphTx, PersonRow, StaleSnapshot, to_native
+from idgraph.store.neo4j_store import (
+    ChangeRow,
+    GraphStore,
+    GraphTx,
+    PersonRow,
+    StaleSnapshot,
+    to_native,
+)
 
 Clock = Callable[[], datetime]
 Entropy = Callable[[int], bytes]
@@ -150,23 +157,51 @@ class IdentityEngine:
     _generation: int = field(default=0, init=False, repr=False)
     view: GraphView = field(default_factory=GraphView)
     _last_mint: tuple[int, int] = field(default=(0, -1), init=False, repr=False)
+    _committed: threading.Condition = field(default_factory=threading.Condition, init=False,
+                                            repr=False)
+    _commits: int = field(default=0, init=False, repr=False)
 
     # ------------------------------------------------------------------ ingest
-    def ingest(self, raw: RawRecord, timeout: float | None = None) -> IngestOutcome:
+    def ingest(self, raw: RawRecord, timeout: float | None = None, actor: str = "ingest"
+               ) -> IngestOutcome:
         """Validate, resolve and store one record; InvalidInput writes nothing.
 
         Concurrent calls are committed together (group commit); each gets its own answer.
+        `actor` (who sent it) is recorded with the changes it causes.
         """
-        return self.submit(raw, timeout).result()
+        return self.submit(raw, timeout, actor=actor).result()
 
     def submit(self, raw: RawRecord, timeout: float | None = None,
-               prefix: str = "record") -> Future[IngestOutcome]:
+               prefix: str = "record", actor: str = "ingest") -> Future[IngestOutcome]:
         """Validate now (InvalidInput raises here, nothing queued) and queue for group commit."""
-        return self._group_committer().submit(self.prepare(raw, prefix), timeout)
+        return self._group_committer().submit(self.prepare(raw, prefix, actor), timeout)
 
-    def prepare(self, raw: RawRecord, prefix: str = "record") -> PreparedRecord:
+    def prepare(self, raw: RawRecord, prefix: str = "record", actor: str = "ingest"
+                ) -> PreparedRecord:
         """Validate and normalize one record without writing anything."""
-        return prepare_record(raw, self.rules, self.limits, self.secret, self.clock(), prefix)
+        return prepare_record(raw, self.rules, self.limits, self.secret, self.clock(), prefix,
+                              actor)
+
+    # ------------------------------------------------------------------ change feed
+    def changes(self, after: int, limit: int) -> list[ChangeRow]:
+        """Up to `limit` changes after feed position `after`, in commit order."""
+        return self.store.changes_after(after, limit)
+
+    @property
+    def commits(self) -> int:
+        """How many batches this engine has committed (to wait for the next one)."""
+        return self._commits
+
+    def wait_for_commit(self, seen: int, timeout: float) -> None:
+        """Block until this engine commits a batch after the `seen`-th, or `timeout` seconds
+        pass (other writers' commits are only seen by asking again)."""
+        with self._committed:
+            self._committed.wait_for(lambda: self._commits != seen, timeout)
+
+    def _notify_commit(self) -> None:
+        with self._committed:
+            self._commits += 1
+            self._committed.notify_all()
 
     def ingest_batch(self, records: Sequence[PreparedRecord], timeout: float | None = None,
                      *, update_view: bool = True) -> list[IngestOutcome]:
@@ -185,6 +220,7 @@ class IdentityEngine:
                 raise
             if update_view:
                 self.view.commit(effect)
+        self._notify_commit()
         return outcomes
 
     def plan_batch(self, records: Sequence[PreparedRecord], timeout: float | None = None
@@ -229,7 +265,7 @@ class IdentityEngine:
             return planned.resolved.outcomes
 
         try:
-            return self.store.write(work, timeout)
+            outcomes = self.store.write(work, timeout)
         except _PlanOutdated:
             log.info("a batch planned for write epoch %d is outdated (another writer or a "
                      "failed batch came in between); resolving it again", planned.epoch)
@@ -242,6 +278,8 @@ class IdentityEngine:
             with self._view_lock:
                 self._invalidate_view()
             raise
+        self._notify_commit()
+        return outcomes
 
     def _invalidate_view(self) -> None:
         """Forget the view and every plan made on it (callers hold the view lock)."""

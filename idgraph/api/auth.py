@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 class Role(StrEnum):
     """What a key allows."""
 
-    READER = "reader"  # Resolve, GetProfile, Explain
+    READER = "reader"  # Resolve, GetProfile, Explain, WatchChanges
     WRITER = "writer"  # Ingest, BatchIngest, IngestBatches
     STEWARD = "steward"  # StewardService
     ADMIN = "admin"  # everything, erasure included
@@ -65,6 +65,7 @@ METHOD_ROLES: Mapping[str, Role] = {
     _IDENTITY + "Resolve": Role.READER,
     _IDENTITY + "GetProfile": Role.READER,
     _IDENTITY + "Explain": Role.READER,
+    _IDENTITY + "WatchChanges": Role.READER,
 }
 OPEN_SERVICES = ("/grpc.health.v1.Health/", "/grpc.reflection.v1alpha.ServerReflection/")
 

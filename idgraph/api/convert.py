@@ -13,6 +13,7 @@ from idgraph.domain.resolution import Action
 from idgraph.domain.scoring import ComparisonResult, probability
 from idgraph.domain.working_set import IngestOutcome
 from idgraph.errors import InvalidInput
+from idgraph.store.neo4j_store import ChangeRow
 from idgraph.v1 import identity_pb2 as pb
 
 ACTION_TO_PROTO = {
@@ -120,3 +121,23 @@ def profile_to_proto(profile: Profile) -> pb.Profile:
             until=datetime_to_timestamp(v.until), source=pv.source,
             source_record_id=pv.source_record_id, current=pv.current)
     return message
+
+
+def parse_cursor(raw: str, field_path: str) -> int:
+    """A change-feed cursor (empty: the beginning); InvalidInput names the field."""
+    text = raw.strip()
+    if not text:
+        return 0
+    if not text.isdigit() or len(text) > 19:
+        raise InvalidInput.one(field_path, "not a cursor this service issued")
+    return int(text)
+
+
+def change_to_proto(row: ChangeRow) -> pb.ChangeEvent:
+    """A stored change -> wire ChangeEvent."""
+    change = row.change
+    return pb.ChangeEvent(
+        cursor=str(row.position), type=f"CHANGE_TYPE_{change.type.value}",
+        one_id=change.one_id, related_one_ids=list(change.related),
+        at=datetime_to_timestamp(row.at), actor=change.actor, rule=change.rule,
+        score=change.score)

@@ -9,11 +9,14 @@ from concurrent.futures import Future
 import grpc
 from google.protobuf.message import Message
 
+from idgraph.api.auth import current_caller
 from idgraph.api.convert import (
     ACTION_TO_PROTO,
+    change_to_proto,
     comparisons_to_proto,
     identifier_from_proto,
     ingest_response,
+    parse_cursor,
     profile_to_proto,
     record_from_proto,
 )
@@ -35,6 +38,9 @@ def remaining(context: grpc.ServicerContext) -> float | None:
 class IdentityServicer(pb_grpc.IdentityServiceServicer):
     """Thin edge: validate shape, convert, call the engine, convert back."""
 
+    change_page = 500  # change events read per query
+    change_poll_seconds = 1.0  # how soon other writers' changes reach a caught-up watcher
+
     def __init__(self, engine: IdentityEngine, batch_window: int = 256,
                  max_message_bytes: int = 4 * 1024 * 1024) -> None:
         self.engine = engine
@@ -55,7 +61,8 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
 
     def Ingest(self, request: pb.IngestRequest, context: grpc.ServicerContext
                ) -> pb.IngestResponse:
-        outcome = self.engine.ingest(self._record_of(request), remaining(context))
+        outcome = self.engine.ingest(self._record_of(request), remaining(context),
+                                     current_caller().actor)
         return ingest_response(outcome, request.record)
 
     def _record_of(self, request: pb.IngestRequest) -> RawRecord:
@@ -79,7 +86,8 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
     def _submit(self, request: pb.IngestRequest, timeout: float | None
                 ) -> Future[IngestOutcome] | IdGraphError:
         try:
-            return self.engine.submit(self._record_of(request), timeout)
+            return self.engine.submit(self._record_of(request), timeout,
+                                      actor=current_caller().actor)
         except IdGraphError as error:
             return error
 
@@ -106,14 +114,33 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
             self._check_size(request, "records")
         except IdGraphError as error:
             return [error] * len(request.records)
+        actor = current_caller().actor
         pending: list[Future[IngestOutcome] | IdGraphError] = []
         for index, record in enumerate(request.records):
             try:
                 raw = record_from_proto(record, f"records[{index}]")
-                pending.append(self.engine.submit(raw, timeout, prefix=f"records[{index}]"))
+                pending.append(self.engine.submit(raw, timeout, prefix=f"records[{index}]",
+                                                  actor=actor))
             except IdGraphError as error:
                 pending.append(error)
         return pending
+
+    def WatchChanges(self, request: pb.WatchChangesRequest, context: grpc.ServicerContext
+                     ) -> Iterator[pb.ChangeEvent]:
+        after = parse_cursor(request.after_cursor, "after_cursor")
+        left = request.max_events or None
+        while context.is_active():
+            seen = self.engine.commits
+            page = self.engine.changes(after, min(self.change_page, left or self.change_page))
+            for row in page:
+                yield change_to_proto(row)
+                after = row.position
+                if left is not None:
+                    left -= 1
+                    if left == 0:
+                        return
+            if not page:  # caught up: wake on this server's next commit, or poll
+                self.engine.wait_for_commit(seen, self.change_poll_seconds)
 
     def Resolve(self, request: pb.ResolveRequest, context: grpc.ServicerContext
                 ) -> pb.ResolveResponse:

@@ -116,6 +116,7 @@ class PreparedRecord:
     attributes: dict[str, str]
     vehicles: tuple[Vehicle, ...]
     fingerprint: str
+    actor: str = "ingest"  # who sent it (the API key's actor); not part of the fingerprint
 
     @property
     def key(self) -> str:
@@ -150,7 +151,7 @@ class _Collector:
 
 def prepare_record(
     raw: RawRecord, rules: Rules, limits: Limits, secret: bytes, now: datetime,
-    prefix: str = "record",
+    prefix: str = "record", actor: str = "ingest",
 ) -> PreparedRecord:
     """Validate and normalize a record; raise InvalidInput naming every bad field."""
     errors = _Collector()
@@ -174,6 +175,7 @@ def prepare_record(
         attributes=attributes,
         vehicles=vehicles,
         fingerprint=_fingerprint(raw.observed_at, identifiers, attributes, vehicles),
+        actor=actor,
     )
 
 

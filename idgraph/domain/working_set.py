@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 
 from idgraph.domain.records import IdKey, PreparedRecord
 from idgraph.domain.resolution import (
@@ -65,11 +66,33 @@ class ReviewTaskPlan:
     evidence: str
 
 
+class ChangeType(StrEnum):
+    """What a change event reports."""
+
+    CREATED = "CREATED"  # a new OneID
+    MERGED = "MERGED"  # related OneIDs were absorbed into one_id
+    SPLIT = "SPLIT"  # records of one_id moved to the related OneIDs
+    ERASED = "ERASED"  # one_id and its data were erased
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change of the identity graph, as the change feed tells it (no personal data)."""
+
+    type: ChangeType
+    one_id: str
+    related: tuple[str, ...] = ()
+    actor: str = ""
+    rule: str = ""
+    score: float = 0.0
+
+
 @dataclass
 class WritePlan:
     """Everything a batch writes, with every OneID already pointing at its final person."""
 
     new_persons: list[str] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)  # in the order they happened
     records: dict[str, tuple[PreparedRecord, str]] = field(default_factory=dict)
     merges: list[MergeStep] = field(default_factory=list)
     redirects: dict[str, str] = field(default_factory=dict)  # absorbed -> final survivor
@@ -139,6 +162,7 @@ class WorkingSet:
         if one_id is None:
             one_id = self.mint_one_id()
             self.plan.new_persons.append(one_id)
+            self.plan.changes.append(Change(ChangeType.CREATED, one_id, actor=record.actor))
             self.persons[one_id] = CandidatePerson(one_id, self.now, Evidence(frozenset(), {}))
         if resolution.absorbed_one_ids:
             self._merge(one_id, resolution, record)
@@ -149,6 +173,8 @@ class WorkingSet:
 
     def _merge(self, survivor: str, resolution: Resolution, record: PreparedRecord) -> None:
         absorbed = resolution.absorbed_one_ids
+        self.plan.changes.append(Change(ChangeType.MERGED, survivor, absorbed, record.actor,
+                                        resolution.rule, resolution.score))
         self.plan.merges.append(MergeStep(self.new_id(), survivor, absorbed, resolution.rule,
                                           resolution.score, record.key,
                                           evidence_json(record, resolution)))

@@ -158,7 +158,7 @@ RECORD_MERGE_EVENTS: LiteralString = """
 UNWIND $events AS ev
 CREATE (e:MergeEvent {event_id: ev.event_id, at: datetime({epochMillis: $now}), rule: ev.rule,
                       score: ev.score, survivor: ev.survivor, absorbed: ev.absorbed,
-                      record_key: ev.record_key, evidence: ev.evidence, actor: $actor})
+                      record_key: ev.record_key, evidence: ev.evidence, actor: ev.actor})
 WITH e, ev
 MATCH (p:Person) WHERE p.one_id IN ev.absorbed OR p.one_id = ev.survivor
 CREATE (e)-[:INVOLVES]->(p)
@@ -238,6 +238,22 @@ CALL (car, v, r, p, since, row) {
     AND (o.since IS NULL OR o.since < since)
   SET o.until = since, o.closed_by = row.key
 }
+"""
+
+# The change feed's entries of one transaction; positions follow commit order.
+RECORD_CHANGES: LiteralString = """
+UNWIND $changes AS c
+CREATE (:ChangeEvent {position: c.position, type: c.type, one_id: c.one_id,
+                      related: c.related, actor: c.actor, rule: c.rule, score: c.score,
+                      at: datetime({epochMillis: $now})})
+"""
+
+CHANGES_AFTER: LiteralString = """
+MATCH (c:ChangeEvent) WHERE c.position > $after
+RETURN c.position AS position, c.type AS type, c.one_id AS one_id, c.related AS related,
+       c.actor AS actor, c.rule AS rule, c.score AS score, c.at.epochMillis AS at_ms
+ORDER BY c.position
+LIMIT $limit
 """
 
 CREATE_REVIEW_TASKS: LiteralString = """

@@ -24,12 +24,15 @@ from neo4j.time import DateTime as Neo4jDateTime
 from idgraph.domain.records import BLOCKING_PREFIX, IdKey, PreparedRecord
 from idgraph.domain.resolution import FAR_FUTURE
 from idgraph.domain.rules import MAX_BLOCKING_KEYS
-from idgraph.domain.working_set import WritePlan
+from idgraph.domain.working_set import Change, ChangeType, WritePlan
 from idgraph.errors import DeadlineExceeded, Unavailable
 from idgraph.store import cypher
 from idgraph.store.migrations import load_migrations
 
 T = TypeVar("T")
+
+# Positions of the change feed: write epoch * CHANGES_PER_EPOCH + index in the transaction.
+CHANGES_PER_EPOCH = 1 << 20
 log = logging.getLogger(__name__)
 
 
@@ -47,6 +50,15 @@ class PersonRow:
     created_at: datetime
     identifiers: tuple[IdKey, ...]
     attributes: tuple[dict[str, str], ...]
+
+
+@dataclass(frozen=True)
+class ChangeRow:
+    """A change as stored in the feed."""
+
+    position: int
+    change: Change
+    at: datetime | None
 
 
 def epoch_ms(value: datetime | None) -> int | None:
@@ -117,8 +129,7 @@ class GraphTx:
 
     def write_plan(self, plan: WritePlan, now: datetime, block_slots: Mapping[str, int],
                    new_identifiers: Sequence[IdKey] = (),
-                   new_records: frozenset[str] | set[str] = frozenset(),
-                   actor: str = "ingest") -> None:
+                   new_records: frozenset[str] | set[str] = frozenset()) -> None:
         """Carry out a batch's write plan in a few batched statements: `new_identifiers` are
         created, the records in `new_records` were never stored and are created, the others
         are written in place. A record's blocking key of type t goes to the property slot
@@ -147,7 +158,10 @@ class GraphTx:
             self._run(cypher.RECORD_MERGE_EVENTS, events=[
                 {"event_id": m.event_id, "survivor": m.survivor, "absorbed": list(m.absorbed),
                  "rule": m.rule, "score": m.score, "record_key": m.record_key,
-                 "evidence": m.evidence} for m in plan.merges], actor=actor, now=ms)
+                 "evidence": m.evidence, "actor": plan.records[m.record_key][0].actor}
+                for m in plan.merges], now=ms)
+        if plan.changes:
+            self.record_changes(plan.changes, now)
         with_vehicles = [(r, one_id) for r, one_id in plan.records.values() if r.vehicles]
         if with_vehicles:
             self._run(cypher.LINK_VEHICLES, rows=[_vehicle_row(r) for r, _ in with_vehicles],
@@ -157,6 +171,19 @@ class GraphTx:
                 {"task_id": t.task_id, "record_key": t.record_key, "one_id": t.one_id,
                  "candidates": list(t.candidates), "score": t.score, "reason": t.reason,
                  "evidence": t.evidence} for t in plan.review_tasks], now=ms)
+
+    def record_changes(self, changes: Sequence[Change], now: datetime) -> None:
+        """Append changes to the feed at positions after every earlier commit's."""
+        if len(changes) >= CHANGES_PER_EPOCH:
+            raise ValueError(f"{len(changes)} changes in one transaction; at most "
+                             f"{CHANGES_PER_EPOCH - 1}")
+        if self.epoch <= 0:
+            raise RuntimeError("changes are recorded in write transactions only")
+        base = self.epoch * CHANGES_PER_EPOCH
+        self._run(cypher.RECORD_CHANGES, changes=[
+            {"position": base + index, "type": c.type.value, "one_id": c.one_id,
+             "related": list(c.related), "actor": c.actor, "rule": c.rule, "score": c.score}
+            for index, c in enumerate(changes)], now=epoch_ms(now))
 
     def person_status(self, one_id: str) -> tuple[str, str | None] | None:
         """(status, merged_into) of a person, or None when no such OneID was issued."""
@@ -214,6 +241,7 @@ class GraphStore(Protocol):
 
     def write(self, work: Callable[[GraphTx], T], timeout: float | None = None) -> T: ...
     def read(self, work: Callable[[GraphTx], T], timeout: float | None = None) -> T: ...
+    def changes_after(self, position: int, limit: int) -> list[ChangeRow]: ...
 
 
 class Neo4jStore:
@@ -298,6 +326,13 @@ class Neo4jStore:
                     log.debug("stale snapshot, attempt %d", attempt + 1)
                     time.sleep(0.001 * (attempt + 1))
             raise Unavailable("graph kept changing under the transaction; try again")
+
+    def changes_after(self, position: int, limit: int) -> list[ChangeRow]:
+        """Up to `limit` changes after `position`, in commit order."""
+        return [ChangeRow(int(r["position"]), Change(
+            ChangeType(r["type"]), r["one_id"], tuple(r["related"] or ()), r["actor"] or "",
+            r["rule"] or "", float(r["score"] or 0.0)), from_epoch_ms(r["at_ms"]))
+            for r in self.run_cypher(cypher.CHANGES_AFTER, after=position, limit=limit)]
 
     def mapping(self, page_size: int = 10_000) -> Iterator[tuple[str, str, str]]:
         """Every (source, source_record_id, one_id), in record-key order, page by page."""

@@ -28,6 +28,14 @@ class Decision(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DECISION_MERGED: _ClassVar[Decision]
     DECISION_UNCHANGED: _ClassVar[Decision]
     DECISION_REVIEW: _ClassVar[Decision]
+
+class ChangeType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CHANGE_TYPE_UNSPECIFIED: _ClassVar[ChangeType]
+    CHANGE_TYPE_CREATED: _ClassVar[ChangeType]
+    CHANGE_TYPE_MERGED: _ClassVar[ChangeType]
+    CHANGE_TYPE_SPLIT: _ClassVar[ChangeType]
+    CHANGE_TYPE_ERASED: _ClassVar[ChangeType]
 VEHICLE_RELATION_UNSPECIFIED: VehicleRelation
 VEHICLE_RELATION_OWNER: VehicleRelation
 VEHICLE_RELATION_DRIVER: VehicleRelation
@@ -40,6 +48,11 @@ DECISION_LINKED: Decision
 DECISION_MERGED: Decision
 DECISION_UNCHANGED: Decision
 DECISION_REVIEW: Decision
+CHANGE_TYPE_UNSPECIFIED: ChangeType
+CHANGE_TYPE_CREATED: ChangeType
+CHANGE_TYPE_MERGED: ChangeType
+CHANGE_TYPE_SPLIT: ChangeType
+CHANGE_TYPE_ERASED: ChangeType
 
 class Identifier(_message.Message):
     __slots__ = ("type", "value", "scope")
@@ -341,3 +354,31 @@ class ExplainResponse(_message.Message):
     conflict: bool
     match_probability: float
     def __init__(self, comparisons: _Optional[_Iterable[_Union[Comparison, _Mapping]]] = ..., score: _Optional[float] = ..., decision: _Optional[_Union[Decision, str]] = ..., link_threshold: _Optional[float] = ..., review_threshold: _Optional[float] = ..., reason: _Optional[str] = ..., conflict: _Optional[bool] = ..., match_probability: _Optional[float] = ...) -> None: ...
+
+class WatchChangesRequest(_message.Message):
+    __slots__ = ("after_cursor", "max_events")
+    AFTER_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    MAX_EVENTS_FIELD_NUMBER: _ClassVar[int]
+    after_cursor: str
+    max_events: int
+    def __init__(self, after_cursor: _Optional[str] = ..., max_events: _Optional[int] = ...) -> None: ...
+
+class ChangeEvent(_message.Message):
+    __slots__ = ("cursor", "type", "one_id", "related_one_ids", "at", "actor", "rule", "score")
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    ONE_ID_FIELD_NUMBER: _ClassVar[int]
+    RELATED_ONE_IDS_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    RULE_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    cursor: str
+    type: ChangeType
+    one_id: str
+    related_one_ids: _containers.RepeatedScalarFieldContainer[str]
+    at: _timestamp_pb2.Timestamp
+    actor: str
+    rule: str
+    score: float
+    def __init__(self, cursor: _Optional[str] = ..., type: _Optional[_Union[ChangeType, str]] = ..., one_id: _Optional[str] = ..., related_one_ids: _Optional[_Iterable[str]] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[str] = ..., rule: _Optional[str] = ..., score: _Optional[float] = ...) -> None: ...

@@ -66,6 +66,11 @@ class IdentityServiceStub:
                 request_serializer=idgraph_dot_v1_dot_identity__pb2.ExplainRequest.SerializeToString,
                 response_deserializer=idgraph_dot_v1_dot_identity__pb2.ExplainResponse.FromString,
                 _registered_method=True)
+        self.WatchChanges = channel.unary_stream(
+                '/idgraph.v1.IdentityService/WatchChanges',
+                request_serializer=idgraph_dot_v1_dot_identity__pb2.WatchChangesRequest.SerializeToString,
+                response_deserializer=idgraph_dot_v1_dot_identity__pb2.ChangeEvent.FromString,
+                _registered_method=True)
 
 
 class IdentityServiceServicer:
@@ -121,6 +126,17 @@ class IdentityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchChanges(self, request, context):
+        """WatchChanges streams the identity graph's changes (created, merged, split,
+        erased) in commit order, starting after `after_cursor` (empty: from the
+        beginning). The stream stays open and delivers changes as they commit. A
+        client that stores the cursor of the last event it handled and resumes from
+        it misses nothing and sees nothing twice.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IdentityServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -153,6 +169,11 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.Explain,
                     request_deserializer=idgraph_dot_v1_dot_identity__pb2.ExplainRequest.FromString,
                     response_serializer=idgraph_dot_v1_dot_identity__pb2.ExplainResponse.SerializeToString,
+            ),
+            'WatchChanges': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchChanges,
+                    request_deserializer=idgraph_dot_v1_dot_identity__pb2.WatchChangesRequest.FromString,
+                    response_serializer=idgraph_dot_v1_dot_identity__pb2.ChangeEvent.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -319,6 +340,33 @@ class IdentityService:
             '/idgraph.v1.IdentityService/Explain',
             idgraph_dot_v1_dot_identity__pb2.ExplainRequest.SerializeToString,
             idgraph_dot_v1_dot_identity__pb2.ExplainResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchChanges(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/idgraph.v1.IdentityService/WatchChanges',
+            idgraph_dot_v1_dot_identity__pb2.WatchChangesRequest.SerializeToString,
+            idgraph_dot_v1_dot_identity__pb2.ChangeEvent.FromString,
             options,
             channel_credentials,
             insecure,

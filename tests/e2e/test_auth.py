@@ -43,8 +43,10 @@ def secured(engine: IdentityEngine, keys_file: Path) -> Iterator[RunningServer]:
     running.stop(grace=1)
 
 
-def calls(stub: pb_grpc.IdentityServiceStub, key: str | None) -> dict[str, grpc.StatusCode]:
-    """Each IdentityService RPC once with `key`; the status code it ended with."""
+def calls(stub: pb_grpc.IdentityServiceStub | None, key: str | None
+          ) -> dict[str, grpc.StatusCode]:
+    """Each IdentityService RPC once with `key`; the status code it ended with (without a
+    stub: the RPCs it would try)."""
     metadata = [("authorization", f"Bearer {key}")] if key is not None else []
     rec = pb.SourceRecord(source="crm", source_record_id="1",
                           identifiers=[pb.Identifier(type="phone", value="13912345678")])
@@ -61,7 +63,11 @@ def calls(stub: pb_grpc.IdentityServiceStub, key: str | None) -> dict[str, grpc.
                                               metadata=metadata, timeout=10),
         "Explain": lambda: stub.Explain(pb.ExplainRequest(one_id="oid_a", other_one_id="oid_b"),
                                         metadata=metadata, timeout=10),
+        "WatchChanges": lambda: list(stub.WatchChanges(pb.WatchChangesRequest(max_events=1),
+                                                       metadata=metadata, timeout=1)),
     }
+    if stub is None:
+        return dict.fromkeys(attempts, grpc.StatusCode.UNKNOWN)
     codes = {}
     for name, attempt in attempts.items():
         try:
@@ -72,9 +78,10 @@ def calls(stub: pb_grpc.IdentityServiceStub, key: str | None) -> dict[str, grpc.
     return codes
 
 
-def test_every_identity_rpc_names_its_role() -> None:
+def test_every_identity_rpc_names_its_role_and_is_tried_below() -> None:
     methods = pb.DESCRIPTOR.services_by_name["IdentityService"].methods
     assert {f"/idgraph.v1.IdentityService/{m.name}" for m in methods} <= METHOD_ROLES.keys()
+    assert {m.name for m in methods} == set(calls(None, None))
 
 
 def test_every_rpc_enforces_its_role(secured: RunningServer, clean_store: object) -> None:
@@ -110,6 +117,9 @@ def test_a_refused_call_writes_nothing(secured: RunningServer, clean_store: obje
         stub.Ingest(pb.IngestRequest(record=rec), timeout=10,
                     metadata=[("authorization", KEYS["writer"])])  # "Bearer" is optional
         assert node_counts(clean_store)["Record"] == 1  # type: ignore[arg-type]
+        (created,) = stub.WatchChanges(pb.WatchChangesRequest(max_events=1), timeout=10,
+                                       metadata=[("authorization", KEYS["reader"])])
+        assert created.actor == "writer-bot"  # from the key, not from the request
 
 
 @pytest.mark.parametrize("text, complaint", [

@@ -253,3 +253,35 @@ def test_ingest_batches_reject_an_oversized_message_and_write_nothing(
     assert all(r.error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
                and "records" in r.error.message for r in answer.results)
     assert node_counts(clean_store).get("Record", 0) == 0
+
+
+def test_watch_changes_in_commit_order_and_resume_exactly_once(
+        stub: pb_grpc.IdentityServiceStub, clean_store: Neo4jStore) -> None:
+    a = ingest(stub, record("1", ("phone", "13912345678")))
+    b = ingest(stub, record("2", ("email", "wang@example.com")))
+    merged = ingest(stub, record("3", ("phone", "13912345678"), ("email", "wang@example.com")))
+    assert merged.decision == pb.DECISION_MERGED
+    first = list(stub.WatchChanges(pb.WatchChangesRequest(max_events=2), timeout=10))
+    assert [(e.type, e.one_id) for e in first] == [
+        (pb.CHANGE_TYPE_CREATED, a.one_id), (pb.CHANGE_TYPE_CREATED, b.one_id)]
+    assert all(e.actor == "anonymous" and e.at.seconds > 0 for e in first)
+    # A client that stopped after two events resumes from its last cursor, and the open
+    # stream then delivers a change committed while it waits.
+    stream = stub.WatchChanges(pb.WatchChangesRequest(after_cursor=first[-1].cursor),
+                               timeout=20)
+    rest = [next(stream)]
+    assert (rest[0].type, rest[0].one_id, list(rest[0].related_one_ids)) == (
+        pb.CHANGE_TYPE_MERGED, merged.one_id, [b.one_id])
+    assert rest[0].rule == "match" and rest[0].score > 0
+    c = ingest(stub, record("4", ("phone", "13800000001")))
+    rest.append(next(stream))
+    stream.cancel()
+    assert (rest[1].type, rest[1].one_id) == (pb.CHANGE_TYPE_CREATED, c.one_id)
+    cursors = [int(e.cursor) for e in first + rest]
+    assert cursors == sorted(cursors) and len(set(cursors)) == 4
+    again = list(stub.WatchChanges(pb.WatchChangesRequest(max_events=4), timeout=10))
+    assert [e.cursor for e in again] == [e.cursor for e in first + rest]
+    with pytest.raises(grpc.RpcError) as exc:
+        list(stub.WatchChanges(pb.WatchChangesRequest(after_cursor="x1"), timeout=10))
+    assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert bad_request(exc.value) == ["after_cursor"]

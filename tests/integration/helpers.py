@@ -50,3 +50,15 @@ def check_invariants(store: Neo4jStore) -> None:
         WITH p, s WHERE s IS NULL OR s.status <> 'active' OR (p)<-[:PART_OF]-()
         RETURN p.one_id AS one_id""")
     assert dangling == [], f"redirects not pointing at an active person: {dangling}"
+    created = store.run_cypher("""
+        MATCH (p:Person)
+        OPTIONAL MATCH (c:ChangeEvent {type: 'CREATED', one_id: p.one_id})
+        WITH p, count(c) AS n WHERE n <> 1
+        RETURN p.one_id AS one_id, n""")
+    assert created == [], f"people without exactly one CREATED change: {created}"
+    unreported = store.run_cypher("""
+        MATCH (p:Person {status: 'merged'})
+        OPTIONAL MATCH (c:ChangeEvent {type: 'MERGED'}) WHERE p.one_id IN c.related
+        WITH p, count(c) AS n WHERE n <> 1
+        RETURN p.one_id AS one_id, n""")
+    assert unreported == [], f"merged people without exactly one MERGED change: {unreported}"

@@ -182,6 +182,18 @@ class IdentityEngine:
         return prepare_record(raw, self.rules, self.limits, self.secret, self.clock(), prefix,
                               actor)
 
+    # ------------------------------------------------------------------ steward decisions
+    def keep_apart(self, one_ids: Sequence[str], actor: str, reason: str, task_id: str = "",
+                   timeout: float | None = None) -> list[tuple[str, str]]:
+        """Record that the people behind `one_ids` (merged-away OneIDs follow their
+        redirect) are never merged with each other, by any later ingest or re-evaluation;
+        answers the newly constrained pairs."""
+        pairs = [(a, b) for i, a in enumerate(one_ids) for b in one_ids[i + 1:]]
+        now = self._now()
+        with self._view_lock:  # the write moves the epoch on: this engine's view is dropped
+            return self.store.write(
+                lambda tx: tx.keep_apart(pairs, now, actor, reason, task_id), timeout)
+
     # ------------------------------------------------------------------ change feed
     def changes(self, after: int, limit: int) -> list[ChangeRow]:
         """Up to `limit` changes after feed position `after`, in commit order."""
@@ -527,7 +539,7 @@ class IdentityEngine:
 
 def _candidate(row: PersonRow) -> CandidatePerson:
     return CandidatePerson(row.one_id, row.created_at,
-                           Evidence.of(row.identifiers, row.attributes))
+                           Evidence.of(row.identifiers, row.attributes), row.apart_from)
 
 
 def _dt(value: object) -> datetime:

@@ -36,6 +36,7 @@ class CandidatePerson:
     one_id: str
     created_at: datetime
     evidence: Evidence
+    apart_from: frozenset[str] = frozenset()  # OneIDs a steward decided to keep apart
 
     @property
     def age_key(self) -> tuple[datetime, str]:
@@ -129,7 +130,8 @@ def decide(snapshot: Snapshot, rules: Rules) -> Resolution:
     # evidence may now link them (or leave them apart).
     reevaluated = _reevaluate(scored, group, blocked + inconsistent, by_id, rules, joined,
                               filt, record) if group else []
-    uncertain = [s for s in uncertain if s.one_id not in group]
+    uncertain = [s for s in uncertain
+                 if s.one_id not in group and not kept_apart(s.one_id, group, by_id)]
     review = tuple(
         [ReviewItem(s.one_id, s.score.total, "one-per-person identifiers would conflict")
          for s in blocked]
@@ -228,6 +230,8 @@ def _group_within_limits(
     blocked: list[ScoredCandidate] = []
     inconsistent: list[ScoredCandidate] = []
     for candidate in matched:
+        if kept_apart(candidate.one_id, group, by_id):
+            continue  # a steward decided: no merge, and no new review task either
         evidence = by_id[candidate.one_id].evidence
         trial: dict[tuple[str, str], set[str]] = defaultdict(
             set, {k: set(v) for k, v in held.items()})
@@ -262,6 +266,8 @@ def _reevaluate(scored: list[ScoredCandidate], group: list[str],
     while changed and rest:
         changed = False
         for candidate in list(rest):
+            if kept_apart(candidate.one_id, group, by_id):
+                continue
             evidence = by_id[candidate.one_id].evidence
             if classify_pair(score(evidence, joined, rules, filt), rules) is not \
                     PairVerdict.MATCH:
@@ -278,6 +284,14 @@ def _reevaluate(scored: list[ScoredCandidate], group: list[str],
             rest.remove(candidate)
             changed = True
     return added
+
+
+def kept_apart(one_id: str, group: list[str], by_id: Mapping[str, CandidatePerson]) -> bool:
+    """True when a steward decided to keep `one_id` apart from someone in `group`."""
+    person = by_id.get(one_id)
+    if person is not None and not person.apart_from.isdisjoint(group):
+        return True
+    return any(one_id in by_id[g].apart_from for g in group if g in by_id)
 
 
 def _hold(held: dict[tuple[str, str], set[str]], keys: frozenset[IdKey] | tuple[IdKey, ...]

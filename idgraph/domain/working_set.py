@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -181,7 +181,12 @@ class WorkingSet:
         merged = self.persons[survivor]
         for one_id in absorbed:
             gone = self.persons.pop(one_id)
-            merged = _union(merged, gone.evidence)
+            merged = _union(merged, gone.evidence, gone.apart_from)
+            for partner in gone.apart_from:  # the survivor inherits the steward's decisions
+                other = self.persons.get(self.final(partner))
+                if other is not None:
+                    self.persons[other.one_id] = replace(
+                        other, apart_from=(other.apart_from - {one_id}) | {survivor})
             for source, target in list(self.plan.redirects.items()):
                 if target == one_id:
                     self.plan.redirects[source] = survivor
@@ -226,8 +231,10 @@ class WorkingSet:
         return plan
 
 
-def _union(person: CandidatePerson, extra: Evidence) -> CandidatePerson:
-    return CandidatePerson(person.one_id, person.created_at, person.evidence.union(extra))
+def _union(person: CandidatePerson, extra: Evidence, apart_from: frozenset[str] = frozenset()
+           ) -> CandidatePerson:
+    return CandidatePerson(person.one_id, person.created_at, person.evidence.union(extra),
+                           person.apart_from | apart_from)
 
 
 def evidence_json(record: PreparedRecord, resolution: Resolution) -> str:

@@ -101,11 +101,15 @@ CALL (p) {
   WHERE NOT i.type STARTS WITH '_block:'
   RETURN collect(DISTINCT [i.type, i.scope, i.value, i.hashed]) AS identifiers
 }
+CALL (p) {
+  OPTIONAL MATCH (p)-[:KEPT_APART]-(q:Person)
+  RETURN collect(DISTINCT q.one_id) AS apart
+}
 """
 
 _PERSON_EVIDENCE: LiteralString = _PERSON_EVIDENCE_CALLS + """
 RETURN p.one_id AS one_id, p.status AS status, p.created_at.epochMillis AS created_ms,
-       attributes, identifiers
+       attributes, identifiers, apart
 """
 
 # Read-only look-up in one statement: the holders of each key (up to $cap) and, for keys
@@ -121,7 +125,7 @@ CALL (usable) {
   WITH DISTINCT p
 """ + _PERSON_EVIDENCE_CALLS + """
   RETURN collect({one_id: p.one_id, status: p.status, created_ms: p.created_at.epochMillis,
-                  attributes: attributes, identifiers: identifiers}) AS persons
+                  attributes: attributes, identifiers: identifiers, apart: apart}) AS persons
 }
 RETURN holders, persons
 """
@@ -148,6 +152,11 @@ CALL (a, s) {
 CALL (a, s) {
   MATCH (x:Person {merged_into: a.one_id})
   SET x.merged_into = s.one_id
+}
+CALL (a, s) {
+  MATCH (a)-[k:KEPT_APART]-(q:Person) WHERE q <> s
+  CREATE (s)-[:KEPT_APART {at: k.at, actor: k.actor, reason: k.reason, task_id: k.task_id}]->(q)
+  DELETE k
 }
 SET a.status = 'merged', a.merged_into = s.one_id, a.merged_at = datetime({epochMillis: $now}),
     s.updated_at = datetime({epochMillis: $now})
@@ -238,6 +247,21 @@ CALL (car, v, r, p, since, row) {
     AND (o.since IS NULL OR o.since < since)
   SET o.until = since, o.closed_by = row.key
 }
+"""
+
+# A steward's decision that people stay apart (a cannot-link constraint), between the
+# active people the given OneIDs point at; merges carry it over to the survivor.
+KEEP_APART: LiteralString = """
+UNWIND $pairs AS pair
+MATCH (a:Person {one_id: pair[0]}), (b:Person {one_id: pair[1]})
+WITH a, b,
+     CASE WHEN a.status = 'merged' THEN a.merged_into ELSE a.one_id END AS first,
+     CASE WHEN b.status = 'merged' THEN b.merged_into ELSE b.one_id END AS second
+MATCH (x:Person {one_id: first, status: 'active'}), (y:Person {one_id: second, status: 'active'})
+WHERE x <> y AND NOT (x)-[:KEPT_APART]-(y)
+CREATE (x)-[:KEPT_APART {at: datetime({epochMillis: $now}), actor: $actor, reason: $reason,
+                        task_id: $task_id}]->(y)
+RETURN x.one_id AS first, y.one_id AS second
 """
 
 # The change feed's entries of one transaction; positions follow commit order.

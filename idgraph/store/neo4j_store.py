@@ -50,6 +50,7 @@ class PersonRow:
     created_at: datetime
     identifiers: tuple[IdKey, ...]
     attributes: tuple[dict[str, str], ...]
+    apart_from: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -185,6 +186,14 @@ class GraphTx:
              "related": list(c.related), "actor": c.actor, "rule": c.rule, "score": c.score}
             for index, c in enumerate(changes)], now=epoch_ms(now))
 
+    def keep_apart(self, pairs: Sequence[tuple[str, str]], now: datetime, actor: str,
+                   reason: str, task_id: str = "") -> list[tuple[str, str]]:
+        """Record that the active people behind each pair of OneIDs stay apart; answers the
+        pairs (as active OneIDs) that were not kept apart already."""
+        rows = self._run(cypher.KEEP_APART, pairs=[list(p) for p in pairs], now=epoch_ms(now),
+                         actor=actor, reason=reason, task_id=task_id)
+        return [(r["first"], r["second"]) for r in rows]
+
     def person_status(self, one_id: str) -> tuple[str, str | None] | None:
         """(status, merged_into) of a person, or None when no such OneID was issued."""
         rows = self._run(cypher.PERSON_STATUS, one_id=one_id)
@@ -213,6 +222,7 @@ def _person_row(row: Mapping[str, Any]) -> PersonRow:
         created_at=from_epoch_ms(row["created_ms"]) or FAR_FUTURE,
         identifiers=tuple(IdKey(t, s, v, bool(h)) for t, s, v, h in row["identifiers"]),
         attributes=tuple(json.loads(a) for a in row["attributes"]),
+        apart_from=frozenset(row.get("apart") or ()),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 
@@ -156,3 +157,29 @@ def test_touched_people_are_re_evaluated_against_what_the_record_joins(rules: Ru
         "oid_A", person("oid_A", a, 5).created_at,
         person("oid_A", a, 5).evidence.union(person("oid_R", r).evidence))), rules)
     assert later.action is Action.LINKED and later.target_one_id == "oid_A"
+
+
+def test_people_kept_apart_are_never_merged_and_not_reviewed_again(rules: Rules) -> None:
+    a = record(rules, ("phone", "13912345678"), key="a", name="王伟")
+    b = record(rules, ("email", "x@y.com"), key="b", name="王伟")
+    bridge = record(rules, ("phone", "13912345678"), ("email", "x@y.com"), key="c",
+                    name="王伟")
+    older, newer = person("oid_OLDER", a, 5), person("oid_NEWER", b, 1)
+    assert decide(snapshot(bridge, newer, older), rules).action is Action.MERGED
+    for apart in ((replace(older, apart_from=frozenset({"oid_NEWER"})), newer),
+                  (older, replace(newer, apart_from=frozenset({"oid_OLDER"})))):
+        result = decide(snapshot(bridge, *apart), rules)
+        assert (result.action, result.target_one_id) == (Action.LINKED, "oid_OLDER")
+        assert result.absorbed_one_ids == () and not result.review
+
+
+def test_a_kept_apart_person_is_not_joined_by_re_evaluation(rules: Rules) -> None:
+    # B does not match the record alone, only the record and A together (shared email).
+    a = record(rules, ("phone", "13912345678"), ("email", "l@y.com"), key="a")
+    b = record(rules, ("email", "l@y.com"), key="b", name="李娜")
+    rec = record(rules, ("phone", "13912345678"), key="c", name="李娜")
+    pa, pb = person("oid_A", a, 5), person("oid_B", b, 1)
+    joined = decide(snapshot(rec, pb, pa), rules)
+    assert (joined.rule, joined.absorbed_one_ids) == ("re-evaluation", ("oid_B",))
+    apart = decide(snapshot(rec, replace(pb, apart_from=frozenset({"oid_A"})), pa), rules)
+    assert (apart.action, apart.target_one_id) == (Action.LINKED, "oid_A")

@@ -1,0 +1,65 @@
+"""Steward decisions that later ingests must respect, on a real Neo4j."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from idgraph.domain.resolution import Action
+from idgraph.domain.rules import Rules
+from idgraph.engine import IdentityEngine
+from idgraph.graph_cache import GraphView
+from idgraph.store.neo4j_store import Neo4jStore
+from tests.conftest import SECRET
+from tests.integration.helpers import active_people, check_invariants, rec
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(params=["view", "no view"])
+def engines(request: pytest.FixtureRequest, clean_store: Neo4jStore, rules: Rules
+            ) -> Iterator[IdentityEngine]:
+    """An engine with a writer's view, and one that reads everything from Neo4j."""
+    engine = IdentityEngine(clean_store, rules, SECRET,
+                            view=GraphView(200_000 if request.param == "view" else 0))
+    yield engine
+    engine.close()
+
+
+def test_kept_apart_people_stay_apart_after_more_records_and_merges(
+        engines: IdentityEngine, clean_store: Neo4jStore) -> None:
+    engine = engines
+    z = engine.ingest(rec("dms", "0", ("wechat_openid", "o-9", "app1"), name="王伟"))
+    a = engine.ingest(rec("crm", "1", ("phone", "13912345678"), name="王伟"))
+    b = engine.ingest(rec("app", "2", ("email", "wang@163.com"), ("phone", "13700000002"),
+                          name="王伟"))
+    assert engine.keep_apart([a.one_id, b.one_id], "alice", "two different customers") == [
+        (a.one_id, b.one_id)]
+    assert engine.keep_apart([b.one_id, a.one_id], "bob", "again") == []  # already decided
+    bridge = engine.ingest(rec("wechat", "3", ("phone", "13912345678"),
+                               ("email", "wang@163.com"), name="王伟"))
+    assert bridge.action is Action.LINKED and bridge.one_id == a.one_id
+    assert active_people(clean_store) == 3
+    # B is absorbed into the older Z: Z inherits the decision about A.
+    merged = engine.ingest(rec("dms", "5", ("phone", "13700000002"),
+                               ("wechat_openid", "o-9", "app1"), name="王伟"))
+    assert merged.one_id == z.one_id and set(merged.merged_one_ids) == {b.one_id}
+    again = engine.ingest(rec("app", "6", ("wechat_openid", "o-9", "app1"),
+                              ("phone", "13912345678"), name="王伟"))
+    assert again.action is Action.LINKED and not again.merged_one_ids
+    assert active_people(clean_store) == 2
+    check_invariants(clean_store)
+
+
+def test_keeping_apart_a_merged_away_one_id_binds_its_survivor(
+        engine: IdentityEngine, clean_store: Neo4jStore) -> None:
+    a = engine.ingest(rec("crm", "1", ("phone", "13912345678")))
+    b = engine.ingest(rec("app", "2", ("email", "li@163.com")))
+    c = engine.ingest(rec("crm", "3", ("phone", "13912345678"), ("email", "li@163.com")))
+    assert set(c.merged_one_ids) == {b.one_id}
+    d = engine.ingest(rec("dms", "4", ("wechat_openid", "o-1", "app1")))
+    assert engine.keep_apart([b.one_id, d.one_id], "alice", "kept") == [(a.one_id, d.one_id)]
+    e = engine.ingest(rec("dms", "5", ("wechat_openid", "o-1", "app1"), ("email", "li@163.com")))
+    assert e.action is Action.LINKED and not e.merged_one_ids
+    check_invariants(clean_store)

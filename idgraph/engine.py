@@ -49,7 +49,10 @@ from idgraph.domain.resolution import (
 from idgraph.domain.rules import Rules
 from idgraph.domain.scoring import Evidence, Score, probability, score
 from idgraph.domain.working_set import (
+    Change,
+    ChangeType,
     IngestOutcome,
+    MergeStep,
     WorkingSet,
     WritePlan,
     candidate_ids,
@@ -193,6 +196,40 @@ class IdentityEngine:
         with self._view_lock:  # the write moves the epoch on: this engine's view is dropped
             return self.store.write(
                 lambda tx: tx.keep_apart(pairs, now, actor, reason, task_id), timeout)
+
+    def merge_persons(self, one_ids: Sequence[str], actor: str, reason: str,
+                      timeout: float | None = None) -> tuple[str, tuple[str, ...]]:
+        """A steward's merge of the people behind `one_ids` into the oldest of them: their
+        records move to it, the others redirect to it, and the merge is recorded (rule
+        "manual") with the actor and reason. Answers (survivor, absorbed). Conflict when
+        they are one person already or a steward decided to keep them apart."""
+        now = self._now()
+        with self._view_lock:  # the write moves the epoch on: this engine's view is dropped
+            return self.store.write(
+                lambda tx: self._merge_in(tx, one_ids, actor, reason, now), timeout)
+
+    def _merge_in(self, tx: GraphTx, one_ids: Sequence[str], actor: str, reason: str,
+                  now: datetime) -> tuple[str, tuple[str, ...]]:
+        people = list(dict.fromkeys(self._follow_redirects(tx, oid) for oid in one_ids))
+        if len(people) < 2:
+            raise Conflict(f"the OneIDs already point at one person, {people[0]}")
+        persons = sorted((_candidate(row) for row in tx.load_persons(people)),
+                         key=lambda p: p.age_key)
+        for person in persons:
+            apart = person.apart_from.intersection(people)
+            if apart:
+                raise Conflict(f"{person.one_id} is kept apart from {', '.join(sorted(apart))} "
+                               "by a steward's decision")
+        survivor, absorbed = persons[0].one_id, tuple(p.one_id for p in persons[1:])
+        evidence = json.dumps({"decision": "MERGED", "reason": reason,
+                               "requested": list(one_ids)}, ensure_ascii=False)
+        plan = WritePlan(
+            merges=[MergeStep(self._new_id(), survivor, absorbed, "manual", 0.0, "", evidence,
+                              actor)],
+            redirects=dict.fromkeys(absorbed, survivor),
+            changes=[Change(ChangeType.MERGED, survivor, absorbed, actor, "manual")])
+        tx.write_plan(plan, now, self.rules.blocking_slots)
+        return survivor, absorbed
 
     # ------------------------------------------------------------------ change feed
     def changes(self, after: int, limit: int) -> list[ChangeRow]:

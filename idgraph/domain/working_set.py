@@ -49,8 +49,9 @@ class MergeStep:
     absorbed: tuple[str, ...]
     rule: str
     score: float
-    record_key: str
+    record_key: str  # the record that caused it ("" for a steward's merge)
     evidence: str
+    actor: str = ""  # who sent the record, or the steward who merged
 
 
 @dataclass(frozen=True)
@@ -177,7 +178,7 @@ class WorkingSet:
                                         resolution.rule, resolution.score))
         self.plan.merges.append(MergeStep(self.new_id(), survivor, absorbed, resolution.rule,
                                           resolution.score, record.key,
-                                          evidence_json(record, resolution)))
+                                          evidence_json(record, resolution), record.actor))
         merged = self.persons[survivor]
         for one_id in absorbed:
             gone = self.persons.pop(one_id)

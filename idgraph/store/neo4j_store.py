@@ -159,8 +159,7 @@ class GraphTx:
             self._run(cypher.RECORD_MERGE_EVENTS, events=[
                 {"event_id": m.event_id, "survivor": m.survivor, "absorbed": list(m.absorbed),
                  "rule": m.rule, "score": m.score, "record_key": m.record_key,
-                 "evidence": m.evidence, "actor": plan.records[m.record_key][0].actor}
-                for m in plan.merges], now=ms)
+                 "evidence": m.evidence, "actor": m.actor} for m in plan.merges], now=ms)
         if plan.changes:
             self.record_changes(plan.changes, now)
         with_vehicles = [(r, one_id) for r, one_id in plan.records.values() if r.vehicles]

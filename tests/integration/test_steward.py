@@ -9,6 +9,7 @@ import pytest
 from idgraph.domain.resolution import Action
 from idgraph.domain.rules import Rules
 from idgraph.engine import IdentityEngine
+from idgraph.errors import Conflict, NotFound
 from idgraph.graph_cache import GraphView
 from idgraph.store.neo4j_store import Neo4jStore
 from tests.conftest import SECRET
@@ -62,4 +63,33 @@ def test_keeping_apart_a_merged_away_one_id_binds_its_survivor(
     assert engine.keep_apart([b.one_id, d.one_id], "alice", "kept") == [(a.one_id, d.one_id)]
     e = engine.ingest(rec("dms", "5", ("wechat_openid", "o-1", "app1"), ("email", "li@163.com")))
     assert e.action is Action.LINKED and not e.merged_one_ids
+    check_invariants(clean_store)
+
+
+def test_a_steward_merge_moves_records_redirects_and_is_recorded(
+        engine: IdentityEngine, clean_store: Neo4jStore) -> None:
+    a = engine.ingest(rec("crm", "1", ("phone", "13912345678"), name="赵敏"))
+    b = engine.ingest(rec("app", "2", ("email", "zhao@163.com"), name="赵敏"))
+    c = engine.ingest(rec("dms", "3", ("wechat_openid", "o-3", "app1"), name="赵敏"))
+    assert engine.merge_persons([b.one_id, a.one_id], "alice", "same customer, checked by phone"
+                                ) == (a.one_id, (b.one_id,))
+    assert active_people(clean_store) == 2
+    profile = engine.profile(one_id=b.one_id)
+    assert profile.profile.one_id == a.one_id and profile.redirected
+    assert {r.source_record_id for r in profile.profile.records} == {"1", "2"}
+    (event,) = clean_store.run_cypher(
+        "MATCH (e:MergeEvent) RETURN e.rule AS rule, e.actor AS actor, e.absorbed AS absorbed")
+    assert event == {"rule": "manual", "actor": "alice", "absorbed": [b.one_id]}
+    merged = [row for row in engine.changes(0, 100) if row.change.type.value == "MERGED"]
+    assert [(m.change.one_id, m.change.related, m.change.actor, m.change.rule)
+            for m in merged] == [(a.one_id, (b.one_id,), "alice", "manual")]
+    with pytest.raises(Conflict, match="already point at one person"):
+        engine.merge_persons([a.one_id, b.one_id], "alice", "again")
+    engine.keep_apart([a.one_id, c.one_id], "bob", "different people")
+    with pytest.raises(Conflict, match="kept apart"):
+        engine.merge_persons([c.one_id, b.one_id], "alice", "override?")
+    with pytest.raises(NotFound):
+        engine.merge_persons([a.one_id, "oid_00000000000000000000000000"], "alice", "typo")
+    # the survivor keeps linking what either side held
+    assert engine.ingest(rec("web", "4", ("email", "zhao@163.com"))).one_id == a.one_id
     check_invariants(clean_store)

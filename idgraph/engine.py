@@ -66,6 +66,8 @@ from idgraph.store.neo4j_store import (
     GraphStore,
     GraphTx,
     PersonRow,
+    ReviewFilter,
+    ReviewTaskRow,
     StaleSnapshot,
     to_native,
 )
@@ -230,6 +232,63 @@ class IdentityEngine:
             changes=[Change(ChangeType.MERGED, survivor, absorbed, actor, "manual")])
         tx.write_plan(plan, now, self.rules.blocking_slots)
         return survivor, absorbed
+
+    def review_tasks(self, where: ReviewFilter, after: tuple[int, str], limit: int,
+                     timeout: float | None = None) -> list[ReviewTaskRow]:
+        """Review tasks matching `where`, oldest first, after a (created ms, id) key."""
+        return self.store.read(lambda tx: tx.review_tasks(where, after, limit), timeout)
+
+    def review_task(self, task_id: str, timeout: float | None = None
+                    ) -> tuple[ReviewTaskRow, list[ProfileOutcome]]:
+        """A review task and the profiles of its people as they are now (its person first;
+        people erased since are left out)."""
+        def work(tx: GraphTx) -> tuple[ReviewTaskRow, list[ProfileOutcome]]:
+            task = tx.review_task(task_id)
+            if task is None:
+                raise NotFound(f"review task {task_id} does not exist")
+            sides: dict[str, ProfileOutcome] = {}
+            for one_id in (task.one_id, *task.candidates):
+                try:
+                    side = self._profile_in(tx, one_id, None)
+                except NotFound:
+                    continue
+                sides.setdefault(side.profile.one_id, side)
+            return task, list(sides.values())
+
+        return self.store.read(work, timeout)
+
+    def decide_review_task(self, task_id: str, merge: bool, actor: str, reason: str,
+                           timeout: float | None = None
+                           ) -> tuple[ReviewTaskRow, str, tuple[str, ...]]:
+        """Close an open review task: merge its people (answers the survivor and the
+        absorbed) or keep each candidate apart from the task's person. One transaction."""
+        now = self._now()
+
+        def work(tx: GraphTx) -> tuple[ReviewTaskRow, str, tuple[str, ...]]:
+            task = tx.review_task(task_id)
+            if task is None:
+                raise NotFound(f"review task {task_id} does not exist")
+            if task.status != "OPEN":
+                raise Conflict(f"review task {task_id} was decided already "
+                               f"({task.decision} by {task.decided_by})")
+            people = [self._follow_redirects(tx, oid) for oid in (task.one_id, *task.candidates)]
+            survivor = people[0]
+            absorbed: tuple[str, ...] = ()
+            if merge and len(set(people)) > 1:
+                survivor, absorbed = self._merge_in(tx, people, actor, reason, now)
+            elif not merge:
+                if people[0] in people[1:]:
+                    raise Conflict(f"the task's people are one person ({people[0]}) by now; "
+                                   "split it instead")
+                tx.keep_apart([(people[0], other) for other in people[1:]], now, actor, reason,
+                              task_id)
+            decided = tx.decide_review_task(task_id, "MERGE" if merge else "KEEP_APART",
+                                            actor, reason, now)
+            assert decided is not None  # the task was open inside this transaction
+            return decided, survivor, absorbed
+
+        with self._view_lock:  # the write moves the epoch on: this engine's view is dropped
+            return self.store.write(work, timeout)
 
     # ------------------------------------------------------------------ change feed
     def changes(self, after: int, limit: int) -> list[ChangeRow]:

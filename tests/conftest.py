@@ -15,7 +15,7 @@ from idgraph.domain.rules import Rules, load_rules
 from idgraph.engine import IdentityEngine
 from idgraph.localdb import LocalNeo4j, free_port
 from idgraph.store.neo4j_store import Neo4jStore
-from idgraph.v1 import identity_pb2_grpc
+from idgraph.v1 import identity_pb2_grpc, steward_pb2_grpc
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = b"test-secret"
@@ -89,3 +89,9 @@ def channel(grpc_server: RunningServer) -> Iterator[grpc.Channel]:
 def stub(channel: grpc.Channel) -> identity_pb2_grpc.IdentityServiceStub:
     """IdentityService client."""
     return identity_pb2_grpc.IdentityServiceStub(channel)
+
+
+@pytest.fixture
+def steward(channel: grpc.Channel) -> steward_pb2_grpc.StewardServiceStub:
+    """StewardService client."""
+    return steward_pb2_grpc.StewardServiceStub(channel)

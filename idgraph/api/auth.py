@@ -58,6 +58,7 @@ class Caller:
 ANONYMOUS = Caller("anonymous", frozenset(Role))
 
 _IDENTITY = "/idgraph.v1.IdentityService/"
+_STEWARD = "/idgraph.v1.StewardService/"
 METHOD_ROLES: Mapping[str, Role] = {
     _IDENTITY + "Ingest": Role.WRITER,
     _IDENTITY + "BatchIngest": Role.WRITER,
@@ -66,6 +67,10 @@ METHOD_ROLES: Mapping[str, Role] = {
     _IDENTITY + "GetProfile": Role.READER,
     _IDENTITY + "Explain": Role.READER,
     _IDENTITY + "WatchChanges": Role.READER,
+    _STEWARD + "ListReviewTasks": Role.STEWARD,
+    _STEWARD + "GetReviewTask": Role.STEWARD,
+    _STEWARD + "DecideReviewTask": Role.STEWARD,
+    _STEWARD + "MergePersons": Role.STEWARD,
 }
 OPEN_SERVICES = ("/grpc.health.v1.Health/", "/grpc.reflection.v1alpha.ServerReflection/")
 

@@ -12,11 +12,13 @@ from grpc_reflection.v1alpha import reflection
 from idgraph.api.auth import ApiKeys, AuthInterceptor
 from idgraph.api.identity_servicer import IdentityServicer
 from idgraph.api.interceptors import ErrorMappingInterceptor
+from idgraph.api.steward_servicer import StewardServicer
 from idgraph.engine import IdentityEngine
 from idgraph.errors import ConfigError
-from idgraph.v1 import identity_pb2, identity_pb2_grpc
+from idgraph.v1 import identity_pb2, identity_pb2_grpc, steward_pb2, steward_pb2_grpc
 
-SERVICE_NAMES = (identity_pb2.DESCRIPTOR.services_by_name["IdentityService"].full_name,)
+SERVICE_NAMES = (identity_pb2.DESCRIPTOR.services_by_name["IdentityService"].full_name,
+                 steward_pb2.DESCRIPTOR.services_by_name["StewardService"].full_name)
 
 
 @dataclass
@@ -68,6 +70,8 @@ def build_server(engine: IdentityEngine, address: str, *, workers: int = 32,
     identity = IdentityServicer(engine, batch_window, max_message_bytes)
     identity_pb2_grpc.add_IdentityServiceServicer_to_server(  # type: ignore[no-untyped-call]
         identity, server)
+    steward_pb2_grpc.add_StewardServiceServicer_to_server(  # type: ignore[no-untyped-call]
+        StewardServicer(engine), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

@@ -291,6 +291,40 @@ MATCH (p:Person) WHERE p.one_id = t.one_id OR p.one_id IN t.candidates
 CREATE (task)-[:CONCERNS]->(p)
 """
 
+# --- review tasks ------------------------------------------------------------------------
+
+_TASK_FIELDS: LiteralString = """
+t.task_id AS task_id, t.status AS status, t.created_at.epochMillis AS created_ms,
+t.record_key AS record_key, t.one_id AS one_id, t.candidate_one_ids AS candidates,
+t.score AS score, t.reason AS reason, t.evidence AS evidence, t.decision AS decision,
+t.decided_by AS decided_by, t.decided_at.epochMillis AS decided_ms,
+t.decision_reason AS decision_reason
+"""
+
+# Oldest first, key-set paginated on (created_at, task_id).
+LIST_REVIEW_TASKS: LiteralString = """
+MATCH (t:ReviewTask)
+WHERE ($status = '' OR t.status = $status)
+  AND (NOT $banded OR (t.score >= $min_score AND t.score <= $max_score))
+  AND ($reason = '' OR t.reason CONTAINS $reason)
+  AND ($source_prefix = '' OR t.record_key STARTS WITH $source_prefix)
+  AND (t.created_at.epochMillis > $after_ms
+       OR (t.created_at.epochMillis = $after_ms AND t.task_id > $after_id))
+RETURN """ + _TASK_FIELDS + """
+ORDER BY created_ms, task_id
+LIMIT $limit
+"""
+
+GET_REVIEW_TASK: LiteralString = """
+MATCH (t:ReviewTask {task_id: $task_id})
+RETURN """ + _TASK_FIELDS
+
+DECIDE_REVIEW_TASK: LiteralString = """
+MATCH (t:ReviewTask {task_id: $task_id, status: 'OPEN'})
+SET t.status = 'DECIDED', t.decision = $decision, t.decided_by = $actor,
+    t.decided_at = datetime({epochMillis: $now}), t.decision_reason = $reason
+RETURN """ + _TASK_FIELDS
+
 # --- reads -------------------------------------------------------------------------------
 
 PERSON_STATUS: LiteralString = """

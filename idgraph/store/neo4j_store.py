@@ -21,7 +21,7 @@ from neo4j import Driver, GraphDatabase, ManagedTransaction
 from neo4j import exceptions as neo4j_errors
 from neo4j.time import DateTime as Neo4jDateTime
 
-from idgraph.domain.records import BLOCKING_PREFIX, IdKey, PreparedRecord
+from idgraph.domain.records import BLOCKING_PREFIX, KEY_SEPARATOR, IdKey, PreparedRecord
 from idgraph.domain.resolution import FAR_FUTURE
 from idgraph.domain.rules import MAX_BLOCKING_KEYS
 from idgraph.domain.working_set import Change, ChangeType, WritePlan
@@ -51,6 +51,46 @@ class PersonRow:
     identifiers: tuple[IdKey, ...]
     attributes: tuple[dict[str, str], ...]
     apart_from: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class ReviewTaskRow:
+    """A review task as stored."""
+
+    task_id: str
+    status: str  # OPEN | DECIDED
+    created_at: datetime | None
+    record_key: str
+    one_id: str
+    candidates: tuple[str, ...]
+    score: float
+    reason: str
+    evidence: str
+    decision: str = ""
+    decided_by: str = ""
+    decided_at: datetime | None = None
+    decision_reason: str = ""
+
+
+@dataclass(frozen=True)
+class ReviewFilter:
+    """Which review tasks to list."""
+
+    status: str = ""  # "" any
+    min_score: float | None = None
+    max_score: float | None = None
+    reason_contains: str = ""
+    source: str = ""
+
+
+def _task_row(row: Mapping[str, Any]) -> ReviewTaskRow:
+    return ReviewTaskRow(
+        task_id=row["task_id"], status=row["status"], created_at=from_epoch_ms(row["created_ms"]),
+        record_key=row["record_key"] or "", one_id=row["one_id"] or "",
+        candidates=tuple(row["candidates"] or ()), score=float(row["score"] or 0.0),
+        reason=row["reason"] or "", evidence=row["evidence"] or "",
+        decision=row["decision"] or "", decided_by=row["decided_by"] or "",
+        decided_at=from_epoch_ms(row["decided_ms"]), decision_reason=row["decision_reason"] or "")
 
 
 @dataclass(frozen=True)
@@ -192,6 +232,30 @@ class GraphTx:
         rows = self._run(cypher.KEEP_APART, pairs=[list(p) for p in pairs], now=epoch_ms(now),
                          actor=actor, reason=reason, task_id=task_id)
         return [(r["first"], r["second"]) for r in rows]
+
+    def review_tasks(self, where: ReviewFilter, after: tuple[int, str], limit: int
+                     ) -> list[ReviewTaskRow]:
+        """Review tasks matching `where` after the (created ms, task id) key, oldest first."""
+        banded = where.min_score is not None or where.max_score is not None
+        return [_task_row(r) for r in self._run(
+            cypher.LIST_REVIEW_TASKS, status=where.status, banded=banded,
+            min_score=where.min_score if where.min_score is not None else -1e308,
+            max_score=where.max_score if where.max_score is not None else 1e308,
+            reason=where.reason_contains,
+            source_prefix=where.source + KEY_SEPARATOR if where.source else "",
+            after_ms=after[0], after_id=after[1], limit=limit)]
+
+    def review_task(self, task_id: str) -> ReviewTaskRow | None:
+        """One review task, or None."""
+        rows = self._run(cypher.GET_REVIEW_TASK, task_id=task_id)
+        return _task_row(rows[0]) if rows else None
+
+    def decide_review_task(self, task_id: str, decision: str, actor: str, reason: str,
+                           now: datetime) -> ReviewTaskRow | None:
+        """Close an open task with its decision; None when it is not open."""
+        rows = self._run(cypher.DECIDE_REVIEW_TASK, task_id=task_id, decision=decision,
+                         actor=actor, reason=reason, now=epoch_ms(now))
+        return _task_row(rows[0]) if rows else None
 
     def person_status(self, one_id: str) -> tuple[str, str | None] | None:
         """(status, merged_into) of a person, or None when no such OneID was issued."""

@@ -17,6 +17,8 @@ from idgraph.engine import IdentityEngine
 from idgraph.errors import ConfigError
 from idgraph.v1 import identity_pb2 as pb
 from idgraph.v1 import identity_pb2_grpc as pb_grpc
+from idgraph.v1 import steward_pb2 as spb
+from idgraph.v1 import steward_pb2_grpc as spb_grpc
 from tests.integration.helpers import node_counts
 
 pytestmark = pytest.mark.e2e
@@ -154,3 +156,40 @@ def test_tls_serves_only_tls(engine: IdentityEngine, clean_store: object) -> Non
             assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
     finally:
         running.stop(grace=1)
+
+
+def test_steward_rpcs_need_the_steward_role(secured: RunningServer, clean_store: object
+                                            ) -> None:
+    methods = spb.DESCRIPTOR.services_by_name["StewardService"].methods
+    assert {METHOD_ROLES[f"/idgraph.v1.StewardService/{m.name}"] for m in methods} == {
+        Role.STEWARD}
+    with grpc.insecure_channel(f"127.0.0.1:{secured.port}") as channel:
+        stub = spb_grpc.StewardServiceStub(channel)
+        attempts = {
+            "ListReviewTasks": lambda md: stub.ListReviewTasks(
+                spb.ListReviewTasksRequest(), metadata=md, timeout=10),
+            "GetReviewTask": lambda md: stub.GetReviewTask(
+                spb.GetReviewTaskRequest(task_id="t"), metadata=md, timeout=10),
+            "DecideReviewTask": lambda md: stub.DecideReviewTask(spb.DecideReviewTaskRequest(
+                task_id="t", decision=spb.REVIEW_DECISION_MERGE, reason="r"),
+                metadata=md, timeout=10),
+            "MergePersons": lambda md: stub.MergePersons(spb.MergePersonsRequest(
+                one_ids=["oid_" + "0" * 26, "oid_" + "1" * 26], reason="r"),
+                metadata=md, timeout=10),
+        }
+        assert set(attempts) == {m.name for m in methods}
+        for role, key in KEYS.items():
+            for name, attempt in attempts.items():
+                try:
+                    attempt([("authorization", f"Bearer {key}")])
+                    code = grpc.StatusCode.OK
+                except grpc.RpcError as error:
+                    code = error.code()
+                if role in ("steward", "admin"):
+                    assert code not in (grpc.StatusCode.UNAUTHENTICATED,
+                                        grpc.StatusCode.PERMISSION_DENIED), (role, name)
+                else:
+                    assert code == grpc.StatusCode.PERMISSION_DENIED, (role, name)
+        with pytest.raises(grpc.RpcError) as anonymous:
+            attempts["ListReviewTasks"]([])
+        assert anonymous.value.code() == grpc.StatusCode.UNAUTHENTICATED

@@ -1,0 +1,170 @@
+"""StewardService: review tasks and manual merges, with the API key's actor recorded."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+
+import grpc
+
+from idgraph.api.auth import current_caller
+from idgraph.api.convert import datetime_to_timestamp, profile_to_proto
+from idgraph.api.identity_servicer import remaining
+from idgraph.domain.oneid import looks_like_one_id
+from idgraph.domain.records import KEY_SEPARATOR
+from idgraph.engine import IdentityEngine
+from idgraph.errors import FieldViolation, InvalidInput
+from idgraph.store.neo4j_store import ReviewFilter, ReviewTaskRow
+from idgraph.v1 import identity_pb2 as ipb
+from idgraph.v1 import steward_pb2 as pb
+from idgraph.v1 import steward_pb2_grpc as pb_grpc
+
+MAX_PAGE = 500
+DEFAULT_PAGE = 50
+MAX_REASON = 2000
+
+_STATUS_TO_PROTO = {"OPEN": pb.REVIEW_STATUS_OPEN, "DECIDED": pb.REVIEW_STATUS_DECIDED}
+_STATUS_FROM_PROTO = {pb.REVIEW_STATUS_UNSPECIFIED: "", pb.REVIEW_STATUS_OPEN: "OPEN",
+                      pb.REVIEW_STATUS_DECIDED: "DECIDED"}
+_DECISION_TO_PROTO = {"MERGE": pb.REVIEW_DECISION_MERGE,
+                      "KEEP_APART": pb.REVIEW_DECISION_KEEP_APART}
+
+
+class StewardServicer(pb_grpc.StewardServiceServicer):
+    """Thin edge over the engine's steward operations."""
+
+    def __init__(self, engine: IdentityEngine) -> None:
+        self.engine = engine
+
+    def ListReviewTasks(self, request: pb.ListReviewTasksRequest,
+                        context: grpc.ServicerContext) -> pb.ListReviewTasksResponse:
+        violations = []
+        if request.status not in _STATUS_FROM_PROTO:
+            violations.append(FieldViolation("status", "unknown status"))
+        if not 0 <= request.page_size <= MAX_PAGE:
+            violations.append(FieldViolation("page_size", f"between 0 and {MAX_PAGE}"))
+        banded = request.min_score != 0 or request.max_score != 0
+        if banded and request.min_score > request.max_score:
+            violations.append(FieldViolation("max_score", "below min_score"))
+        after = (-1, "")
+        try:
+            if request.page_token:
+                after = _decode_token(request.page_token)
+        except ValueError:
+            violations.append(FieldViolation("page_token", "not a token this service issued"))
+        if violations:
+            raise InvalidInput(violations)
+        size = request.page_size or DEFAULT_PAGE
+        where = ReviewFilter(
+            status=_STATUS_FROM_PROTO[request.status],
+            min_score=request.min_score if banded else None,
+            max_score=request.max_score if banded else None,
+            reason_contains=request.reason_contains.strip(), source=request.source.strip())
+        rows = self.engine.review_tasks(where, after, size + 1, remaining(context))
+        token = ""
+        if len(rows) > size:
+            rows = rows[:size]
+            last = rows[-1]
+            created = int(last.created_at.timestamp() * 1000) if last.created_at else 0
+            token = _encode_token(created, last.task_id)
+        return pb.ListReviewTasksResponse(tasks=[_summary(r) for r in rows],
+                                          next_page_token=token)
+
+    def GetReviewTask(self, request: pb.GetReviewTaskRequest, context: grpc.ServicerContext
+                      ) -> pb.GetReviewTaskResponse:
+        _require(request.task_id, "task_id")
+        task, sides = self.engine.review_task(request.task_id.strip(), remaining(context))
+        return pb.GetReviewTaskResponse(
+            task=_summary(task), sides=[profile_to_proto(s.profile) for s in sides],
+            candidates=_scored_candidates(task.evidence))
+
+    def DecideReviewTask(self, request: pb.DecideReviewTaskRequest,
+                         context: grpc.ServicerContext) -> pb.DecideReviewTaskResponse:
+        violations = _missing(request.task_id, "task_id") + _reason(request.reason)
+        if request.decision not in (pb.REVIEW_DECISION_MERGE, pb.REVIEW_DECISION_KEEP_APART):
+            violations.append(FieldViolation("decision", "MERGE or KEEP_APART"))
+        if violations:
+            raise InvalidInput(violations)
+        task, survivor, absorbed = self.engine.decide_review_task(
+            request.task_id.strip(), request.decision == pb.REVIEW_DECISION_MERGE,
+            current_caller().actor, request.reason.strip(), remaining(context))
+        return pb.DecideReviewTaskResponse(task=_summary(task), one_id=survivor,
+                                           merged_one_ids=list(absorbed))
+
+    def MergePersons(self, request: pb.MergePersonsRequest, context: grpc.ServicerContext
+                     ) -> pb.MergePersonsResponse:
+        violations = [FieldViolation(f"one_ids[{i}]", "not a OneID")
+                      for i, one_id in enumerate(request.one_ids)
+                      if not looks_like_one_id(one_id)]
+        if len(request.one_ids) < 2:
+            violations.append(FieldViolation("one_ids", "at least two OneIDs"))
+        elif len(request.one_ids) > 100:
+            violations.append(FieldViolation("one_ids", "at most 100 OneIDs"))
+        violations += _reason(request.reason)
+        if violations:
+            raise InvalidInput(violations)
+        survivor, absorbed = self.engine.merge_persons(
+            list(request.one_ids), current_caller().actor, request.reason.strip(),
+            remaining(context))
+        return pb.MergePersonsResponse(one_id=survivor, merged_one_ids=list(absorbed))
+
+
+def _missing(value: str, field: str) -> list[FieldViolation]:
+    return [] if value.strip() else [FieldViolation(field, "required")]
+
+
+def _require(value: str, field: str) -> None:
+    if not value.strip():
+        raise InvalidInput.one(field, "required")
+
+
+def _reason(reason: str) -> list[FieldViolation]:
+    if not reason.strip():
+        return [FieldViolation("reason", "required: it is kept in the history")]
+    if len(reason) > MAX_REASON:
+        return [FieldViolation("reason", f"at most {MAX_REASON} characters")]
+    return []
+
+
+def _encode_token(created_ms: int, task_id: str) -> str:
+    return base64.urlsafe_b64encode(f"{created_ms}:{task_id}".encode()).decode()
+
+
+def _decode_token(token: str) -> tuple[int, str]:
+    try:
+        created, _, task_id = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
+        return int(created), task_id
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise ValueError("bad page token") from exc
+
+
+def _summary(task: ReviewTaskRow) -> pb.ReviewTaskSummary:
+    source, _, record_id = task.record_key.partition(KEY_SEPARATOR)
+    return pb.ReviewTaskSummary(
+        task_id=task.task_id,
+        status=_STATUS_TO_PROTO.get(task.status, pb.REVIEW_STATUS_UNSPECIFIED),
+        created_at=datetime_to_timestamp(task.created_at), one_id=task.one_id,
+        candidate_one_ids=list(task.candidates), score=task.score, reason=task.reason,
+        source=source, source_record_id=record_id,
+        decision=_DECISION_TO_PROTO.get(task.decision, pb.REVIEW_DECISION_UNSPECIFIED),
+        decided_by=task.decided_by,
+        decided_at=datetime_to_timestamp(task.decided_at),
+        decision_reason=task.decision_reason)
+
+
+def _scored_candidates(evidence: str) -> list[pb.ScoredCandidate]:
+    """The candidates' comparisons as the evidence recorded them when the task opened."""
+    try:
+        document = json.loads(evidence) if evidence else {}
+    except json.JSONDecodeError:
+        return []
+    return [pb.ScoredCandidate(
+        one_id=c.get("one_id", ""), score=c.get("score", 0.0), conflict=c.get("conflict", False),
+        comparisons=[ipb.Comparison(name=k.get("name", ""), kind=k.get("kind", ""),
+                                    level=k.get("level", ""), weight=k.get("weight", 0.0),
+                                    left_value=k.get("left_value", ""),
+                                    right_value=k.get("right_value", ""),
+                                    note=k.get("note", ""))
+                     for k in c.get("comparisons", [])])
+        for c in document.get("candidates", [])]

@@ -1,0 +1,150 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from idgraph.v1 import identity_pb2 as _identity_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ReviewStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    REVIEW_STATUS_UNSPECIFIED: _ClassVar[ReviewStatus]
+    REVIEW_STATUS_OPEN: _ClassVar[ReviewStatus]
+    REVIEW_STATUS_DECIDED: _ClassVar[ReviewStatus]
+
+class ReviewDecision(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    REVIEW_DECISION_UNSPECIFIED: _ClassVar[ReviewDecision]
+    REVIEW_DECISION_MERGE: _ClassVar[ReviewDecision]
+    REVIEW_DECISION_KEEP_APART: _ClassVar[ReviewDecision]
+REVIEW_STATUS_UNSPECIFIED: ReviewStatus
+REVIEW_STATUS_OPEN: ReviewStatus
+REVIEW_STATUS_DECIDED: ReviewStatus
+REVIEW_DECISION_UNSPECIFIED: ReviewDecision
+REVIEW_DECISION_MERGE: ReviewDecision
+REVIEW_DECISION_KEEP_APART: ReviewDecision
+
+class ListReviewTasksRequest(_message.Message):
+    __slots__ = ("status", "min_score", "max_score", "reason_contains", "source", "page_size", "page_token")
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    MIN_SCORE_FIELD_NUMBER: _ClassVar[int]
+    MAX_SCORE_FIELD_NUMBER: _ClassVar[int]
+    REASON_CONTAINS_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    status: ReviewStatus
+    min_score: float
+    max_score: float
+    reason_contains: str
+    source: str
+    page_size: int
+    page_token: str
+    def __init__(self, status: _Optional[_Union[ReviewStatus, str]] = ..., min_score: _Optional[float] = ..., max_score: _Optional[float] = ..., reason_contains: _Optional[str] = ..., source: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ReviewTaskSummary(_message.Message):
+    __slots__ = ("task_id", "status", "created_at", "one_id", "candidate_one_ids", "score", "reason", "source", "source_record_id", "decision", "decided_by", "decided_at", "decision_reason")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    ONE_ID_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATE_ONE_IDS_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_RECORD_ID_FIELD_NUMBER: _ClassVar[int]
+    DECISION_FIELD_NUMBER: _ClassVar[int]
+    DECIDED_BY_FIELD_NUMBER: _ClassVar[int]
+    DECIDED_AT_FIELD_NUMBER: _ClassVar[int]
+    DECISION_REASON_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    status: ReviewStatus
+    created_at: _timestamp_pb2.Timestamp
+    one_id: str
+    candidate_one_ids: _containers.RepeatedScalarFieldContainer[str]
+    score: float
+    reason: str
+    source: str
+    source_record_id: str
+    decision: ReviewDecision
+    decided_by: str
+    decided_at: _timestamp_pb2.Timestamp
+    decision_reason: str
+    def __init__(self, task_id: _Optional[str] = ..., status: _Optional[_Union[ReviewStatus, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., one_id: _Optional[str] = ..., candidate_one_ids: _Optional[_Iterable[str]] = ..., score: _Optional[float] = ..., reason: _Optional[str] = ..., source: _Optional[str] = ..., source_record_id: _Optional[str] = ..., decision: _Optional[_Union[ReviewDecision, str]] = ..., decided_by: _Optional[str] = ..., decided_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., decision_reason: _Optional[str] = ...) -> None: ...
+
+class ListReviewTasksResponse(_message.Message):
+    __slots__ = ("tasks", "next_page_token")
+    TASKS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    tasks: _containers.RepeatedCompositeFieldContainer[ReviewTaskSummary]
+    next_page_token: str
+    def __init__(self, tasks: _Optional[_Iterable[_Union[ReviewTaskSummary, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class GetReviewTaskRequest(_message.Message):
+    __slots__ = ("task_id",)
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    def __init__(self, task_id: _Optional[str] = ...) -> None: ...
+
+class ScoredCandidate(_message.Message):
+    __slots__ = ("one_id", "score", "conflict", "comparisons")
+    ONE_ID_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    CONFLICT_FIELD_NUMBER: _ClassVar[int]
+    COMPARISONS_FIELD_NUMBER: _ClassVar[int]
+    one_id: str
+    score: float
+    conflict: bool
+    comparisons: _containers.RepeatedCompositeFieldContainer[_identity_pb2.Comparison]
+    def __init__(self, one_id: _Optional[str] = ..., score: _Optional[float] = ..., conflict: _Optional[bool] = ..., comparisons: _Optional[_Iterable[_Union[_identity_pb2.Comparison, _Mapping]]] = ...) -> None: ...
+
+class GetReviewTaskResponse(_message.Message):
+    __slots__ = ("task", "sides", "candidates")
+    TASK_FIELD_NUMBER: _ClassVar[int]
+    SIDES_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    task: ReviewTaskSummary
+    sides: _containers.RepeatedCompositeFieldContainer[_identity_pb2.Profile]
+    candidates: _containers.RepeatedCompositeFieldContainer[ScoredCandidate]
+    def __init__(self, task: _Optional[_Union[ReviewTaskSummary, _Mapping]] = ..., sides: _Optional[_Iterable[_Union[_identity_pb2.Profile, _Mapping]]] = ..., candidates: _Optional[_Iterable[_Union[ScoredCandidate, _Mapping]]] = ...) -> None: ...
+
+class DecideReviewTaskRequest(_message.Message):
+    __slots__ = ("task_id", "decision", "reason")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    DECISION_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    decision: ReviewDecision
+    reason: str
+    def __init__(self, task_id: _Optional[str] = ..., decision: _Optional[_Union[ReviewDecision, str]] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class DecideReviewTaskResponse(_message.Message):
+    __slots__ = ("task", "one_id", "merged_one_ids")
+    TASK_FIELD_NUMBER: _ClassVar[int]
+    ONE_ID_FIELD_NUMBER: _ClassVar[int]
+    MERGED_ONE_IDS_FIELD_NUMBER: _ClassVar[int]
+    task: ReviewTaskSummary
+    one_id: str
+    merged_one_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, task: _Optional[_Union[ReviewTaskSummary, _Mapping]] = ..., one_id: _Optional[str] = ..., merged_one_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class MergePersonsRequest(_message.Message):
+    __slots__ = ("one_ids", "reason")
+    ONE_IDS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    one_ids: _containers.RepeatedScalarFieldContainer[str]
+    reason: str
+    def __init__(self, one_ids: _Optional[_Iterable[str]] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class MergePersonsResponse(_message.Message):
+    __slots__ = ("one_id", "merged_one_ids")
+    ONE_ID_FIELD_NUMBER: _ClassVar[int]
+    MERGED_ONE_IDS_FIELD_NUMBER: _ClassVar[int]
+    one_id: str
+    merged_one_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, one_id: _Optional[str] = ..., merged_one_ids: _Optional[_Iterable[str]] = ...) -> None: ...

@@ -1,0 +1,149 @@
+"""StewardService through a real gRPC server and client over a real Neo4j."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+
+from idgraph.store.neo4j_store import Neo4jStore
+from idgraph.v1 import identity_pb2 as pb
+from idgraph.v1 import identity_pb2_grpc as pb_grpc
+from idgraph.v1 import steward_pb2 as spb
+from idgraph.v1 import steward_pb2_grpc as spb_grpc
+from tests.e2e.test_grpc_api import bad_request, ingest, record
+from tests.integration.helpers import active_people, check_invariants
+
+pytestmark = pytest.mark.e2e
+
+PHONE = "13912345678"
+
+
+def open_review(stub: pb_grpc.IdentityServiceStub) -> tuple[pb.IngestResponse,
+                                                             pb.IngestResponse]:
+    """Two people sharing a phone under different names: the second opens a review task."""
+    first = ingest(stub, record("1", ("phone", PHONE), name="张伟"))
+    second = ingest(stub, record("2", ("phone", PHONE), source="app", name="王芳"))
+    assert second.decision == pb.DECISION_REVIEW and second.review_task_id
+    return first, second
+
+
+def test_a_task_decided_keep_apart_stays_apart_as_records_arrive(
+        stub: pb_grpc.IdentityServiceStub, steward: spb_grpc.StewardServiceStub,
+        clean_store: Neo4jStore) -> None:
+    first, second = open_review(stub)
+    (listed,) = steward.ListReviewTasks(spb.ListReviewTasksRequest(
+        status=spb.REVIEW_STATUS_OPEN), timeout=10).tasks
+    assert (listed.task_id, listed.one_id, list(listed.candidate_one_ids)) == (
+        second.review_task_id, second.one_id, [first.one_id])
+    assert (listed.source, listed.source_record_id) == ("app", "2")
+    shown = steward.GetReviewTask(spb.GetReviewTaskRequest(task_id=listed.task_id), timeout=10)
+    assert [s.one_id for s in shown.sides] == [second.one_id, first.one_id]
+    assert {a.name: a.value for a in shown.sides[1].attributes}["name"] == "张伟"
+    (candidate,) = shown.candidates
+    levels = {c.name: c.level for c in candidate.comparisons}
+    assert candidate.one_id == first.one_id and levels["phone"] == "agree"
+    assert levels["name"] not in ("exact", "")
+    decided = steward.DecideReviewTask(spb.DecideReviewTaskRequest(
+        task_id=listed.task_id, decision=spb.REVIEW_DECISION_KEEP_APART,
+        reason="two customers share a family phone"), timeout=10)
+    assert decided.task.status == spb.REVIEW_STATUS_DECIDED
+    assert decided.task.decided_by == "anonymous" and decided.task.decision_reason
+    # More records of both arrive: each joins its own person, and no new task opens.
+    for n, name in enumerate(["王芳", "张伟", "王芳"], start=3):
+        answer = ingest(stub, record(str(n), ("phone", PHONE), name=name))
+        assert answer.one_id == (second.one_id if name == "王芳" else first.one_id)
+        assert answer.decision == pb.DECISION_LINKED and not answer.review_task_id
+    bridge = ingest(stub, record("9", ("phone", PHONE), ("email", "w@x.com"), name="王芳"))
+    assert bridge.one_id == second.one_id and not bridge.merged_one_ids
+    assert active_people(clean_store) == 2
+    assert not steward.ListReviewTasks(spb.ListReviewTasksRequest(
+        status=spb.REVIEW_STATUS_OPEN), timeout=10).tasks
+    with pytest.raises(grpc.RpcError) as again:
+        steward.DecideReviewTask(spb.DecideReviewTaskRequest(
+            task_id=listed.task_id, decision=spb.REVIEW_DECISION_MERGE, reason="oops"),
+            timeout=10)
+    assert again.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    check_invariants(clean_store)
+
+
+def test_a_task_decided_merge_merges_and_the_feed_says_so(
+        stub: pb_grpc.IdentityServiceStub, steward: spb_grpc.StewardServiceStub,
+        clean_store: Neo4jStore) -> None:
+    first, second = open_review(stub)
+    decided = steward.DecideReviewTask(spb.DecideReviewTaskRequest(
+        task_id=second.review_task_id, decision=spb.REVIEW_DECISION_MERGE,
+        reason="same person, new name after marriage"), timeout=10)
+    assert (decided.one_id, list(decided.merged_one_ids)) == (first.one_id, [second.one_id])
+    assert active_people(clean_store) == 1
+    changes = list(stub.WatchChanges(pb.WatchChangesRequest(max_events=3), timeout=10))
+    assert [(c.type, c.rule) for c in changes] == [
+        (pb.CHANGE_TYPE_CREATED, ""), (pb.CHANGE_TYPE_CREATED, ""),
+        (pb.CHANGE_TYPE_MERGED, "manual")]
+    check_invariants(clean_store)
+
+
+def test_review_tasks_page_and_filter(stub: pb_grpc.IdentityServiceStub,
+                                     steward: spb_grpc.StewardServiceStub,
+                                     clean_store: Neo4jStore) -> None:
+    opened = []
+    for n in range(5):
+        ingest(stub, record(f"a{n}", ("phone", f"1391234{n:04d}"), name="张伟"))
+        opened.append(ingest(stub, record(f"b{n}", ("phone", f"1391234{n:04d}"),
+                                          source="app", name="王芳")).review_task_id)
+    seen, token = [], ""
+    while True:
+        page = steward.ListReviewTasks(spb.ListReviewTasksRequest(page_size=2,
+                                                                  page_token=token), timeout=10)
+        seen += [t.task_id for t in page.tasks]
+        token = page.next_page_token
+        if not token:
+            break
+    assert seen == opened  # oldest first, each once
+    assert not steward.ListReviewTasks(spb.ListReviewTasksRequest(source="crm"),
+                                       timeout=10).tasks
+    assert len(steward.ListReviewTasks(spb.ListReviewTasksRequest(source="app"),
+                                       timeout=10).tasks) == 5
+    assert not steward.ListReviewTasks(spb.ListReviewTasksRequest(min_score=50, max_score=60),
+                                       timeout=10).tasks
+    assert not steward.ListReviewTasks(spb.ListReviewTasksRequest(reason_contains="zzz"),
+                                       timeout=10).tasks
+
+
+@pytest.mark.parametrize("call, fields", [
+    (lambda s: s.ListReviewTasks(spb.ListReviewTasksRequest(page_size=9999, page_token="%%",
+                                                            min_score=5, max_score=1),
+                                 timeout=10), ["page_size", "max_score", "page_token"]),
+    (lambda s: s.GetReviewTask(spb.GetReviewTaskRequest(), timeout=10), ["task_id"]),
+    (lambda s: s.DecideReviewTask(spb.DecideReviewTaskRequest(), timeout=10),
+     ["task_id", "reason", "decision"]),
+    (lambda s: s.MergePersons(spb.MergePersonsRequest(one_ids=["x"]), timeout=10),
+     ["one_ids[0]", "one_ids", "reason"]),
+])
+def test_bad_steward_requests_name_their_fields(steward: spb_grpc.StewardServiceStub,
+                                                call: object, fields: list[str]) -> None:
+    with pytest.raises(grpc.RpcError) as exc:
+        call(steward)  # type: ignore[operator]
+    assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert bad_request(exc.value) == fields
+
+
+def test_unknown_task_is_not_found(steward: spb_grpc.StewardServiceStub,
+                                   clean_store: Neo4jStore) -> None:
+    with pytest.raises(grpc.RpcError) as exc:
+        steward.GetReviewTask(spb.GetReviewTaskRequest(task_id="nope"), timeout=10)
+    assert exc.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_merge_persons_by_hand(stub: pb_grpc.IdentityServiceStub,
+                               steward: spb_grpc.StewardServiceStub,
+                               clean_store: Neo4jStore) -> None:
+    a = ingest(stub, record("1", ("phone", PHONE)))
+    b = ingest(stub, record("2", ("email", "li@163.com")))
+    merged = steward.MergePersons(spb.MergePersonsRequest(one_ids=[b.one_id, a.one_id],
+                                                          reason="checked"), timeout=10)
+    assert (merged.one_id, list(merged.merged_one_ids)) == (a.one_id, [b.one_id])
+    with pytest.raises(grpc.RpcError) as exc:
+        steward.MergePersons(spb.MergePersonsRequest(one_ids=[b.one_id, a.one_id],
+                                                     reason="again"), timeout=10)
+    assert exc.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    check_invariants(clean_store)

@@ -290,6 +290,37 @@ class IdentityEngine:
         with self._view_lock:  # the write moves the epoch on: this engine's view is dropped
             return self.store.write(work, timeout)
 
+    def split_person(self, one_id: str, record_keys: Sequence[str], actor: str, reason: str,
+                     timeout: float | None = None) -> tuple[str, str, tuple[str, ...]]:
+        """A steward's split: the chosen records (keys ``source|source_record_id``) and the
+        rest become two people kept apart from each other, so no later record re-merges
+        them. The larger part keeps the OneID (the chosen part on a tie moves). Answers
+        (the kept OneID, the new OneID, the record keys that moved)."""
+        now = self._now()
+
+        def work(tx: GraphTx) -> tuple[str, str, tuple[str, ...]]:
+            person = self._follow_redirects(tx, one_id)
+            held = set(tx.person_record_keys(person))
+            chosen = list(dict.fromkeys(record_keys))
+            unknown = [i for i, key in enumerate(record_keys) if key not in held]
+            if unknown:
+                raise InvalidInput([FieldViolation(f"records[{i}]", f"not a record of {person}")
+                                    for i in unknown])
+            rest = sorted(held - set(chosen))
+            if not chosen or not rest:
+                raise InvalidInput.one("records", "choose some of the person's records, "
+                                       "not none and not all")
+            moving = tuple(sorted(chosen)) if len(chosen) <= len(rest) else tuple(rest)
+            new_one_id = self.mint_one_id(now)
+            tx.split_person(person, new_one_id, moving, self._new_id(), actor, reason, now)
+            tx.record_changes([Change(ChangeType.CREATED, new_one_id, actor=actor),
+                               Change(ChangeType.SPLIT, person, (new_one_id,), actor, "manual")],
+                              now)
+            return person, new_one_id, moving
+
+        with self._view_lock:  # the write moves the epoch on: this engine's view is dropped
+            return self.store.write(work, timeout)
+
     # ------------------------------------------------------------------ change feed
     def changes(self, after: int, limit: int) -> list[ChangeRow]:
         """Up to `limit` changes after feed position `after`, in commit order."""

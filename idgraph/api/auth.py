@@ -71,6 +71,7 @@ METHOD_ROLES: Mapping[str, Role] = {
     _STEWARD + "GetReviewTask": Role.STEWARD,
     _STEWARD + "DecideReviewTask": Role.STEWARD,
     _STEWARD + "MergePersons": Role.STEWARD,
+    _STEWARD + "SplitPerson": Role.STEWARD,
 }
 OPEN_SERVICES = ("/grpc.health.v1.Health/", "/grpc.reflection.v1alpha.ServerReflection/")
 

@@ -109,6 +109,29 @@ class StewardServicer(pb_grpc.StewardServiceServicer):
             remaining(context))
         return pb.MergePersonsResponse(one_id=survivor, merged_one_ids=list(absorbed))
 
+    def SplitPerson(self, request: pb.SplitPersonRequest, context: grpc.ServicerContext
+                    ) -> pb.SplitPersonResponse:
+        violations = [] if looks_like_one_id(request.one_id) else [
+            FieldViolation("one_id", "not a OneID")]
+        if not request.records:
+            violations.append(FieldViolation("records", "at least one record"))
+        for i, ref in enumerate(request.records):
+            violations += _missing(ref.source, f"records[{i}].source")
+            violations += _missing(ref.source_record_id, f"records[{i}].source_record_id")
+        violations += _reason(request.reason)
+        if violations:
+            raise InvalidInput(violations)
+        kept, new, moved = self.engine.split_person(
+            request.one_id, [_record_key(r) for r in request.records], current_caller().actor,
+            request.reason.strip(), remaining(context))
+        return pb.SplitPersonResponse(one_id=kept, new_one_id=new, moved=[
+            pb.RecordRef(source=key.partition(KEY_SEPARATOR)[0],
+                         source_record_id=key.partition(KEY_SEPARATOR)[2]) for key in moved])
+
+
+def _record_key(ref: pb.RecordRef) -> str:
+    return f"{ref.source.strip()}{KEY_SEPARATOR}{ref.source_record_id.strip()}"
+
 
 def _missing(value: str, field: str) -> list[FieldViolation]:
     return [] if value.strip() else [FieldViolation(field, "required")]

@@ -180,7 +180,7 @@ UNWIND $rows AS row
 MERGE (p:Person {one_id: row.one_id})
   ON CREATE SET p.status = 'active', p.created_at = datetime({epochMillis: $now})
 SET p.updated_at = datetime({epochMillis: $now})
-CREATE (r:Record {key: row.key, ingested_at: datetime({epochMillis: $now}),
+CREATE (r:Record {key: row.key, ingested_at: datetime({epochMillis: $now}), origin: row.one_id,
                   source: row.source, source_record_id: row.source_record_id,
                   observed_at: datetime({epochMillis: row.observed_at}),
                   attributes: row.attributes, fingerprint: row.fingerprint,
@@ -205,7 +205,7 @@ MERGE (p:Person {one_id: row.one_id})
   ON CREATE SET p.status = 'active', p.created_at = datetime({epochMillis: $now})
 SET p.updated_at = datetime({epochMillis: $now})
 MERGE (r:Record {key: row.key})
-  ON CREATE SET r.ingested_at = datetime({epochMillis: $now})
+  ON CREATE SET r.ingested_at = datetime({epochMillis: $now}), r.origin = row.one_id
 SET r.source = row.source, r.source_record_id = row.source_record_id,
     r.observed_at = datetime({epochMillis: row.observed_at}), r.attributes = row.attributes,
     r.fingerprint = row.fingerprint, r.updated_at = datetime({epochMillis: $now}),
@@ -262,6 +262,48 @@ WHERE x <> y AND NOT (x)-[:KEPT_APART]-(y)
 CREATE (x)-[:KEPT_APART {at: datetime({epochMillis: $now}), actor: $actor, reason: $reason,
                         task_id: $task_id}]->(y)
 RETURN x.one_id AS first, y.one_id AS second
+"""
+
+PERSON_RECORD_KEYS: LiteralString = """
+MATCH (:Person {one_id: $one_id})<-[:PART_OF]-(r:Record)
+RETURN r.key AS key
+"""
+
+# A steward's split: the moving records go to a new person, which inherits the person's
+# kept-apart decisions and is kept apart from it; OneIDs merged into the person whose
+# records (by origin) all moved now redirect to the new person; the split is recorded.
+SPLIT_PERSON: LiteralString = """
+MATCH (s:Person {one_id: $one_id, status: 'active'})
+CREATE (n:Person {one_id: $new_one_id, status: 'active', created_at: datetime({epochMillis: $now}),
+                  updated_at: datetime({epochMillis: $now})})
+SET s.updated_at = datetime({epochMillis: $now})
+WITH s, n
+CALL (s, n) {
+  UNWIND $record_keys AS key
+  MATCH (r:Record {key: key})-[old:PART_OF]->(s)
+  CREATE (r)-[:PART_OF]->(n)
+  DELETE old
+}
+CALL (s, n) {
+  MATCH (s)-[k:KEPT_APART]-(q:Person)
+  CREATE (n)-[:KEPT_APART {at: k.at, actor: k.actor, reason: k.reason, task_id: k.task_id}]->(q)
+}
+CALL (s, n) {
+  MATCH (x:Person {merged_into: s.one_id})
+  WHERE EXISTS { MATCH (r:Record {origin: x.one_id}) WHERE r.key IN $record_keys }
+    AND NOT EXISTS { MATCH (r:Record {origin: x.one_id}) WHERE NOT r.key IN $record_keys }
+  SET x.merged_into = n.one_id
+  WITH x
+  MATCH (x)-[m:MERGED_INTO]->(s)
+  CREATE (x)-[:MERGED_INTO {at: m.at, event_id: m.event_id}]->(n)
+  DELETE m
+}
+CREATE (s)-[:KEPT_APART {at: datetime({epochMillis: $now}), actor: $actor, reason: $reason,
+                        task_id: ''}]->(n)
+CREATE (e:SplitEvent {event_id: $event_id, at: datetime({epochMillis: $now}), actor: $actor,
+                      reason: $reason, one_id: $one_id, new_one_id: $new_one_id,
+                      record_keys: $record_keys})
+CREATE (e)-[:INVOLVES]->(s), (e)-[:INVOLVES]->(n)
 """
 
 # The change feed's entries of one transaction; positions follow commit order.

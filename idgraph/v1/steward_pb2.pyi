@@ -148,3 +148,31 @@ class MergePersonsResponse(_message.Message):
     one_id: str
     merged_one_ids: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, one_id: _Optional[str] = ..., merged_one_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class RecordRef(_message.Message):
+    __slots__ = ("source", "source_record_id")
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_RECORD_ID_FIELD_NUMBER: _ClassVar[int]
+    source: str
+    source_record_id: str
+    def __init__(self, source: _Optional[str] = ..., source_record_id: _Optional[str] = ...) -> None: ...
+
+class SplitPersonRequest(_message.Message):
+    __slots__ = ("one_id", "records", "reason")
+    ONE_ID_FIELD_NUMBER: _ClassVar[int]
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    one_id: str
+    records: _containers.RepeatedCompositeFieldContainer[RecordRef]
+    reason: str
+    def __init__(self, one_id: _Optional[str] = ..., records: _Optional[_Iterable[_Union[RecordRef, _Mapping]]] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class SplitPersonResponse(_message.Message):
+    __slots__ = ("one_id", "new_one_id", "moved")
+    ONE_ID_FIELD_NUMBER: _ClassVar[int]
+    NEW_ONE_ID_FIELD_NUMBER: _ClassVar[int]
+    MOVED_FIELD_NUMBER: _ClassVar[int]
+    one_id: str
+    new_one_id: str
+    moved: _containers.RepeatedCompositeFieldContainer[RecordRef]
+    def __init__(self, one_id: _Optional[str] = ..., new_one_id: _Optional[str] = ..., moved: _Optional[_Iterable[_Union[RecordRef, _Mapping]]] = ...) -> None: ...

@@ -57,6 +57,11 @@ class StewardServiceStub:
                 request_serializer=idgraph_dot_v1_dot_steward__pb2.MergePersonsRequest.SerializeToString,
                 response_deserializer=idgraph_dot_v1_dot_steward__pb2.MergePersonsResponse.FromString,
                 _registered_method=True)
+        self.SplitPerson = channel.unary_unary(
+                '/idgraph.v1.StewardService/SplitPerson',
+                request_serializer=idgraph_dot_v1_dot_steward__pb2.SplitPersonRequest.SerializeToString,
+                response_deserializer=idgraph_dot_v1_dot_steward__pb2.SplitPersonResponse.FromString,
+                _registered_method=True)
 
 
 class StewardServiceServicer:
@@ -96,6 +101,15 @@ class StewardServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SplitPerson(self, request, context):
+        """SplitPerson moves chosen records out of a person: the larger part keeps the
+        OneID, the other gets a new one, and the two are kept apart so that no later
+        record merges them again.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_StewardServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -118,6 +132,11 @@ def add_StewardServiceServicer_to_server(servicer, server):
                     servicer.MergePersons,
                     request_deserializer=idgraph_dot_v1_dot_steward__pb2.MergePersonsRequest.FromString,
                     response_serializer=idgraph_dot_v1_dot_steward__pb2.MergePersonsResponse.SerializeToString,
+            ),
+            'SplitPerson': grpc.unary_unary_rpc_method_handler(
+                    servicer.SplitPerson,
+                    request_deserializer=idgraph_dot_v1_dot_steward__pb2.SplitPersonRequest.FromString,
+                    response_serializer=idgraph_dot_v1_dot_steward__pb2.SplitPersonResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -231,6 +250,33 @@ class StewardService:
             '/idgraph.v1.StewardService/MergePersons',
             idgraph_dot_v1_dot_steward__pb2.MergePersonsRequest.SerializeToString,
             idgraph_dot_v1_dot_steward__pb2.MergePersonsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SplitPerson(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/idgraph.v1.StewardService/SplitPerson',
+            idgraph_dot_v1_dot_steward__pb2.SplitPersonRequest.SerializeToString,
+            idgraph_dot_v1_dot_steward__pb2.SplitPersonResponse.FromString,
             options,
             channel_credentials,
             insecure,

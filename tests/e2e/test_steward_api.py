@@ -147,3 +147,55 @@ def test_merge_persons_by_hand(stub: pb_grpc.IdentityServiceStub,
                                                      reason="again"), timeout=10)
     assert exc.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     check_invariants(clean_store)
+
+
+def test_a_wrong_merge_split_stays_split_and_every_one_id_resolves(
+        stub: pb_grpc.IdentityServiceStub, steward: spb_grpc.StewardServiceStub,
+        clean_store: Neo4jStore) -> None:
+    a = ingest(stub, record("1", ("phone", PHONE)))
+    b = ingest(stub, record("2", ("email", "li@163.com"), source="app"))
+    wrong = ingest(stub, record("3", ("phone", PHONE), ("email", "li@163.com"), source="web"))
+    assert wrong.decision == pb.DECISION_MERGED and wrong.one_id == a.one_id
+    split = steward.SplitPerson(spb.SplitPersonRequest(
+        one_id=b.one_id,  # a merged-away OneID finds its person
+        records=[spb.RecordRef(source="app", source_record_id="2")],
+        reason="the web form mixed two customers"), timeout=10)
+    assert split.one_id == a.one_id and split.new_one_id not in (a.one_id, b.one_id)
+    assert [(r.source, r.source_record_id) for r in split.moved] == [("app", "2")]
+    # every OneID ever issued resolves to where its records live now
+    profiles = {one_id: stub.GetProfile(pb.GetProfileRequest(one_id=one_id), timeout=10)
+                for one_id in (a.one_id, b.one_id, split.new_one_id)}
+    assert profiles[b.one_id].profile.one_id == split.new_one_id
+    assert profiles[b.one_id].redirected
+    assert {r.source_record_id for r in profiles[a.one_id].profile.records} == {"1", "3"}
+    assert {r.source_record_id for r in profiles[split.new_one_id].profile.records} == {"2"}
+    # the same bridging evidence again does not re-merge them
+    again = ingest(stub, record("4", ("phone", PHONE), ("email", "li@163.com"), source="web"))
+    assert again.one_id == a.one_id and not again.merged_one_ids
+    assert ingest(stub, record("5", ("email", "li@163.com"), source="app")
+                  ).one_id in (a.one_id, split.new_one_id)
+    assert active_people(clean_store) == 2
+    changes = list(stub.WatchChanges(pb.WatchChangesRequest(max_events=5), timeout=10))
+    assert [(c.type, c.one_id, list(c.related_one_ids)) for c in changes[-2:]] == [
+        (pb.CHANGE_TYPE_CREATED, split.new_one_id, []),
+        (pb.CHANGE_TYPE_SPLIT, a.one_id, [split.new_one_id])]
+    check_invariants(clean_store)
+
+
+def test_split_requests_name_their_fields(stub: pb_grpc.IdentityServiceStub,
+                                          steward: spb_grpc.StewardServiceStub,
+                                          clean_store: Neo4jStore) -> None:
+    a = ingest(stub, record("1", ("phone", PHONE)))
+    ingest(stub, record("2", ("phone", PHONE), source="app"))
+    for records, fields in (
+            ([spb.RecordRef(source="crm", source_record_id="1"),
+              spb.RecordRef(source="crm", source_record_id="404")], ["records[1]"]),
+            ([spb.RecordRef(source="crm", source_record_id="1"),
+              spb.RecordRef(source="app", source_record_id="2")], ["records"]),
+            ([spb.RecordRef(source="", source_record_id="1")], ["records[0].source"])):
+        with pytest.raises(grpc.RpcError) as exc:
+            steward.SplitPerson(spb.SplitPersonRequest(one_id=a.one_id, records=records,
+                                                       reason="r"), timeout=10)
+        assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert bad_request(exc.value) == fields
+    assert active_people(clean_store) == 1

@@ -65,6 +65,7 @@ from idgraph.store.neo4j_store import (
     ChangeRow,
     GraphStore,
     GraphTx,
+    HistoryEntry,
     PersonRow,
     ReviewFilter,
     ReviewTaskRow,
@@ -289,6 +290,16 @@ class IdentityEngine:
 
         with self._view_lock:  # the write moves the epoch on: this engine's view is dropped
             return self.store.write(work, timeout)
+
+    def history(self, one_id: str, timeout: float | None = None
+                ) -> tuple[str, list[HistoryEntry]]:
+        """The person a OneID points at now, and the lineage of it and of every OneID
+        merged into it, oldest first."""
+        def work(tx: GraphTx) -> tuple[str, list[HistoryEntry]]:
+            person = self._follow_redirects(tx, one_id)
+            return person, tx.history(person)
+
+        return self.store.read(work, timeout)
 
     def split_person(self, one_id: str, record_keys: Sequence[str], actor: str, reason: str,
                      timeout: float | None = None) -> tuple[str, str, tuple[str, ...]]:

@@ -72,6 +72,7 @@ METHOD_ROLES: Mapping[str, Role] = {
     _STEWARD + "DecideReviewTask": Role.STEWARD,
     _STEWARD + "MergePersons": Role.STEWARD,
     _STEWARD + "SplitPerson": Role.STEWARD,
+    _STEWARD + "GetHistory": Role.STEWARD,
 }
 OPEN_SERVICES = ("/grpc.health.v1.Health/", "/grpc.reflection.v1alpha.ServerReflection/")
 

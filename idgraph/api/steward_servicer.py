@@ -109,6 +109,16 @@ class StewardServicer(pb_grpc.StewardServiceServicer):
             remaining(context))
         return pb.MergePersonsResponse(one_id=survivor, merged_one_ids=list(absorbed))
 
+    def GetHistory(self, request: pb.GetHistoryRequest, context: grpc.ServicerContext
+                   ) -> pb.GetHistoryResponse:
+        if not looks_like_one_id(request.one_id):
+            raise InvalidInput.one("one_id", "not a OneID")
+        person, entries = self.engine.history(request.one_id, remaining(context))
+        return pb.GetHistoryResponse(one_id=person, entries=[pb.HistoryEntry(
+            at=datetime_to_timestamp(e.at), kind=e.kind, actor=e.actor, one_id=e.one_id,
+            related_one_ids=list(e.related), rule=e.rule, score=e.score, reason=e.reason,
+            task_id=e.task_id, decision=e.decision) for e in entries])
+
     def SplitPerson(self, request: pb.SplitPersonRequest, context: grpc.ServicerContext
                     ) -> pb.SplitPersonResponse:
         violations = [] if looks_like_one_id(request.one_id) else [

@@ -264,6 +264,47 @@ CREATE (x)-[:KEPT_APART {at: datetime({epochMillis: $now}), actor: $actor, reaso
 RETURN x.one_id AS first, y.one_id AS second
 """
 
+# The lineage of a person and of the OneIDs merged into it: creations, merges, splits,
+# review tasks opened and decided, erasures; oldest first.
+HISTORY: LiteralString = """
+MATCH (p:Person {one_id: $one_id})
+OPTIONAL MATCH (x:Person {merged_into: p.one_id})
+WITH p, [p.one_id] + collect(x.one_id) AS ids
+CALL (ids) {
+  MATCH (c:ChangeEvent {type: 'CREATED'}) WHERE c.one_id IN ids
+  RETURN c.at AS at, 'CREATED' AS kind, c.actor AS actor, c.one_id AS one_id,
+         [] AS related, '' AS rule, 0.0 AS score, '' AS reason, '' AS task_id,
+         '' AS decision
+  UNION ALL
+  MATCH (e:MergeEvent)-[:INVOLVES]->(q:Person) WHERE q.one_id IN ids
+  WITH DISTINCT e
+  RETURN e.at AS at, 'MERGED' AS kind, e.actor AS actor, e.survivor AS one_id,
+         e.absorbed AS related, e.rule AS rule, e.score AS score, '' AS reason,
+         '' AS task_id, '' AS decision
+  UNION ALL
+  MATCH (e:SplitEvent)-[:INVOLVES]->(q:Person) WHERE q.one_id IN ids
+  WITH DISTINCT e
+  RETURN e.at AS at, 'SPLIT' AS kind, e.actor AS actor, e.one_id AS one_id,
+         [e.new_one_id] AS related, 'manual' AS rule, 0.0 AS score, e.reason AS reason,
+         '' AS task_id, '' AS decision
+  UNION ALL
+  MATCH (t:ReviewTask)-[:CONCERNS]->(q:Person) WHERE q.one_id IN ids
+  WITH DISTINCT t
+  RETURN t.created_at AS at, 'REVIEW_OPENED' AS kind, 'ingest' AS actor,
+         t.one_id AS one_id, t.candidate_one_ids AS related, '' AS rule, t.score AS score,
+         t.reason AS reason, t.task_id AS task_id, '' AS decision
+  UNION ALL
+  MATCH (t:ReviewTask {status: 'DECIDED'})-[:CONCERNS]->(q:Person) WHERE q.one_id IN ids
+  WITH DISTINCT t
+  RETURN t.decided_at AS at, 'REVIEW_DECIDED' AS kind, t.decided_by AS actor,
+         t.one_id AS one_id, t.candidate_one_ids AS related, '' AS rule, t.score AS score,
+         t.decision_reason AS reason, t.task_id AS task_id, t.decision AS decision
+}
+RETURN at.epochMillis AS at_ms, kind, actor, one_id, related, rule, score, reason, task_id,
+       decision
+ORDER BY at_ms, kind
+"""
+
 PERSON_RECORD_KEYS: LiteralString = """
 MATCH (:Person {one_id: $one_id})<-[:PART_OF]-(r:Record)
 RETURN r.key AS key

@@ -94,6 +94,22 @@ def _task_row(row: Mapping[str, Any]) -> ReviewTaskRow:
 
 
 @dataclass(frozen=True)
+class HistoryEntry:
+    """One step in the lineage of a OneID."""
+
+    at: datetime | None
+    kind: str  # CREATED | MERGED | SPLIT | REVIEW_OPENED | REVIEW_DECIDED | ERASED
+    actor: str
+    one_id: str
+    related: tuple[str, ...]
+    rule: str = ""
+    score: float = 0.0
+    reason: str = ""
+    task_id: str = ""
+    decision: str = ""
+
+
+@dataclass(frozen=True)
 class ChangeRow:
     """A change as stored in the feed."""
 
@@ -256,6 +272,15 @@ class GraphTx:
         rows = self._run(cypher.DECIDE_REVIEW_TASK, task_id=task_id, decision=decision,
                          actor=actor, reason=reason, now=epoch_ms(now))
         return _task_row(rows[0]) if rows else None
+
+    def history(self, one_id: str) -> list[HistoryEntry]:
+        """The lineage of an active person and of every OneID merged into it."""
+        return [HistoryEntry(
+            at=from_epoch_ms(r["at_ms"]), kind=r["kind"], actor=r["actor"] or "",
+            one_id=r["one_id"] or "", related=tuple(r["related"] or ()), rule=r["rule"] or "",
+            score=float(r["score"] or 0.0), reason=r["reason"] or "",
+            task_id=r["task_id"] or "", decision=r["decision"] or "")
+            for r in self._run(cypher.HISTORY, one_id=one_id)]
 
     def person_record_keys(self, one_id: str) -> list[str]:
         """The keys of the records a person is made of."""

@@ -176,3 +176,41 @@ class SplitPersonResponse(_message.Message):
     new_one_id: str
     moved: _containers.RepeatedCompositeFieldContainer[RecordRef]
     def __init__(self, one_id: _Optional[str] = ..., new_one_id: _Optional[str] = ..., moved: _Optional[_Iterable[_Union[RecordRef, _Mapping]]] = ...) -> None: ...
+
+class GetHistoryRequest(_message.Message):
+    __slots__ = ("one_id",)
+    ONE_ID_FIELD_NUMBER: _ClassVar[int]
+    one_id: str
+    def __init__(self, one_id: _Optional[str] = ...) -> None: ...
+
+class HistoryEntry(_message.Message):
+    __slots__ = ("at", "kind", "actor", "one_id", "related_one_ids", "rule", "score", "reason", "task_id", "decision")
+    AT_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    ONE_ID_FIELD_NUMBER: _ClassVar[int]
+    RELATED_ONE_IDS_FIELD_NUMBER: _ClassVar[int]
+    RULE_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    DECISION_FIELD_NUMBER: _ClassVar[int]
+    at: _timestamp_pb2.Timestamp
+    kind: str
+    actor: str
+    one_id: str
+    related_one_ids: _containers.RepeatedScalarFieldContainer[str]
+    rule: str
+    score: float
+    reason: str
+    task_id: str
+    decision: str
+    def __init__(self, at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., kind: _Optional[str] = ..., actor: _Optional[str] = ..., one_id: _Optional[str] = ..., related_one_ids: _Optional[_Iterable[str]] = ..., rule: _Optional[str] = ..., score: _Optional[float] = ..., reason: _Optional[str] = ..., task_id: _Optional[str] = ..., decision: _Optional[str] = ...) -> None: ...
+
+class GetHistoryResponse(_message.Message):
+    __slots__ = ("one_id", "entries")
+    ONE_ID_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    one_id: str
+    entries: _containers.RepeatedCompositeFieldContainer[HistoryEntry]
+    def __init__(self, one_id: _Optional[str] = ..., entries: _Optional[_Iterable[_Union[HistoryEntry, _Mapping]]] = ...) -> None: ...

@@ -62,6 +62,11 @@ class StewardServiceStub:
                 request_serializer=idgraph_dot_v1_dot_steward__pb2.SplitPersonRequest.SerializeToString,
                 response_deserializer=idgraph_dot_v1_dot_steward__pb2.SplitPersonResponse.FromString,
                 _registered_method=True)
+        self.GetHistory = channel.unary_unary(
+                '/idgraph.v1.StewardService/GetHistory',
+                request_serializer=idgraph_dot_v1_dot_steward__pb2.GetHistoryRequest.SerializeToString,
+                response_deserializer=idgraph_dot_v1_dot_steward__pb2.GetHistoryResponse.FromString,
+                _registered_method=True)
 
 
 class StewardServiceServicer:
@@ -110,6 +115,15 @@ class StewardServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetHistory(self, request, context):
+        """GetHistory answers the lineage of a OneID (and of every OneID merged into
+        the person it points at): creations, merges, splits, review tasks opened
+        and decided, with actor, time, rule, score and reason; oldest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_StewardServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -137,6 +151,11 @@ def add_StewardServiceServicer_to_server(servicer, server):
                     servicer.SplitPerson,
                     request_deserializer=idgraph_dot_v1_dot_steward__pb2.SplitPersonRequest.FromString,
                     response_serializer=idgraph_dot_v1_dot_steward__pb2.SplitPersonResponse.SerializeToString,
+            ),
+            'GetHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetHistory,
+                    request_deserializer=idgraph_dot_v1_dot_steward__pb2.GetHistoryRequest.FromString,
+                    response_serializer=idgraph_dot_v1_dot_steward__pb2.GetHistoryResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -277,6 +296,33 @@ class StewardService:
             '/idgraph.v1.StewardService/SplitPerson',
             idgraph_dot_v1_dot_steward__pb2.SplitPersonRequest.SerializeToString,
             idgraph_dot_v1_dot_steward__pb2.SplitPersonResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/idgraph.v1.StewardService/GetHistory',
+            idgraph_dot_v1_dot_steward__pb2.GetHistoryRequest.SerializeToString,
+            idgraph_dot_v1_dot_steward__pb2.GetHistoryResponse.FromString,
             options,
             channel_credentials,
             insecure,

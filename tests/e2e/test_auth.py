@@ -176,6 +176,8 @@ def test_steward_rpcs_need_the_steward_role(secured: RunningServer, clean_store:
             "MergePersons": lambda md: stub.MergePersons(spb.MergePersonsRequest(
                 one_ids=["oid_" + "0" * 26, "oid_" + "1" * 26], reason="r"),
                 metadata=md, timeout=10),
+            "GetHistory": lambda md: stub.GetHistory(spb.GetHistoryRequest(
+                one_id="oid_" + "0" * 26), metadata=md, timeout=10),
             "SplitPerson": lambda md: stub.SplitPerson(spb.SplitPersonRequest(
                 one_id="oid_" + "0" * 26, records=[spb.RecordRef(source="a",
                                                                  source_record_id="1")],

@@ -48,6 +48,11 @@ def test_a_task_decided_keep_apart_stays_apart_as_records_arrive(
         reason="two customers share a family phone"), timeout=10)
     assert decided.task.status == spb.REVIEW_STATUS_DECIDED
     assert decided.task.decided_by == "anonymous" and decided.task.decision_reason
+    lineage = steward.GetHistory(spb.GetHistoryRequest(one_id=first.one_id), timeout=10)
+    assert [(e.kind, e.task_id, e.decision) for e in lineage.entries] == [
+        ("CREATED", "", ""), ("REVIEW_OPENED", listed.task_id, ""),
+        ("REVIEW_DECIDED", listed.task_id, "KEEP_APART")]
+    assert lineage.entries[-1].reason == "two customers share a family phone"
     # More records of both arrive: each joins its own person, and no new task opens.
     for n, name in enumerate(["王芳", "张伟", "王芳"], start=3):
         answer = ingest(stub, record(str(n), ("phone", PHONE), name=name))
@@ -179,6 +184,16 @@ def test_a_wrong_merge_split_stays_split_and_every_one_id_resolves(
     assert [(c.type, c.one_id, list(c.related_one_ids)) for c in changes[-2:]] == [
         (pb.CHANGE_TYPE_CREATED, split.new_one_id, []),
         (pb.CHANGE_TYPE_SPLIT, a.one_id, [split.new_one_id])]
+    history = steward.GetHistory(spb.GetHistoryRequest(one_id=a.one_id), timeout=10)
+    assert history.one_id == a.one_id
+    assert [(e.kind, e.one_id, list(e.related_one_ids), e.rule) for e in history.entries] == [
+        ("CREATED", a.one_id, [], ""),  # b's creation went with its records to the new part
+        ("MERGED", a.one_id, [b.one_id], "match"),
+        ("SPLIT", a.one_id, [split.new_one_id], "manual")]
+    assert history.entries[-1].reason == "the web form mixed two customers"
+    moved = steward.GetHistory(spb.GetHistoryRequest(one_id=b.one_id), timeout=10)
+    assert moved.one_id == split.new_one_id
+    assert {e.kind for e in moved.entries} == {"CREATED", "MERGED", "SPLIT"}
     check_invariants(clean_store)
 
 

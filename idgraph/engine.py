@@ -47,7 +47,7 @@ from idgraph.domain.resolution import (
     explain_verdict,
 )
 from idgraph.domain.rules import Rules
-from idgraph.domain.scoring import Evidence, Score, probability, score
+from idgraph.domain.scoring import Evidence, Score, forget_compared_values, probability, score
 from idgraph.domain.working_set import (
     Change,
     ChangeType,
@@ -291,12 +291,34 @@ class IdentityEngine:
         with self._view_lock:  # the write moves the epoch on: this engine's view is dropped
             return self.store.write(work, timeout)
 
+    def erase_person(self, one_id: str, actor: str, reason: str,
+                     timeout: float | None = None) -> tuple[str, tuple[str, ...]]:
+        """Erase the person a OneID points at (PIPL / GDPR): its records, the identifiers
+        and vehicles no one else's records hold, the values its lineage kept and the
+        steward decisions about it; its OneIDs stay as tombstones and the feed says ERASED.
+        Answers (the person, every OneID erased). This process's caches forget it too."""
+        now = self._now()
+
+        def work(tx: GraphTx) -> tuple[str, tuple[str, ...]]:
+            person = self._follow_redirects(tx, one_id)
+            erased = tx.erase_person(person, now, actor, reason)
+            tx.record_changes([Change(ChangeType.ERASED, person,
+                                      tuple(i for i in erased if i != person), actor)], now)
+            return person, erased
+
+        with self._view_lock:
+            try:
+                return self.store.write(work, timeout)
+            finally:
+                self._invalidate_view()
+                forget_compared_values()
+
     def history(self, one_id: str, timeout: float | None = None
                 ) -> tuple[str, list[HistoryEntry]]:
         """The person a OneID points at now, and the lineage of it and of every OneID
         merged into it, oldest first."""
         def work(tx: GraphTx) -> tuple[str, list[HistoryEntry]]:
-            person = self._follow_redirects(tx, one_id)
+            person = self._follow_redirects(tx, one_id, erased=True)
             return person, tx.history(person)
 
         return self.store.read(work, timeout)
@@ -626,13 +648,16 @@ class IdentityEngine:
         )
         return ProfileOutcome(profile, target != requested, requested)
 
-    def _follow_redirects(self, tx: GraphTx, one_id: str) -> str:
+    def _follow_redirects(self, tx: GraphTx, one_id: str, erased: bool = False) -> str:
+        """The person a OneID points at now; NotFound for an erased one unless `erased`."""
         current = one_id
         for _ in range(16):  # redirects are kept one hop deep; the bound guards bad data
             status = tx.person_status(current)
             if status is None:
                 raise NotFound(f"OneID {one_id} does not exist")
-            if status[0] != "merged" or not status[1]:
+            if status[0] == "erased" and not erased:
+                raise NotFound(f"OneID {one_id} was erased")
+            if status[0] not in ("merged", "erased") or not status[1]:
                 return current
             current = status[1]
         raise Conflict(f"OneID {one_id} redirects in a loop")

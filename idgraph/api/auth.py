@@ -73,6 +73,7 @@ METHOD_ROLES: Mapping[str, Role] = {
     _STEWARD + "MergePersons": Role.STEWARD,
     _STEWARD + "SplitPerson": Role.STEWARD,
     _STEWARD + "GetHistory": Role.STEWARD,
+    _STEWARD + "ErasePerson": Role.ADMIN,
 }
 OPEN_SERVICES = ("/grpc.health.v1.Health/", "/grpc.reflection.v1alpha.ServerReflection/")
 

@@ -109,6 +109,17 @@ class StewardServicer(pb_grpc.StewardServiceServicer):
             remaining(context))
         return pb.MergePersonsResponse(one_id=survivor, merged_one_ids=list(absorbed))
 
+    def ErasePerson(self, request: pb.ErasePersonRequest, context: grpc.ServicerContext
+                    ) -> pb.ErasePersonResponse:
+        violations = [] if looks_like_one_id(request.one_id) else [
+            FieldViolation("one_id", "not a OneID")]
+        violations += _reason(request.reason)
+        if violations:
+            raise InvalidInput(violations)
+        person, erased = self.engine.erase_person(request.one_id, current_caller().actor,
+                                                  request.reason.strip(), remaining(context))
+        return pb.ErasePersonResponse(one_id=person, erased_one_ids=list(erased))
+
     def GetHistory(self, request: pb.GetHistoryRequest, context: grpc.ServicerContext
                    ) -> pb.GetHistoryResponse:
         if not looks_like_one_id(request.one_id):

@@ -228,6 +228,13 @@ def _plans(rules: Rules) -> tuple[list[_AttributePlan], tuple[str, ...]]:
     return entry[1], entry[2]
 
 
+def forget_compared_values() -> None:
+    """Drop the cached value pairs of every compiled rule set (after an erasure)."""
+    for _rules, plans, _names in list(_PLANS.values()):
+        for plan in plans:
+            plan.cache.clear()
+
+
 def _attribute_comparisons(subject: Evidence, candidate: Evidence,
                            rules: Rules) -> list[ComparisonResult]:
     """Each attribute at the best level any pair of the two sides' values reaches."""

@@ -264,16 +264,16 @@ CREATE (x)-[:KEPT_APART {at: datetime({epochMillis: $now}), actor: $actor, reaso
 RETURN x.one_id AS first, y.one_id AS second
 """
 
-# The lineage of a person and of the OneIDs merged into it: creations, merges, splits,
-# review tasks opened and decided, erasures; oldest first.
+# The lineage of a person (or its tombstone) and of the OneIDs merged into it: creations,
+# merges, splits, review tasks opened and decided, erasures; oldest first.
 HISTORY: LiteralString = """
 MATCH (p:Person {one_id: $one_id})
 OPTIONAL MATCH (x:Person {merged_into: p.one_id})
 WITH p, [p.one_id] + collect(x.one_id) AS ids
 CALL (ids) {
-  MATCH (c:ChangeEvent {type: 'CREATED'}) WHERE c.one_id IN ids
-  RETURN c.at AS at, 'CREATED' AS kind, c.actor AS actor, c.one_id AS one_id,
-         [] AS related, '' AS rule, 0.0 AS score, '' AS reason, '' AS task_id,
+  MATCH (c:ChangeEvent) WHERE c.type IN ['CREATED', 'ERASED'] AND c.one_id IN ids
+  RETURN c.at AS at, c.type AS kind, c.actor AS actor, c.one_id AS one_id,
+         c.related AS related, '' AS rule, 0.0 AS score, '' AS reason, '' AS task_id,
          '' AS decision
   UNION ALL
   MATCH (e:MergeEvent)-[:INVOLVES]->(q:Person) WHERE q.one_id IN ids
@@ -303,6 +303,73 @@ CALL (ids) {
 RETURN at.epochMillis AS at_ms, kind, actor, one_id, related, rule, score, reason, task_id,
        decision
 ORDER BY at_ms, kind
+"""
+
+# --- erasure (statements of one transaction, in this order) --------------------------------
+
+# The person, the OneIDs merged into it, and what their records point at.
+ERASURE_SCOPE: LiteralString = """
+MATCH (p:Person {one_id: $one_id, status: 'active'})
+OPTIONAL MATCH (x:Person {merged_into: p.one_id})
+WITH p, [p.one_id] + collect(x.one_id) AS ids
+OPTIONAL MATCH (p)<-[:PART_OF]-(r:Record)
+OPTIONAL MATCH (r)-[:HAS_IDENTIFIER]->(i:Identifier)
+OPTIONAL MATCH (r)-[:MENTIONS]->(v:Vehicle)
+RETURN ids, collect(DISTINCT r.key) AS records, collect(DISTINCT i.key) AS identifiers,
+       collect(DISTINCT v.vin) AS vins
+"""
+
+ERASE_RECORDS: LiteralString = """
+UNWIND $records AS key
+MATCH (r:Record {key: key})
+DETACH DELETE r
+"""
+
+# Identifiers and vehicles nobody else's records point at any more.
+ERASE_ORPHANS: LiteralString = """
+CALL () {
+  UNWIND $identifiers AS key
+  MATCH (i:Identifier {key: key}) WHERE NOT (i)<-[:HAS_IDENTIFIER]-()
+  DETACH DELETE i
+}
+CALL () {
+  UNWIND $vins AS vin
+  MATCH (v:Vehicle {vin: vin}) WHERE NOT (v)<-[:MENTIONS]-()
+  DETACH DELETE v
+}
+"""
+
+# What the history keeps of the person loses every value: evidence, record keys, free-text
+# reasons; steward decisions about them go (their edges carry reasons).
+SCRUB_LINEAGE: LiteralString = """
+CALL () {
+  MATCH (e:MergeEvent)-[:INVOLVES]->(q:Person) WHERE q.one_id IN $ids
+  SET e.evidence = '', e.record_key = ''
+}
+CALL () {
+  MATCH (e:SplitEvent)-[:INVOLVES]->(q:Person) WHERE q.one_id IN $ids
+  SET e.record_keys = [], e.reason = '(erased)'
+}
+CALL () {
+  MATCH (t:ReviewTask)-[:CONCERNS]->(q:Person) WHERE q.one_id IN $ids
+  SET t.evidence = '', t.record_key = '',
+      t.decision_reason = CASE WHEN t.decision_reason IS NULL THEN null ELSE '(erased)' END,
+      t.status = CASE WHEN t.status = 'OPEN' THEN 'DECIDED' ELSE t.status END,
+      t.decision = coalesce(t.decision, 'ERASED')
+}
+CALL () {
+  MATCH (q:Person)-[k:KEPT_APART]-() WHERE q.one_id IN $ids
+  DELETE k
+}
+"""
+
+# Tombstones: the OneIDs stay (so clients learn they were erased), nothing else does.
+TOMBSTONE_PERSONS: LiteralString = """
+UNWIND $ids AS one_id
+MATCH (q:Person {one_id: one_id})
+SET q = {one_id: one_id, status: 'erased', erased_at: datetime({epochMillis: $now}),
+         erased_by: $actor, erasure_reason: $reason,
+         merged_into: CASE WHEN one_id = $one_id THEN null ELSE $one_id END}
 """
 
 PERSON_RECORD_KEYS: LiteralString = """

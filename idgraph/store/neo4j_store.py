@@ -273,6 +273,23 @@ class GraphTx:
                          actor=actor, reason=reason, now=epoch_ms(now))
         return _task_row(rows[0]) if rows else None
 
+    def erase_person(self, one_id: str, now: datetime, actor: str, reason: str
+                     ) -> tuple[str, ...]:
+        """Erase an active person and every OneID merged into it: records, identifiers and
+        vehicles no one else's records hold, the values kept in its lineage, steward
+        decisions about it; the OneIDs stay as tombstones. Answers the erased OneIDs."""
+        rows = self._run(cypher.ERASURE_SCOPE, one_id=one_id)
+        if not rows:
+            return ()
+        scope = rows[0]
+        ids = tuple(scope["ids"])
+        self._run(cypher.ERASE_RECORDS, records=scope["records"])
+        self._run(cypher.ERASE_ORPHANS, identifiers=scope["identifiers"], vins=scope["vins"])
+        self._run(cypher.SCRUB_LINEAGE, ids=list(ids))
+        self._run(cypher.TOMBSTONE_PERSONS, ids=list(ids), one_id=one_id, now=epoch_ms(now),
+                  actor=actor, reason=reason)
+        return ids
+
     def history(self, one_id: str) -> list[HistoryEntry]:
         """The lineage of an active person and of every OneID merged into it."""
         return [HistoryEntry(

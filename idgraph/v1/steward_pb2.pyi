@@ -214,3 +214,19 @@ class GetHistoryResponse(_message.Message):
     one_id: str
     entries: _containers.RepeatedCompositeFieldContainer[HistoryEntry]
     def __init__(self, one_id: _Optional[str] = ..., entries: _Optional[_Iterable[_Union[HistoryEntry, _Mapping]]] = ...) -> None: ...
+
+class ErasePersonRequest(_message.Message):
+    __slots__ = ("one_id", "reason")
+    ONE_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    one_id: str
+    reason: str
+    def __init__(self, one_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ErasePersonResponse(_message.Message):
+    __slots__ = ("one_id", "erased_one_ids")
+    ONE_ID_FIELD_NUMBER: _ClassVar[int]
+    ERASED_ONE_IDS_FIELD_NUMBER: _ClassVar[int]
+    one_id: str
+    erased_one_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, one_id: _Optional[str] = ..., erased_one_ids: _Optional[_Iterable[str]] = ...) -> None: ...

@@ -67,6 +67,11 @@ class StewardServiceStub:
                 request_serializer=idgraph_dot_v1_dot_steward__pb2.GetHistoryRequest.SerializeToString,
                 response_deserializer=idgraph_dot_v1_dot_steward__pb2.GetHistoryResponse.FromString,
                 _registered_method=True)
+        self.ErasePerson = channel.unary_unary(
+                '/idgraph.v1.StewardService/ErasePerson',
+                request_serializer=idgraph_dot_v1_dot_steward__pb2.ErasePersonRequest.SerializeToString,
+                response_deserializer=idgraph_dot_v1_dot_steward__pb2.ErasePersonResponse.FromString,
+                _registered_method=True)
 
 
 class StewardServiceServicer:
@@ -124,6 +129,17 @@ class StewardServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ErasePerson(self, request, context):
+        """ErasePerson (PIPL / GDPR right to delete; the admin role) removes the person
+        behind a OneID: its records, the identifiers and vehicles no one else's
+        records hold, the values its history kept and the steward decisions about
+        it. Its OneIDs stay as tombstones without personal data; GetProfile answers
+        NOT_FOUND for them and the change feed says ERASED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_StewardServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -156,6 +172,11 @@ def add_StewardServiceServicer_to_server(servicer, server):
                     servicer.GetHistory,
                     request_deserializer=idgraph_dot_v1_dot_steward__pb2.GetHistoryRequest.FromString,
                     response_serializer=idgraph_dot_v1_dot_steward__pb2.GetHistoryResponse.SerializeToString,
+            ),
+            'ErasePerson': grpc.unary_unary_rpc_method_handler(
+                    servicer.ErasePerson,
+                    request_deserializer=idgraph_dot_v1_dot_steward__pb2.ErasePersonRequest.FromString,
+                    response_serializer=idgraph_dot_v1_dot_steward__pb2.ErasePersonResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -323,6 +344,33 @@ class StewardService:
             '/idgraph.v1.StewardService/GetHistory',
             idgraph_dot_v1_dot_steward__pb2.GetHistoryRequest.SerializeToString,
             idgraph_dot_v1_dot_steward__pb2.GetHistoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ErasePerson(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/idgraph.v1.StewardService/ErasePerson',
+            idgraph_dot_v1_dot_steward__pb2.ErasePersonRequest.SerializeToString,
+            idgraph_dot_v1_dot_steward__pb2.ErasePersonResponse.FromString,
             options,
             channel_credentials,
             insecure,

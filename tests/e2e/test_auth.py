@@ -158,11 +158,12 @@ def test_tls_serves_only_tls(engine: IdentityEngine, clean_store: object) -> Non
         running.stop(grace=1)
 
 
-def test_steward_rpcs_need_the_steward_role(secured: RunningServer, clean_store: object
-                                            ) -> None:
+def test_steward_rpcs_need_the_steward_role_and_erasure_admin(
+        secured: RunningServer, clean_store: object) -> None:
     methods = spb.DESCRIPTOR.services_by_name["StewardService"].methods
-    assert {METHOD_ROLES[f"/idgraph.v1.StewardService/{m.name}"] for m in methods} == {
-        Role.STEWARD}
+    roles = {m.name: METHOD_ROLES[f"/idgraph.v1.StewardService/{m.name}"] for m in methods}
+    assert roles.pop("ErasePerson") == Role.ADMIN
+    assert set(roles.values()) == {Role.STEWARD}
     with grpc.insecure_channel(f"127.0.0.1:{secured.port}") as channel:
         stub = spb_grpc.StewardServiceStub(channel)
         attempts = {
@@ -176,6 +177,8 @@ def test_steward_rpcs_need_the_steward_role(secured: RunningServer, clean_store:
             "MergePersons": lambda md: stub.MergePersons(spb.MergePersonsRequest(
                 one_ids=["oid_" + "0" * 26, "oid_" + "1" * 26], reason="r"),
                 metadata=md, timeout=10),
+            "ErasePerson": lambda md: stub.ErasePerson(spb.ErasePersonRequest(
+                one_id="oid_" + "0" * 26, reason="ticket 1"), metadata=md, timeout=10),
             "GetHistory": lambda md: stub.GetHistory(spb.GetHistoryRequest(
                 one_id="oid_" + "0" * 26), metadata=md, timeout=10),
             "SplitPerson": lambda md: stub.SplitPerson(spb.SplitPersonRequest(
@@ -191,7 +194,8 @@ def test_steward_rpcs_need_the_steward_role(secured: RunningServer, clean_store:
                     code = grpc.StatusCode.OK
                 except grpc.RpcError as error:
                     code = error.code()
-                if role in ("steward", "admin"):
+                needed = METHOD_ROLES[f"/idgraph.v1.StewardService/{name}"]
+                if role == "admin" or needed == Role(role):
                     assert code not in (grpc.StatusCode.UNAUTHENTICATED,
                                         grpc.StatusCode.PERMISSION_DENIED), (role, name)
                 else:

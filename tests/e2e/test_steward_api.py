@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import grpc
 import pytest
 
@@ -214,3 +216,64 @@ def test_split_requests_name_their_fields(stub: pb_grpc.IdentityServiceStub,
         assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert bad_request(exc.value) == fields
     assert active_people(clean_store) == 1
+
+
+def everything_stored(store: Neo4jStore) -> str:
+    """Every property of every node and relationship, as one text."""
+    nodes = store.run_cypher("MATCH (n) RETURN labels(n) AS labels, properties(n) AS p")
+    rels = store.run_cypher("MATCH ()-[r]->() RETURN type(r) AS type, properties(r) AS p")
+    return json.dumps([*nodes, *rels], ensure_ascii=False, default=str)
+
+
+def test_an_erased_person_leaves_no_data_behind(
+        stub: pb_grpc.IdentityServiceStub, steward: spb_grpc.StewardServiceStub,
+        clean_store: Neo4jStore) -> None:
+    own_car, shared_car = "LFV2A21K4P4000001", "LSVAU218XN2183294"
+    owner = pb.VEHICLE_RELATION_OWNER
+    a = ingest(stub, record("1", ("phone", PHONE), ("email", "wxm@163.com"), name="王小明",
+                           address="上海市浦东新区世纪大道100号",
+                           vehicles=[pb.VehicleLink(vin=own_car, relation=owner, plate="沪A12345"),
+                                     pb.VehicleLink(vin=shared_car, relation=owner)]))
+    b = ingest(stub, record("2", ("wechat_openid", "o-wxm", "app1"), source="app", name="王小明"))
+    ingest(stub, record("3", ("email", "wxm@163.com"), ("wechat_openid", "o-wxm", "app1"),
+                        source="web", name="王小明"))
+    other = ingest(stub, record("7", ("phone", "13700000007"), source="dms", name="赵六",
+                                vehicles=[pb.VehicleLink(vin=shared_car, relation=owner)]))
+    review = ingest(stub, record("8", ("phone", PHONE), source="dms", name="李四"))
+    assert review.review_task_id  # its evidence holds 王小明's values
+    steward.DecideReviewTask(spb.DecideReviewTaskRequest(
+        task_id=review.review_task_id, decision=spb.REVIEW_DECISION_KEEP_APART,
+        reason="王小明 and 李四 share a phone"), timeout=10)
+    values = clean_store.run_cypher(
+        "MATCH (:Person {one_id: $one_id})<-[:PART_OF]-(r:Record) "
+        "OPTIONAL MATCH (r)-[:HAS_IDENTIFIER]->(i:Identifier) "
+        "RETURN collect(DISTINCT r.key) + collect(DISTINCT i.value) AS values",
+        one_id=a.one_id)[0]["values"]
+    secrets = [*values, "王小明", "世纪大道", "沪A12345", own_car, "wxm@163.com"]
+    assert all(s in everything_stored(clean_store) for s in secrets)
+    erased = steward.ErasePerson(spb.ErasePersonRequest(one_id=b.one_id,
+                                                        reason="PIPL request 2026-0042"),
+                                 timeout=10)
+    assert erased.one_id == a.one_id and set(erased.erased_one_ids) == {a.one_id, b.one_id}
+    stored = everything_stored(clean_store)
+    left = [s for s in secrets if s in stored and s != PHONE]  # 李四 keeps the shared phone
+    assert left == []
+    assert shared_car in stored and "赵六" in stored and "李四" in stored  # others keep theirs
+    for one_id in (a.one_id, b.one_id):
+        with pytest.raises(grpc.RpcError) as gone:
+            stub.GetProfile(pb.GetProfileRequest(one_id=one_id), timeout=10)
+        assert gone.value.code() == grpc.StatusCode.NOT_FOUND
+        assert "erased" in (gone.value.details() or "")
+    history = steward.GetHistory(spb.GetHistoryRequest(one_id=b.one_id), timeout=10)
+    assert history.entries[-1].kind == "ERASED" and history.one_id == a.one_id
+    assert "王小明" not in str(history)
+    feed = clean_store.changes_after(0, 1000)
+    (last,) = stub.WatchChanges(pb.WatchChangesRequest(
+        after_cursor=str(feed[-2].position), max_events=1), timeout=10)
+    assert (last.type, last.one_id, list(last.related_one_ids)) == (
+        pb.CHANGE_TYPE_ERASED, a.one_id, [b.one_id])
+    again = ingest(stub, record("1", ("email", "wxm@163.com"), name="王小明"))
+    assert again.decision == pb.DECISION_NEW and again.one_id != a.one_id
+    assert ingest(stub, record("9", ("phone", "13700000007"), source="dms")).one_id == \
+        other.one_id
+    check_invariants(clean_store)

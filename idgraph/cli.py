@@ -46,6 +46,10 @@ def main(argv: list[str] | None = None) -> int:
                        help="comma-separated attributes to adjust by term frequency "
                        "(besides those the template already adjusts)")
     train.add_argument("--seed", type=int, default=0)
+    from idgraph.review_cli import add_arguments
+
+    add_arguments(commands.add_parser("review", help="review tasks: list, show one side by "
+                                      "side, decide (talks to a running service)"))
     args = parser.parse_args(argv)
     settings = Settings()
     logging.basicConfig(level=settings.log_level.upper(),
@@ -61,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
             return _evaluate(settings, args.truth, args.predicted)
         if args.command == "train":
             return _train(settings, args)
+        if args.command == "review":
+            from idgraph.review_cli import run
+
+            return run(args, settings.grpc_addr)
         rules = settings.load_rules()
         print(rules.model_dump_json(indent=2))
         return 0

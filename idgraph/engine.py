@@ -226,8 +226,10 @@ class IdentityEngine:
         survivor, absorbed = persons[0].one_id, tuple(p.one_id for p in persons[1:])
         evidence = json.dumps({"decision": "MERGED", "reason": reason,
                                "requested": list(one_ids)}, ensure_ascii=False)
+        event_id = self._new_id()
+        tx.must_link(survivor, absorbed, event_id, actor, now)
         plan = WritePlan(
-            merges=[MergeStep(self._new_id(), survivor, absorbed, "manual", 0.0, "", evidence,
+            merges=[MergeStep(event_id, survivor, absorbed, "manual", 0.0, "", evidence,
                               actor)],
             redirects=dict.fromkeys(absorbed, survivor),
             changes=[Change(ChangeType.MERGED, survivor, absorbed, actor, "manual")])
@@ -344,6 +346,11 @@ class IdentityEngine:
                 raise InvalidInput.one("records", "choose some of the person's records, "
                                        "not none and not all")
             moving = tuple(sorted(chosen)) if len(chosen) <= len(rest) else tuple(rest)
+            cut = tx.cut_must_links(person, moving)
+            if cut:
+                raise Conflict("a steward merged these records' people: " + "; ".join(
+                    f"{a} and {b} (by {who})" for a, b, who in cut)
+                    + "; move them together or not at all")
             new_one_id = self.mint_one_id(now)
             tx.split_person(person, new_one_id, moving, self._new_id(), actor, reason, now)
             tx.record_changes([Change(ChangeType.CREATED, new_one_id, actor=actor),

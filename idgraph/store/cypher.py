@@ -372,6 +372,31 @@ SET q = {one_id: one_id, status: 'erased', erased_at: datetime({epochMillis: $no
          merged_into: CASE WHEN one_id = $one_id THEN null ELSE $one_id END}
 """
 
+# A steward's merge is a must-link: the first record (by key) of each absorbed person is tied
+# to the survivor's first record, and a later split may not separate tied records.
+MUST_LINK: LiteralString = """
+MATCH (s:Person {one_id: $survivor})<-[:PART_OF]-(sr:Record)
+WITH sr ORDER BY sr.key LIMIT 1
+UNWIND $absorbed_firsts AS key
+MATCH (ar:Record {key: key})
+CREATE (sr)-[:MUST_LINK {at: datetime({epochMillis: $now}), actor: $actor,
+                         event_id: $event_id}]->(ar)
+"""
+
+FIRST_RECORDS: LiteralString = """
+UNWIND $one_ids AS one_id
+MATCH (:Person {one_id: one_id})<-[:PART_OF]-(r:Record)
+WITH one_id, min(r.key) AS first
+RETURN one_id, first
+"""
+
+# Must-links a split would cut: pairs of tied records, one moving and one staying.
+CUT_MUST_LINKS: LiteralString = """
+MATCH (:Person {one_id: $one_id})<-[:PART_OF]-(a:Record)-[m:MUST_LINK]-(b:Record)
+WHERE a.key IN $moving AND NOT b.key IN $moving
+RETURN a.key AS moving, b.key AS staying, m.actor AS actor
+"""
+
 PERSON_RECORD_KEYS: LiteralString = """
 MATCH (:Person {one_id: $one_id})<-[:PART_OF]-(r:Record)
 RETURN r.key AS key

@@ -299,6 +299,20 @@ class GraphTx:
             task_id=r["task_id"] or "", decision=r["decision"] or "")
             for r in self._run(cypher.HISTORY, one_id=one_id)]
 
+    def must_link(self, survivor: str, absorbed: Sequence[str], event_id: str, actor: str,
+                  now: datetime) -> None:
+        """Tie the first record of each absorbed person to the survivor's first record
+        (call before the merge moves the records)."""
+        firsts = {r["one_id"]: r["first"] for r in self._run(cypher.FIRST_RECORDS,
+                                                             one_ids=list(absorbed))}
+        self._run(cypher.MUST_LINK, survivor=survivor, absorbed_firsts=list(firsts.values()),
+                  event_id=event_id, actor=actor, now=epoch_ms(now))
+
+    def cut_must_links(self, one_id: str, moving: Sequence[str]) -> list[tuple[str, str, str]]:
+        """(moving record, staying record, actor) of every must-link a split would cut."""
+        return [(r["moving"], r["staying"], r["actor"] or "")
+                for r in self._run(cypher.CUT_MUST_LINKS, one_id=one_id, moving=list(moving))]
+
     def person_record_keys(self, one_id: str) -> list[str]:
         """The keys of the records a person is made of."""
         return [r["key"] for r in self._run(cypher.PERSON_RECORD_KEYS, one_id=one_id)]

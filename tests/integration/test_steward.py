@@ -93,3 +93,17 @@ def test_a_steward_merge_moves_records_redirects_and_is_recorded(
     # the survivor keeps linking what either side held
     assert engine.ingest(rec("web", "4", ("email", "zhao@163.com"))).one_id == a.one_id
     check_invariants(clean_store)
+
+
+def test_a_steward_merge_is_a_must_link_that_a_split_respects(
+        engine: IdentityEngine, clean_store: Neo4jStore) -> None:
+    a = engine.ingest(rec("crm", "1", ("phone", "13912345678")))
+    engine.ingest(rec("crm", "2", ("phone", "13912345678"), name="x"))
+    b = engine.ingest(rec("app", "3", ("email", "li@163.com")))
+    engine.merge_persons([a.one_id, b.one_id], "alice", "same customer")
+    with pytest.raises(Conflict, match=r"app\|3 and crm\|1 \(by alice\)"):
+        engine.split_person(a.one_id, ["app|3"], "bob", "undo?")
+    # keeping the tied records together, the rest may be split off
+    kept, new, moved = engine.split_person(a.one_id, ["crm|1", "app|3"], "bob", "not crm|2")
+    assert (kept, moved) == (a.one_id, ("crm|2",)) and new != a.one_id
+    check_invariants(clean_store)

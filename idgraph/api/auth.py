@@ -29,6 +29,7 @@ from typing import Any
 
 import grpc
 
+from idgraph.api.interceptors import rewrap
 from idgraph.errors import ConfigError, PermissionDenied, Unauthenticated
 
 log = logging.getLogger(__name__)
@@ -165,13 +166,7 @@ class AuthInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
             return handler
         metadata = handler_call_details.invocation_metadata
         check = lambda: self._check(method, metadata)  # noqa: E731 - evaluated per call
-        if handler.unary_unary is not None:
-            return handler._replace(unary_unary=_unary(handler.unary_unary, check))
-        if handler.stream_unary is not None:
-            return handler._replace(stream_unary=_unary(handler.stream_unary, check))
-        if handler.unary_stream is not None:
-            return handler._replace(unary_stream=_stream(handler.unary_stream, check))
-        return handler._replace(stream_stream=_stream(handler.stream_stream, check))
+        return rewrap(handler, lambda fn: _unary(fn, check), lambda fn: _stream(fn, check))
 
     def _check(self, method: str, metadata: Any) -> Caller:
         role = METHOD_ROLES.get(method)

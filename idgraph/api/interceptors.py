@@ -55,12 +55,19 @@ class ErrorMappingInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
         if handler is None:
             return None
         method = handler_call_details.method
-        if handler.unary_unary is not None:
-            return handler._replace(unary_unary=_wrap_unary(handler.unary_unary, method))
-        if handler.stream_stream is not None:
-            return handler._replace(stream_stream=_wrap_stream(handler.stream_stream, method))
-        if handler.unary_stream is not None:
-            return handler._replace(unary_stream=_wrap_stream(handler.unary_stream, method))
-        if handler.stream_unary is not None:
-            return handler._replace(stream_unary=_wrap_unary(handler.stream_unary, method))
-        return handler
+        return rewrap(handler, lambda fn: _wrap_unary(fn, method),
+                      lambda fn: _wrap_stream(fn, method))
+
+
+def rewrap(handler: Any, unary: Callable[[Any], Any], stream: Callable[[Any], Any]) -> Any:
+    """The handler with its behaviour wrapped: by `unary` when it answers once, by `stream`
+    when it answers with a stream."""
+    if handler.unary_unary is not None:
+        return handler._replace(unary_unary=unary(handler.unary_unary))
+    if handler.stream_unary is not None:
+        return handler._replace(stream_unary=unary(handler.stream_unary))
+    if handler.unary_stream is not None:
+        return handler._replace(unary_stream=stream(handler.unary_stream))
+    if handler.stream_stream is not None:
+        return handler._replace(stream_stream=stream(handler.stream_stream))
+    return handler

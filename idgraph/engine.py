@@ -31,6 +31,9 @@ from idgraph.domain.records import (
     PreparedRecord,
     RawIdentifier,
     RawRecord,
+    Vehicle,
+    VehicleRelation,
+    derive_blocking_keys,
     prepare_identifiers,
     prepare_record,
 )
@@ -93,6 +96,16 @@ class ResolveOutcome:
     score: float
     confidence: float
     candidates: tuple[ScoredCandidate, ...]
+
+
+@dataclass(frozen=True)
+class SplitOutcome:
+    """Where a split left things: the OneID the rest kept, the records that left it and
+    the OneID each of them is on now."""
+
+    one_id: str
+    moved: tuple[str, ...]
+    placements: Mapping[str, str]
 
 
 @dataclass(frozen=True)
@@ -326,14 +339,19 @@ class IdentityEngine:
         return self.store.read(work, timeout)
 
     def split_person(self, one_id: str, record_keys: Sequence[str], actor: str, reason: str,
-                     timeout: float | None = None) -> tuple[str, str, tuple[str, ...]]:
-        """A steward's split: the chosen records (keys ``source|source_record_id``) and the
-        rest become two people kept apart from each other, so no later record re-merges
-        them. The larger part keeps the OneID (the chosen part on a tie moves). Answers
-        (the kept OneID, the new OneID, the record keys that moved)."""
+                     timeout: float | None = None, *, re_resolve: bool = False
+                     ) -> SplitOutcome:
+        """A steward's split of the chosen records (keys ``source|source_record_id``) from
+        the rest of a person; the parts are kept apart, so no later record re-merges them.
+
+        Moving (the default): the chosen records become one new person; the larger part
+        keeps the OneID (the chosen part on a tie moves). Re-resolving: each chosen record
+        leaves on its own and is then resolved again like a record arriving now (it may
+        join other people, never the one it left, or stay alone); the rest keeps the OneID.
+        """
         now = self._now()
 
-        def work(tx: GraphTx) -> tuple[str, str, tuple[str, ...]]:
+        def work(tx: GraphTx) -> tuple[str, dict[str, str]]:
             person = self._follow_redirects(tx, one_id)
             held = set(tx.person_record_keys(person))
             chosen = list(dict.fromkeys(record_keys))
@@ -345,21 +363,48 @@ class IdentityEngine:
             if not chosen or not rest:
                 raise InvalidInput.one("records", "choose some of the person's records, "
                                        "not none and not all")
-            moving = tuple(sorted(chosen)) if len(chosen) <= len(rest) else tuple(rest)
-            cut = tx.cut_must_links(person, moving)
+            parts: list[tuple[str, ...]]
+            if re_resolve:
+                parts = [(key,) for key in sorted(chosen)]
+            else:
+                parts = [tuple(sorted(chosen)) if len(chosen) <= len(rest) else tuple(rest)]
+            cut = tx.cut_must_links(person, [key for part in parts for key in part])
             if cut:
                 raise Conflict("a steward merged these records' people: " + "; ".join(
                     f"{a} and {b} (by {who})" for a, b, who in cut)
                     + "; move them together or not at all")
-            new_one_id = self.mint_one_id(now)
-            tx.split_person(person, new_one_id, moving, self._new_id(), actor, reason, now)
-            tx.record_changes([Change(ChangeType.CREATED, new_one_id, actor=actor),
-                               Change(ChangeType.SPLIT, person, (new_one_id,), actor, "manual")],
-                              now)
-            return person, new_one_id, moving
+            placed: dict[str, str] = {}
+            for part in parts:
+                new_one_id = self.mint_one_id(now)
+                tx.split_person(person, new_one_id, part, self._new_id(), actor, reason, now,
+                                siblings=tuple(placed.values()))
+                placed.update(dict.fromkeys(part, new_one_id))
+            news = tuple(dict.fromkeys(placed.values()))
+            tx.record_changes([*(Change(ChangeType.CREATED, n, actor=actor) for n in news),
+                               Change(ChangeType.SPLIT, person, news, actor, "manual")], now)
+            return person, placed
 
         with self._view_lock:  # the write moves the epoch on: this engine's view is dropped
-            return self.store.write(work, timeout)
+            person, placed = self.store.write(work, timeout)
+            if re_resolve:
+                records = self.store.read(lambda tx: [
+                    self._stored_as_prepared(tx, new_one_id, actor)
+                    for new_one_id in dict.fromkeys(placed.values())], timeout)
+                outcomes = self.ingest_batch(records, timeout, recheck=True)
+                placed = {r.key: o.one_id for r, o in zip(records, outcomes, strict=True)}
+        return SplitOutcome(person, tuple(sorted(placed)), placed)
+
+    def _stored_as_prepared(self, tx: GraphTx, one_id: str, actor: str) -> PreparedRecord:
+        """The one record of a person as stored, ready to be resolved again."""
+        (stored,) = self._profile_in(tx, one_id, None).profile.records
+        attributes = dict(stored.attributes)
+        return PreparedRecord(
+            source=stored.source, source_record_id=stored.source_record_id,
+            observed_at=stored.observed_at, identifiers=tuple(sorted(stored.identifiers)),
+            blocking_keys=derive_blocking_keys(attributes, self.rules), attributes=attributes,
+            vehicles=tuple(Vehicle(v.vin, VehicleRelation(v.relation), v.model, v.plate,
+                                   v.since, v.until) for v in stored.vehicles),
+            fingerprint=stored.fingerprint, actor=actor)
 
     # ------------------------------------------------------------------ change feed
     def changes(self, after: int, limit: int) -> list[ChangeRow]:
@@ -383,7 +428,8 @@ class IdentityEngine:
             self._committed.notify_all()
 
     def ingest_batch(self, records: Sequence[PreparedRecord], timeout: float | None = None,
-                     *, update_view: bool = True) -> list[IngestOutcome]:
+                     *, update_view: bool = True, recheck: bool = False
+                     ) -> list[IngestOutcome]:
         """Resolve and store validated records in one transaction, in order: the answers are
         those of ingesting them one by one. Without `update_view` the view stays empty
         afterwards (plans made before may still be queued: none may be made on top of them)."""
@@ -393,7 +439,7 @@ class IdentityEngine:
         with self._view_lock:
             try:
                 outcomes, effect = self.store.write(
-                    lambda tx: self._ingest_batch_in(tx, records, now), timeout)
+                    lambda tx: self._ingest_batch_in(tx, records, now, recheck), timeout)
             except BaseException:
                 self._invalidate_view()
                 raise
@@ -484,11 +530,11 @@ class IdentityEngine:
                     (self.plan_batch, self.commit_planned) if self.pipeline else None)
             return self._committer
 
-    def _ingest_batch_in(self, tx: GraphTx, records: Sequence[PreparedRecord], now: datetime
-                         ) -> tuple[list[IngestOutcome], BatchEffect]:
+    def _ingest_batch_in(self, tx: GraphTx, records: Sequence[PreparedRecord], now: datetime,
+                         recheck: bool = False) -> tuple[list[IngestOutcome], BatchEffect]:
         self.view.begin(tx.epoch)
         try:
-            resolved = self._resolve_batch(tx, records, now, tx.epoch)
+            resolved = self._resolve_batch(tx, records, now, tx.epoch, recheck)
         except StaleSnapshot:
             self._invalidate_view()  # then the store runs the transaction again
             raise
@@ -500,7 +546,7 @@ class IdentityEngine:
                       resolved.new_records)
 
     def _resolve_batch(self, tx: GraphTx, records: Sequence[PreparedRecord], now: datetime,
-                       epoch: int) -> ResolvedBatch:
+                       epoch: int, recheck: bool = False) -> ResolvedBatch:
         """Resolve records in order against the view, reading from the graph only what the
         view lacks; what the view holds is mapped through the merges it knows of."""
         view = self.view
@@ -536,7 +582,7 @@ class IdentityEngine:
             raise StaleSnapshot
         persons.update((r.one_id, _candidate(r)) for r in rows)
         working = WorkingSet(self.rules, stored, holders, list(persons.values()),
-                             lambda: self.mint_one_id(now), self._new_id, now)
+                             lambda: self.mint_one_id(now), self._new_id, now, recheck)
         outcomes = [working.ingest(record) for record in records]
         plan = working.finished_plan()
         cap = self.rules.hub_cap
@@ -731,5 +777,5 @@ def _stored_record(raw: Mapping[str, object]) -> StoredRecord:
         source=str(raw["source"]), source_record_id=str(raw["source_record_id"]),
         observed_at=_dt(raw["observed_at"]), ingested_at=_dt(raw["ingested_at"]),
         attributes=json.loads(str(raw["attributes"] or "{}")),
-        identifiers=identifiers, vehicles=vehicles,
+        identifiers=identifiers, vehicles=vehicles, fingerprint=str(raw.get("fingerprint") or ""),
     )

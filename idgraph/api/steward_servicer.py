@@ -142,12 +142,21 @@ class StewardServicer(pb_grpc.StewardServiceServicer):
         violations += _reason(request.reason)
         if violations:
             raise InvalidInput(violations)
-        kept, new, moved = self.engine.split_person(
+        split = self.engine.split_person(
             request.one_id, [_record_key(r) for r in request.records], current_caller().actor,
-            request.reason.strip(), remaining(context))
-        return pb.SplitPersonResponse(one_id=kept, new_one_id=new, moved=[
-            pb.RecordRef(source=key.partition(KEY_SEPARATOR)[0],
-                         source_record_id=key.partition(KEY_SEPARATOR)[2]) for key in moved])
+            request.reason.strip(), remaining(context), re_resolve=request.re_resolve)
+        news = set(split.placements.values())
+        return pb.SplitPersonResponse(
+            one_id=split.one_id,
+            new_one_id=news.pop() if len(news) == 1 and not request.re_resolve else "",
+            moved=[_record_ref(key) for key in split.moved],
+            placements=[pb.Placement(record=_record_ref(key), one_id=split.placements[key])
+                        for key in split.moved])
+
+
+def _record_ref(key: str) -> pb.RecordRef:
+    source, _, record_id = key.partition(KEY_SEPARATOR)
+    return pb.RecordRef(source=source, source_record_id=record_id)
 
 
 def _record_key(ref: pb.RecordRef) -> str:

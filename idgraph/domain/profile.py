@@ -33,6 +33,7 @@ class StoredRecord:
     attributes: Mapping[str, str]
     identifiers: tuple[IdKey, ...]
     vehicles: tuple[StoredVehicle, ...]
+    fingerprint: str = ""
 
 
 @dataclass(frozen=True)

@@ -134,8 +134,9 @@ class WorkingSet:
     def __init__(self, rules: Rules, stored: Mapping[str, tuple[str, str]],
                  holders: Mapping[str, Sequence[str]], persons: Sequence[CandidatePerson],
                  mint_one_id: Callable[[], str], new_id: Callable[[], str],
-                 now: datetime) -> None:
+                 now: datetime, recheck: bool = False) -> None:
         self.rules = rules
+        self.recheck = recheck  # decide again even for records sent before unchanged
         self.stored = dict(stored)  # record key -> (fingerprint, one_id)
         self.holders = {key: list(people) for key, people in holders.items()}
         self.persons = {p.one_id: p for p in persons}
@@ -149,7 +150,7 @@ class WorkingSet:
     def ingest(self, record: PreparedRecord) -> IngestOutcome:
         """Decide one record and apply the decision to the view and the plan."""
         stored = self.stored.get(record.key)
-        if stored and stored[0] == record.fingerprint:
+        if stored and stored[0] == record.fingerprint and not self.recheck:
             return IngestOutcome(self.final(stored[1]), Action.UNCHANGED)
         current = self.final(stored[1]) if stored else None
         counts = {k.key: len(self.holders.get(k.key, ())) for k in record.all_keys}

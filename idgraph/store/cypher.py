@@ -403,7 +403,8 @@ RETURN r.key AS key
 """
 
 # A steward's split: the moving records go to a new person, which inherits the person's
-# kept-apart decisions and is kept apart from it; OneIDs merged into the person whose
+# kept-apart decisions (not those about $siblings, other new people of the same split) and
+# is kept apart from it; OneIDs merged into the person whose
 # records (by origin) all moved now redirect to the new person; the split is recorded.
 SPLIT_PERSON: LiteralString = """
 MATCH (s:Person {one_id: $one_id, status: 'active'})
@@ -418,7 +419,7 @@ CALL (s, n) {
   DELETE old
 }
 CALL (s, n) {
-  MATCH (s)-[k:KEPT_APART]-(q:Person)
+  MATCH (s)-[k:KEPT_APART]-(q:Person) WHERE NOT q.one_id IN $siblings
   CREATE (n)-[:KEPT_APART {at: k.at, actor: k.actor, reason: k.reason, task_id: k.task_id}]->(q)
 }
 CALL (s, n) {
@@ -529,7 +530,8 @@ CALL (p) {
   }
   WITH r, identifiers, vehicles WHERE r IS NOT NULL
   RETURN collect(r {.source, .source_record_id, .observed_at, .ingested_at, .attributes,
-                    .trust, identifiers: identifiers, vehicles: vehicles}) AS records
+                    .trust, .fingerprint, identifiers: identifiers,
+                    vehicles: vehicles}) AS records
 }
 CALL (p) {
   OPTIONAL MATCH (x:Person {merged_into: p.one_id})

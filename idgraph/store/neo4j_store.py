@@ -318,11 +318,13 @@ class GraphTx:
         return [r["key"] for r in self._run(cypher.PERSON_RECORD_KEYS, one_id=one_id)]
 
     def split_person(self, one_id: str, new_one_id: str, record_keys: Sequence[str],
-                     event_id: str, actor: str, reason: str, now: datetime) -> None:
-        """Move records of an active person to a new person kept apart from it."""
+                     event_id: str, actor: str, reason: str, now: datetime,
+                     siblings: Sequence[str] = ()) -> None:
+        """Move records of an active person to a new person kept apart from it (and not
+        from `siblings`, the other new people of the same split)."""
         self._run(cypher.SPLIT_PERSON, one_id=one_id, new_one_id=new_one_id,
                   record_keys=list(record_keys), event_id=event_id, actor=actor, reason=reason,
-                  now=epoch_ms(now))
+                  now=epoch_ms(now), siblings=list(siblings))
 
     def person_status(self, one_id: str) -> tuple[str, str | None] | None:
         """(status, merged_into) of a person, or None when no such OneID was issued."""

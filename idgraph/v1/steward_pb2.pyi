@@ -158,24 +158,36 @@ class RecordRef(_message.Message):
     def __init__(self, source: _Optional[str] = ..., source_record_id: _Optional[str] = ...) -> None: ...
 
 class SplitPersonRequest(_message.Message):
-    __slots__ = ("one_id", "records", "reason")
+    __slots__ = ("one_id", "records", "reason", "re_resolve")
     ONE_ID_FIELD_NUMBER: _ClassVar[int]
     RECORDS_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    RE_RESOLVE_FIELD_NUMBER: _ClassVar[int]
     one_id: str
     records: _containers.RepeatedCompositeFieldContainer[RecordRef]
     reason: str
-    def __init__(self, one_id: _Optional[str] = ..., records: _Optional[_Iterable[_Union[RecordRef, _Mapping]]] = ..., reason: _Optional[str] = ...) -> None: ...
+    re_resolve: bool
+    def __init__(self, one_id: _Optional[str] = ..., records: _Optional[_Iterable[_Union[RecordRef, _Mapping]]] = ..., reason: _Optional[str] = ..., re_resolve: _Optional[bool] = ...) -> None: ...
+
+class Placement(_message.Message):
+    __slots__ = ("record", "one_id")
+    RECORD_FIELD_NUMBER: _ClassVar[int]
+    ONE_ID_FIELD_NUMBER: _ClassVar[int]
+    record: RecordRef
+    one_id: str
+    def __init__(self, record: _Optional[_Union[RecordRef, _Mapping]] = ..., one_id: _Optional[str] = ...) -> None: ...
 
 class SplitPersonResponse(_message.Message):
-    __slots__ = ("one_id", "new_one_id", "moved")
+    __slots__ = ("one_id", "new_one_id", "moved", "placements")
     ONE_ID_FIELD_NUMBER: _ClassVar[int]
     NEW_ONE_ID_FIELD_NUMBER: _ClassVar[int]
     MOVED_FIELD_NUMBER: _ClassVar[int]
+    PLACEMENTS_FIELD_NUMBER: _ClassVar[int]
     one_id: str
     new_one_id: str
     moved: _containers.RepeatedCompositeFieldContainer[RecordRef]
-    def __init__(self, one_id: _Optional[str] = ..., new_one_id: _Optional[str] = ..., moved: _Optional[_Iterable[_Union[RecordRef, _Mapping]]] = ...) -> None: ...
+    placements: _containers.RepeatedCompositeFieldContainer[Placement]
+    def __init__(self, one_id: _Optional[str] = ..., new_one_id: _Optional[str] = ..., moved: _Optional[_Iterable[_Union[RecordRef, _Mapping]]] = ..., placements: _Optional[_Iterable[_Union[Placement, _Mapping]]] = ...) -> None: ...
 
 class GetHistoryRequest(_message.Message):
     __slots__ = ("one_id",)

@@ -277,3 +277,21 @@ def test_an_erased_person_leaves_no_data_behind(
     assert ingest(stub, record("9", ("phone", "13700000007"), source="dms")).one_id == \
         other.one_id
     check_invariants(clean_store)
+
+
+def test_split_person_re_resolving_answers_where_each_record_went(
+        stub: pb_grpc.IdentityServiceStub, steward: spb_grpc.StewardServiceStub,
+        clean_store: Neo4jStore) -> None:
+    a = ingest(stub, record("1", ("phone", PHONE)))
+    ingest(stub, record("2", ("phone", PHONE), ("wechat_openid", "o-7", "app1"), source="web"))
+    ingest(stub, record("3", ("wechat_openid", "o-7", "app1"), source="web"))
+    split = steward.SplitPerson(spb.SplitPersonRequest(
+        one_id=a.one_id, re_resolve=True, reason="bad web records",
+        records=[spb.RecordRef(source="web", source_record_id=r) for r in ("2", "3")]),
+        timeout=10)
+    assert split.one_id == a.one_id and split.new_one_id == ""
+    placed = {p.record.source_record_id: p.one_id for p in split.placements}
+    assert set(placed) == {"2", "3"} and a.one_id not in placed.values()
+    assert placed["2"] == placed["3"]
+    assert active_people(clean_store) == 2
+    check_invariants(clean_store)

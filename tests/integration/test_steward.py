@@ -104,6 +104,32 @@ def test_a_steward_merge_is_a_must_link_that_a_split_respects(
     with pytest.raises(Conflict, match=r"app\|3 and crm\|1 \(by alice\)"):
         engine.split_person(a.one_id, ["app|3"], "bob", "undo?")
     # keeping the tied records together, the rest may be split off
-    kept, new, moved = engine.split_person(a.one_id, ["crm|1", "app|3"], "bob", "not crm|2")
-    assert (kept, moved) == (a.one_id, ("crm|2",)) and new != a.one_id
+    split = engine.split_person(a.one_id, ["crm|1", "app|3"], "bob", "not crm|2")
+    assert (split.one_id, split.moved) == (a.one_id, ("crm|2",))
+    assert split.placements["crm|2"] != a.one_id
+    check_invariants(clean_store)
+
+
+def test_split_records_re_resolved_join_whom_they_match_but_never_their_old_person(
+        engine: IdentityEngine, clean_store: Neo4jStore) -> None:
+    wang = engine.ingest(rec("crm", "1", ("phone", "13912345678")))
+    li = engine.ingest(rec("app", "9", ("email", "li@163.com")))
+    engine.ingest(rec("crm", "2", ("phone", "13912345678")))
+    # A wrong record joined wang's person by the phone; it also carries li's email, and a
+    # record of nobody known yet rode along.
+    wrong = engine.ingest(rec("web", "3", ("phone", "13912345678"), ("wechat_openid", "o-7",
+                                                                     "app1")))
+    assert wrong.one_id == wang.one_id
+    engine.ingest(rec("web", "4", ("wechat_openid", "o-7", "app1"), ("email", "li@163.com")))
+    # web|4 bridged wang and li into one person: undo by re-resolving web|3 and web|4
+    merged = engine.profile(one_id=li.one_id).profile
+    assert merged.one_id == wang.one_id and len(merged.records) == 5
+    split = engine.split_person(wang.one_id, ["web|3", "web|4"], "alice", "bad web records",
+                                re_resolve=True)
+    assert split.one_id == wang.one_id and split.moved == ("web|3", "web|4")
+    placed = split.placements
+    assert wang.one_id not in placed.values()
+    assert placed["web|4"] == placed["web|3"]  # they share the openid, so they re-join
+    kept = {r.source_record_id for r in engine.profile(one_id=wang.one_id).profile.records}
+    assert kept == {"1", "2", "9"}
     check_invariants(clean_store)

@@ -46,6 +46,14 @@ def main(argv: list[str] | None = None) -> int:
                        help="comma-separated attributes to adjust by term frequency "
                        "(besides those the template already adjusts)")
     train.add_argument("--seed", type=int, default=0)
+    backfill = commands.add_parser("backfill", help="load JSON Lines of SourceRecord through "
+                                   "the batch path, resumably")
+    backfill.add_argument("files", type=Path, nargs="+")
+    backfill.add_argument("--dead-letters", type=Path, default=Path("dead-letters.jsonl"),
+                          help="invalid rows with line and reason (default dead-letters.jsonl)")
+    backfill.add_argument("--batch", type=int, default=2000, help="records per transaction")
+    backfill.add_argument("--restart", action="store_true",
+                          help="ignore the files' checkpoints and read them from the start")
     from idgraph.review_cli import add_arguments
 
     add_arguments(commands.add_parser("review", help="review tasks: list, show one side by "
@@ -65,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
             return _evaluate(settings, args.truth, args.predicted)
         if args.command == "train":
             return _train(settings, args)
+        if args.command == "backfill":
+            return _backfill(settings, args)
         if args.command == "review":
             from idgraph.review_cli import run
 
@@ -111,6 +121,48 @@ def _evaluate(settings: Settings, truth_path: Path, predicted_path: Path | None)
     for name, scores in (("pairwise", result.pairwise), ("B-cubed", result.bcubed)):
         print(f"{name:22}{scores.precision:>10.4f}{scores.recall:>10.4f}{scores.f1:>10.4f}")
     print(f"OneIDs holding more than one true person: {result.impure_clusters}")
+    return 0
+
+
+def _backfill(settings: Settings, args: argparse.Namespace) -> int:
+    import time
+
+    from rich.console import Console
+
+    from idgraph.backfill import Counts, FileState, backfill_file
+    from idgraph.serve import build_engine, open_store
+
+    console = Console(stderr=True)
+    last = [0.0]
+
+    def report(path: Path, state: FileState, seconds: float) -> None:
+        now = time.monotonic()
+        if now - last[0] < (1 if console.is_terminal else 10) and not state.finished:
+            return
+        last[0] = now
+        counts = state.counts or Counts()
+        share = state.offset / state.size if state.size else 1.0
+        rate = counts.read / seconds if seconds else 0.0
+        eta = (seconds / share - seconds) if share else 0.0
+        console.print(f"{path.name}: {share:6.1%}  {counts.read} rows  {rate:,.0f} rows/s  "
+                      f"ETA {eta:,.0f} s")
+
+    started = time.monotonic()
+    total = Counts()
+    with ExitStack() as stack:
+        store = open_store(settings, stack, reuse_local=True)
+        engine = build_engine(settings, store)
+        stack.callback(engine.close)
+        for path in args.files:
+            state = backfill_file(engine, path, args.dead_letters, batch_size=args.batch,
+                                  restart=args.restart, report=report)
+            for name, value in vars(state.counts or Counts()).items():
+                setattr(total, name, getattr(total, name) + value)
+    seconds = time.monotonic() - started
+    print(f"read {total.read}, ingested {total.ingested}, unchanged {total.unchanged}, "
+          f"new people {total.new_people}, merges {total.merges}, review tasks "
+          f"{total.review_tasks}, dead letters {total.dead_letters} ({args.dead_letters}); "
+          f"{seconds:.1f} s (counts include earlier runs of resumed files)")
     return 0
 
 

@@ -428,7 +428,8 @@ class IdentityEngine:
             self._committed.notify_all()
 
     def ingest_batch(self, records: Sequence[PreparedRecord], timeout: float | None = None,
-                     *, update_view: bool = True, recheck: bool = False
+                     *, update_view: bool = True, recheck: bool = False,
+                     also: Callable[[GraphTx, list[IngestOutcome]], None] | None = None
                      ) -> list[IngestOutcome]:
         """Resolve and store validated records in one transaction, in order: the answers are
         those of ingesting them one by one. Without `update_view` the view stays empty
@@ -439,7 +440,7 @@ class IdentityEngine:
         with self._view_lock:
             try:
                 outcomes, effect = self.store.write(
-                    lambda tx: self._ingest_batch_in(tx, records, now, recheck), timeout)
+                    lambda tx: self._ingest_batch_in(tx, records, now, recheck, also), timeout)
             except BaseException:
                 self._invalidate_view()
                 raise
@@ -531,7 +532,9 @@ class IdentityEngine:
             return self._committer
 
     def _ingest_batch_in(self, tx: GraphTx, records: Sequence[PreparedRecord], now: datetime,
-                         recheck: bool = False) -> tuple[list[IngestOutcome], BatchEffect]:
+                         recheck: bool = False,
+                         also: Callable[[GraphTx, list[IngestOutcome]], None] | None = None
+                         ) -> tuple[list[IngestOutcome], BatchEffect]:
         self.view.begin(tx.epoch)
         try:
             resolved = self._resolve_batch(tx, records, now, tx.epoch, recheck)
@@ -539,6 +542,8 @@ class IdentityEngine:
             self._invalidate_view()  # then the store runs the transaction again
             raise
         self._write(tx, resolved, now)
+        if also is not None:  # e.g. a backfill's checkpoint, committed with the batch
+            also(tx, resolved.outcomes)
         return resolved.outcomes, resolved.effect
 
     def _write(self, tx: GraphTx, resolved: ResolvedBatch, now: datetime) -> None:

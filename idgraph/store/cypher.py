@@ -501,6 +501,18 @@ SET t.status = 'DECIDED', t.decision = $decision, t.decided_by = $actor,
     t.decided_at = datetime({epochMillis: $now}), t.decision_reason = $reason
 RETURN """ + _TASK_FIELDS
 
+# --- backfill checkpoints ------------------------------------------------------------------
+
+SAVE_CHECKPOINT: LiteralString = """
+MERGE (c:BackfillCheckpoint {name: $name})
+SET c += $state, c.updated_at = datetime({epochMillis: $now})
+"""
+
+LOAD_CHECKPOINT: LiteralString = """
+MATCH (c:BackfillCheckpoint {name: $name})
+RETURN properties(c) AS state
+"""
+
 # --- reads -------------------------------------------------------------------------------
 
 PERSON_STATUS: LiteralString = """

@@ -290,6 +290,16 @@ class GraphTx:
                   actor=actor, reason=reason)
         return ids
 
+    def save_checkpoint(self, name: str, state: Mapping[str, int | str | bool],
+                        now: datetime) -> None:
+        """Store a backfill's progress (in the transaction of the batch it follows)."""
+        self._run(cypher.SAVE_CHECKPOINT, name=name, state=dict(state), now=epoch_ms(now))
+
+    def load_checkpoint(self, name: str) -> dict[str, Any] | None:
+        """A backfill's stored progress, or None."""
+        rows = self._run(cypher.LOAD_CHECKPOINT, name=name)
+        return dict(rows[0]["state"]) if rows else None
+
     def history(self, one_id: str) -> list[HistoryEntry]:
         """The lineage of an active person and of every OneID merged into it."""
         return [HistoryEntry(

@@ -1,0 +1,142 @@
+"""``idgraph backfill`` on a real Neo4j: same clusters as single ingests, dead letters,
+a resumed run that ends exactly like an uninterrupted one, and idempotent re-runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from idgraph.backfill import backfill_file
+from idgraph.domain.records import RawRecord
+from idgraph.engine import IdentityEngine
+from idgraph.store.neo4j_store import GraphTx, Neo4jStore
+from tests.integration.helpers import check_invariants, node_counts, rec
+from tests.integration.test_concurrency import actual_clusters, generate
+
+pytestmark = pytest.mark.integration
+
+WIPE = "MATCH (n) WHERE NOT n:SchemaMigration DETACH DELETE n"
+BAD_ROWS = {7: "{not json", 30: json.dumps({"source": "crm", "sourceRecordId": "x1",
+                                           "identifiers": [{"type": "phone",
+                                                            "value": "12345"}]}),
+            55: json.dumps({"sourceRecordId": "x2", "attributes": {"name": "张伟"}})}
+
+
+def as_json(record: RawRecord) -> str:
+    return json.dumps({"source": record.source, "sourceRecordId": record.source_record_id,
+                       "identifiers": [{"type": i.type, "value": i.value, "scope": i.scope}
+                                       for i in record.identifiers],
+                       "attributes": record.attributes}, ensure_ascii=False)
+
+
+@pytest.fixture
+def records() -> list[RawRecord]:
+    return generate(21, people=25, records_per_person=6)
+
+
+@pytest.fixture
+def data(tmp_path: Path, records: list[RawRecord]) -> Path:
+    """The records as JSON Lines, with invalid rows and a blank line among them."""
+    lines = [as_json(r) for r in records]
+    for line_no, row in sorted(BAD_ROWS.items()):
+        lines.insert(line_no - 1, row)
+    lines.insert(12, "")
+    path = tmp_path / "history.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_backfill_gives_the_clusters_of_single_ingests_and_dead_letters(
+        engine: IdentityEngine, clean_store: Neo4jStore, records: list[RawRecord],
+        data: Path, tmp_path: Path) -> None:
+    for record in records:
+        engine.ingest(record)
+    one_by_one = actual_clusters(clean_store)
+    clean_store.run_cypher(WIPE)
+    dead = tmp_path / "dead.jsonl"
+    state = backfill_file(engine, data, dead, batch_size=16)
+    assert actual_clusters(clean_store) == one_by_one
+    counts = state.counts
+    assert counts is not None and state.finished
+    assert (counts.read, counts.ingested, counts.dead_letters) == (
+        len(records) + 3, len(records), 3)
+    assert counts.new_people + counts.merges >= len(one_by_one)
+    letters = [json.loads(line) for line in dead.read_text(encoding="utf-8").splitlines()]
+    assert [(d["line"], d["row"]) for d in letters] == [
+        (n if n < 13 else n + 1, row) for n, row in sorted(BAD_ROWS.items())]
+    assert "phone" in letters[1]["reason"] and "source" in letters[2]["reason"]
+    check_invariants(clean_store)
+
+
+@pytest.mark.parametrize("where", ["between batches", "inside a batch's transaction"])
+def test_a_killed_backfill_resumes_to_exactly_the_uninterrupted_result(
+        engine: IdentityEngine, clean_store: Neo4jStore, data: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, where: str) -> None:
+    whole = backfill_file(engine, data, tmp_path / "whole-dead.jsonl", batch_size=16)
+    expected, expected_counts = actual_clusters(clean_store), whole.counts
+    clean_store.run_cypher(WIPE)
+    engine.view.clear()
+    dead = tmp_path / "dead.jsonl"
+    owner, name = ((IdentityEngine, "ingest_batch") if where == "between batches"
+                   else (GraphTx, "save_checkpoint"))  # after the batch's writes, same tx
+    real = getattr(owner, name)
+    calls = []
+
+    def dies_the_fourth_time(*args: object, **kw: object) -> object:
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt  # Ctrl-C
+        return real(*args, **kw)
+
+    monkeypatch.setattr(owner, name, dies_the_fourth_time)
+    with pytest.raises(KeyboardInterrupt):
+        backfill_file(engine, data, dead, batch_size=16)
+    monkeypatch.setattr(owner, name, real)
+    engine.view.clear()  # a new process would start with an empty view
+    partial = node_counts(clean_store)["Record"]
+    assert partial == 3 * 16  # three batches committed with their checkpoints, not the 4th
+    resumed = backfill_file(engine, data, dead, batch_size=16)
+    assert actual_clusters(clean_store) == expected
+    assert resumed.counts == expected_counts  # nothing lost, nothing counted twice
+    assert len(dead.read_text(encoding="utf-8").splitlines()) == 3
+    # A finished file changes nothing when run again, and neither does --restart.
+    before = node_counts(clean_store)
+    assert backfill_file(engine, data, dead, batch_size=16).counts == expected_counts
+    again = backfill_file(engine, data, dead, batch_size=16, restart=True)
+    assert again.counts is not None
+    assert again.counts.unchanged == sum(len(cluster) for cluster in expected)
+    assert node_counts(clean_store)["Record"] == before["Record"]
+    assert node_counts(clean_store)["Person"] == before["Person"]
+    check_invariants(clean_store)
+
+
+def test_a_changed_file_is_not_resumed_blindly(engine: IdentityEngine, clean_store: Neo4jStore,
+                                               tmp_path: Path) -> None:
+    path = tmp_path / "f.jsonl"
+    path.write_text(as_json(rec("crm", "1", ("phone", "13912345678"))) + "\n",
+                    encoding="utf-8")
+    backfill_file(engine, path, tmp_path / "dead.jsonl")
+    path.write_text(path.read_text(encoding="utf-8")
+                    + as_json(rec("crm", "2", ("phone", "13912345679"))) + "\n",
+                    encoding="utf-8")
+    with pytest.raises(Exception, match="changed since its checkpoint"):
+        backfill_file(engine, path, tmp_path / "dead.jsonl")
+    assert backfill_file(engine, path, tmp_path / "dead.jsonl", restart=True).counts.read == 2
+
+
+def test_the_backfill_command_prints_progress_and_a_summary(
+        clean_store: Neo4jStore, neo4j_uri: str, data: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from idgraph.cli import main
+
+    monkeypatch.setenv("IDGRAPH_NEO4J_URI", neo4j_uri)
+    dead = tmp_path / "dead.jsonl"
+    assert main(["backfill", str(data), "--dead-letters", str(dead), "--batch", "8"]) == 0
+    out, err = capsys.readouterr()
+    assert "history.jsonl: 100.0%" in err and "rows/s" in err
+    assert "read 153, ingested 150, unchanged 0" in out and "dead letters 3" in out
+    assert main(["backfill", str(data), "--dead-letters", str(dead)]) == 0
+    assert "read 153, ingested 150" in capsys.readouterr().out  # finished: nothing re-read
+    assert node_counts(clean_store)["Record"] == 150

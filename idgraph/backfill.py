@@ -9,18 +9,22 @@ Invalid rows go to a dead-letter file (line, reason, row) and the run goes on.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import logging
 import time
+import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
 from google.protobuf import json_format
 
-from idgraph.domain.records import PreparedRecord
+from idgraph.domain.records import PreparedRecord, RawIdentifier, RawRecord
 from idgraph.domain.resolution import Action
 from idgraph.domain.working_set import IngestOutcome
 from idgraph.engine import IdentityEngine
@@ -87,10 +91,86 @@ class FileState:
 Report = Callable[[Path, FileState, float], None]
 
 
+@dataclass(frozen=True)
+class ColumnMapping:
+    """How CSV columns become a SourceRecord (a TOML file)::
+
+        source = "dms"                   # the source system (required)
+        source_record_id = "cust_no"     # the column with the record's id (required)
+        observed_at = "updated_at"       # a column with an ISO 8601 time (optional)
+        [identifiers]                    # column = identifier type, or {type, scope}
+        mobile = "phone"
+        openid = { type = "wechat_openid", scope = "wx-app-1" }
+        [attributes]                     # column = attribute name
+        cust_name = "name"
+    """
+
+    source: str
+    id_column: str
+    observed_column: str = ""
+    identifiers: tuple[tuple[str, str, str], ...] = ()  # (column, type, scope)
+    attributes: tuple[tuple[str, str], ...] = ()  # (column, attribute)
+
+    @staticmethod
+    def load(path: Path) -> ColumnMapping:
+        """Read a mapping file; ConfigError names what is wrong."""
+        try:
+            doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"mapping {path}: {exc}") from exc
+        source, id_column = doc.get("source"), doc.get("source_record_id")
+        if not isinstance(source, str) or not source.strip():
+            raise ConfigError(f"mapping {path}: source is required")
+        if not isinstance(id_column, str) or not id_column:
+            raise ConfigError(f"mapping {path}: source_record_id (a column) is required")
+        identifiers = []
+        for column, spec in dict(doc.get("identifiers", {})).items():
+            if isinstance(spec, str):
+                identifiers.append((column, spec, ""))
+            elif isinstance(spec, dict) and isinstance(spec.get("type"), str):
+                identifiers.append((column, spec["type"], str(spec.get("scope", ""))))
+            else:
+                raise ConfigError(f"mapping {path}: identifiers.{column} must be a type "
+                                  "or {type, scope}")
+        attributes = [(column, str(name))
+                      for column, name in dict(doc.get("attributes", {})).items()]
+        return ColumnMapping(source.strip(), id_column, str(doc.get("observed_at", "")),
+                             tuple(identifiers), tuple(attributes))
+
+    def check_header(self, header: list[str], path: Path) -> None:
+        """Every mapped column must be in the file."""
+        wanted = {self.id_column, *(c for c, _, _ in self.identifiers),
+                  *(c for c, _ in self.attributes)} | ({self.observed_column} - {""})
+        missing = sorted(wanted - set(header))
+        if missing:
+            raise ConfigError(f"{path}: columns {', '.join(missing)} are mapped but not in "
+                              "the header")
+
+    def record(self, row: dict[str, str]) -> RawRecord:
+        """The raw record of one row (empty cells are left out)."""
+        observed = None
+        if self.observed_column and (row.get(self.observed_column) or "").strip():
+            observed = datetime.fromisoformat(row[self.observed_column].strip())
+            if observed.tzinfo is None:
+                raise ValueError(f"{self.observed_column}: a time zone is required")
+        return RawRecord(
+            source=self.source, source_record_id=(row.get(self.id_column) or "").strip(),
+            observed_at=observed,
+            identifiers=tuple(RawIdentifier(t, row[c].strip(), scope)
+                              for c, t, scope in self.identifiers if (row.get(c) or "").strip()),
+            attributes={name: row[c].strip() for c, name in self.attributes
+                        if (row.get(c) or "").strip()})
+
+
 def backfill_file(engine: IdentityEngine, path: Path, dead_letters: Path, *,
                   batch_size: int = 2000, restart: bool = False,
-                  report: Report | None = None) -> FileState:
-    """Load one file, resuming from its checkpoint; answers its final state."""
+                  report: Report | None = None, mapping: ColumnMapping | None = None
+                  ) -> FileState:
+    """Load one file (JSON Lines, or CSV with a column mapping), resuming from its
+    checkpoint; answers its final state."""
+    is_csv = path.suffix.lower() == ".csv"
+    if is_csv and mapping is None:
+        raise ConfigError(f"{path}: CSV needs a column mapping (--mapping)")
     name = str(path.resolve())
     stat = path.stat()
     stored = engine.store.read(lambda tx: tx.load_checkpoint(name))
@@ -105,17 +185,14 @@ def backfill_file(engine: IdentityEngine, path: Path, dead_letters: Path, *,
         return state
     _keep_dead_letters_before(dead_letters, name, state.line)
     started = time.monotonic()
-    with path.open("rb") as source, dead_letters.open("a", encoding="utf-8") as dead:
-        source.seek(state.offset)
+    rows = (_csv_rows(path, state, mapping) if is_csv and mapping is not None
+            else _jsonl_rows(path, state))
+    with dead_letters.open("a", encoding="utf-8") as dead:
         batch: list[PreparedRecord] = []
         offset, line = state.offset, state.line
-        for raw in source:
-            line += 1
-            offset += len(raw)
-            if not raw.strip():
-                continue
+        for line, offset, text, parse in rows:
             state.counts.read += 1  # (each commit replaces the counts object)
-            prepared = _prepare(engine, raw, line, name, dead, state.counts)
+            prepared = _prepare(engine, parse, text, line, name, dead, state.counts)
             if prepared is not None:
                 batch.append(prepared)
             if len(batch) >= batch_size:
@@ -123,22 +200,54 @@ def backfill_file(engine: IdentityEngine, path: Path, dead_letters: Path, *,
                 batch = []
                 if report is not None:
                     report(path, state, time.monotonic() - started)
-        _commit(engine, name, state, batch, offset, line, dead, finished=True)
+        _commit(engine, name, state, batch, state.size, line, dead, finished=True)
     if report is not None:
         report(path, state, time.monotonic() - started)
     return state
 
 
-def _prepare(engine: IdentityEngine, raw: bytes, line: int, name: str, dead: IO[str],
-             counts: Counts) -> PreparedRecord | None:
+Row = tuple[int, int, str, Callable[[], RawRecord]]  # line, offset after it, text, parse
+
+
+def _jsonl_rows(path: Path, state: FileState) -> Iterator[Row]:
+    """Non-blank lines after the checkpoint's byte offset."""
+    with path.open("rb") as source:
+        source.seek(state.offset)
+        offset, line = state.offset, state.line
+        for raw in source:
+            line += 1
+            offset += len(raw)
+            if raw.strip():
+                text = raw.decode("utf-8", "replace").rstrip("\r\n")
+                yield line, offset, text, partial(_from_json_line, raw)
+
+
+def _from_json_line(raw: bytes) -> RawRecord:
+    return record_from_json(json.loads(raw))
+
+
+def _csv_rows(path: Path, state: FileState, mapping: ColumnMapping) -> Iterator[Row]:
+    """Rows after the checkpoint's line (a row may span lines: quoted line breaks)."""
+    with path.open("rb") as binary, io.TextIOWrapper(binary, encoding="utf-8-sig",
+                                                     newline="") as handle:
+        reader = csv.DictReader(handle)
+        mapping.check_header(list(reader.fieldnames or []), path)
+        for row in reader:
+            if reader.line_num <= state.line:
+                continue
+            offset = min(binary.tell(), state.size)  # read-ahead: for progress only
+            text = json.dumps(row, ensure_ascii=False)
+            yield reader.line_num, offset, text, partial(mapping.record, row)
+
+
+def _prepare(engine: IdentityEngine, parse: Callable[[], RawRecord], text: str, line: int,
+             name: str, dead: IO[str], counts: Counts) -> PreparedRecord | None:
     try:
-        row = json.loads(raw)
-        return engine.prepare(record_from_json(row), prefix="", actor=ACTOR)
+        return engine.prepare(parse(), prefix="", actor=ACTOR)
     except (ValueError, json_format.ParseError, InvalidInput) as error:
         counts.dead_letters += 1
         dead.write(json.dumps({"file": name, "line": line, "reason": str(error),
-                               "row": raw.decode("utf-8", "replace").rstrip("\n")},
-                              ensure_ascii=False) + "\n")
+                               "row": text}, ensure_ascii=False) + "\n")
         return None
 
 

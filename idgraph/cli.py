@@ -54,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     backfill.add_argument("--batch", type=int, default=2000, help="records per transaction")
     backfill.add_argument("--restart", action="store_true",
                           help="ignore the files' checkpoints and read them from the start")
+    backfill.add_argument("--mapping", type=Path, default=None,
+                          help="TOML column mapping for CSV files (see idgraph/backfill.py)")
     from idgraph.review_cli import add_arguments
 
     add_arguments(commands.add_parser("review", help="review tasks: list, show one side by "
@@ -129,7 +131,7 @@ def _backfill(settings: Settings, args: argparse.Namespace) -> int:
 
     from rich.console import Console
 
-    from idgraph.backfill import Counts, FileState, backfill_file
+    from idgraph.backfill import ColumnMapping, Counts, FileState, backfill_file
     from idgraph.serve import build_engine, open_store
 
     console = Console(stderr=True)
@@ -147,6 +149,7 @@ def _backfill(settings: Settings, args: argparse.Namespace) -> int:
         console.print(f"{path.name}: {share:6.1%}  {counts.read} rows  {rate:,.0f} rows/s  "
                       f"ETA {eta:,.0f} s")
 
+    mapping = ColumnMapping.load(args.mapping) if args.mapping else None
     started = time.monotonic()
     total = Counts()
     with ExitStack() as stack:
@@ -155,7 +158,7 @@ def _backfill(settings: Settings, args: argparse.Namespace) -> int:
         stack.callback(engine.close)
         for path in args.files:
             state = backfill_file(engine, path, args.dead_letters, batch_size=args.batch,
-                                  restart=args.restart, report=report)
+                                  restart=args.restart, report=report, mapping=mapping)
             for name, value in vars(state.counts or Counts()).items():
                 setattr(total, name, getattr(total, name) + value)
     seconds = time.monotonic() - started

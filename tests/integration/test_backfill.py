@@ -140,3 +140,73 @@ def test_the_backfill_command_prints_progress_and_a_summary(
     assert main(["backfill", str(data), "--dead-letters", str(dead)]) == 0
     assert "read 153, ingested 150" in capsys.readouterr().out  # finished: nothing re-read
     assert node_counts(clean_store)["Record"] == 150
+
+
+MAPPING = """
+source = "dms"
+source_record_id = "cust_no"
+observed_at = "updated"
+[identifiers]
+mobile = "phone"
+openid = { type = "wechat_openid", scope = "wx-1" }
+[attributes]
+cust_name = "name"
+"""
+
+
+def test_csv_with_a_column_mapping_resumes_by_row(engine: IdentityEngine,
+                                                   clean_store: Neo4jStore, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from idgraph.backfill import ColumnMapping
+
+    (tmp_path / "map.toml").write_text(MAPPING, encoding="utf-8")
+    mapping = ColumnMapping.load(tmp_path / "map.toml")
+    rows = ["cust_no,mobile,openid,cust_name,updated"]
+    for n in range(40):
+        openid = f"o-{n // 2}" if n % 4 < 2 else ""  # rows 0+1, 4+5, ... share one
+        rows.append(f'{n},139{n:08d},{openid},"王, {n}",2024-05-0{1 + n % 9}T08:00:00+08:00')
+    rows.insert(6, "5b,12345,,bad phone,2024-05-01T08:00:00+08:00")
+    rows.insert(9, '7b,13900000000,,"two\nlines",not-a-time')
+    path = tmp_path / "dms.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    dead = tmp_path / "dead.jsonl"
+    calls = []
+    real = IdentityEngine.ingest_batch
+
+    def dies_on_the_third_batch(*args: object, **kw: object) -> object:
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(IdentityEngine, "ingest_batch", dies_on_the_third_batch)
+    with pytest.raises(KeyboardInterrupt):
+        backfill_file(engine, path, dead, batch_size=8, mapping=mapping)
+    monkeypatch.setattr(IdentityEngine, "ingest_batch", real)
+    state = backfill_file(engine, path, dead, batch_size=8, mapping=mapping)
+    assert state.counts is not None
+    assert (state.counts.read, state.counts.ingested, state.counts.dead_letters) == (42, 40, 2)
+    letters = [json.loads(line) for line in dead.read_text(encoding="utf-8").splitlines()]
+    assert [d["line"] for d in letters] == [7, 11]  # the second row spans two lines
+    assert "phone" in letters[0]["reason"] and "not-a-time" in letters[1]["reason"]
+    assert node_counts(clean_store)["Record"] == 40
+    assert node_counts(clean_store)["Person"] == 40 - 10  # ten pairs share an openid
+    (stored,) = clean_store.run_cypher(
+        "MATCH (r:Record {key: 'dms|3'}) RETURN r.attributes AS a, r.observed_at AS t")
+    assert json.loads(stored["a"]) == {"name": "王, 3"} and stored["t"].hour == 0
+    check_invariants(clean_store)
+
+
+def test_a_csv_without_a_mapping_or_with_missing_columns_is_refused(
+        engine: IdentityEngine, clean_store: Neo4jStore, tmp_path: Path) -> None:
+    from idgraph.backfill import ColumnMapping
+    from idgraph.errors import ConfigError
+
+    path = tmp_path / "x.csv"
+    path.write_text("cust_no,mobile\n1,13912345678\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="needs a column mapping"):
+        backfill_file(engine, path, tmp_path / "dead.jsonl")
+    (tmp_path / "map.toml").write_text(MAPPING, encoding="utf-8")
+    with pytest.raises(ConfigError, match="openid"):
+        backfill_file(engine, path, tmp_path / "dead.jsonl",
+                      mapping=ColumnMapping.load(tmp_path / "map.toml"))

@@ -210,3 +210,45 @@ def test_a_csv_without_a_mapping_or_with_missing_columns_is_refused(
     with pytest.raises(ConfigError, match="openid"):
         backfill_file(engine, path, tmp_path / "dead.jsonl",
                       mapping=ColumnMapping.load(tmp_path / "map.toml"))
+
+
+def test_kill_9_mid_run_then_resume_ends_with_the_records_of_an_uninterrupted_run(
+        engine: IdentityEngine, clean_store: Neo4jStore, neo4j_uri: str,
+        tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    records = generate(33, people=400, records_per_person=5)
+    path = tmp_path / "big.jsonl"
+    path.write_text("".join(as_json(r) + "\n" for r in records), encoding="utf-8")
+    backfill_file(engine, path, tmp_path / "whole-dead.jsonl", batch_size=50)
+    expected = actual_clusters(clean_store)
+    clean_store.run_cypher(WIPE)
+    command = [sys.executable, "-m", "idgraph.cli", "backfill", str(path), "--batch", "50",
+               "--dead-letters", str(tmp_path / "dead.jsonl")]
+    env = {**os.environ, "IDGRAPH_NEO4J_URI": neo4j_uri, "IDGRAPH_LOG_LEVEL": "WARNING"}
+    run = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    name = str(path.resolve())
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # wait until some batches, not all, are committed
+        state = clean_store.run_cypher("MATCH (c:BackfillCheckpoint {name: $name}) "
+                                       "RETURN c.line AS line", name=name)
+        if state and 300 <= state[0]["line"] < len(records) - 300:
+            break
+        assert run.poll() is None, "the backfill ended before it could be killed"
+        time.sleep(0.02)
+    run.send_signal(signal.SIGKILL)
+    run.wait(30)
+    committed = clean_store.run_cypher("MATCH (c:BackfillCheckpoint {name: $name}) "
+                                       "RETURN c.line AS line, c.read AS read", name=name)[0]
+    assert committed["line"] < len(records)  # killed mid-run
+    assert node_counts(clean_store)["Record"] == committed["read"]  # checkpoint = graph
+    finish = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert finish.returncode == 0, finish.stderr
+    assert f"read {len(records)}, ingested {len(records)}, unchanged 0" in finish.stdout
+    assert actual_clusters(clean_store) == expected
+    check_invariants(clean_store)

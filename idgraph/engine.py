@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from idgraph.domain.oneid import format_one_id, looks_like_one_id
 from idgraph.domain.profile import (
@@ -76,6 +77,7 @@ from idgraph.store.neo4j_store import (
     to_native,
 )
 
+T = TypeVar("T")
 Clock = Callable[[], datetime]
 Entropy = Callable[[int], bytes]
 
@@ -209,9 +211,8 @@ class IdentityEngine:
         answers the newly constrained pairs."""
         pairs = [(a, b) for i, a in enumerate(one_ids) for b in one_ids[i + 1:]]
         now = self._now()
-        with self._view_lock:  # the write moves the epoch on: this engine's view is dropped
-            return self.store.write(
-                lambda tx: tx.keep_apart(pairs, now, actor, reason, task_id), timeout)
+        return self._steward_write(
+            lambda tx: tx.keep_apart(pairs, now, actor, reason, task_id), timeout)
 
     def merge_persons(self, one_ids: Sequence[str], actor: str, reason: str,
                       timeout: float | None = None) -> tuple[str, tuple[str, ...]]:
@@ -220,9 +221,8 @@ class IdentityEngine:
         "manual") with the actor and reason. Answers (survivor, absorbed). Conflict when
         they are one person already or a steward decided to keep them apart."""
         now = self._now()
-        with self._view_lock:  # the write moves the epoch on: this engine's view is dropped
-            return self.store.write(
-                lambda tx: self._merge_in(tx, one_ids, actor, reason, now), timeout)
+        return self._steward_write(
+            lambda tx: self._merge_in(tx, one_ids, actor, reason, now), timeout)
 
     def _merge_in(self, tx: GraphTx, one_ids: Sequence[str], actor: str, reason: str,
                   now: datetime) -> tuple[str, tuple[str, ...]]:
@@ -303,8 +303,7 @@ class IdentityEngine:
             assert decided is not None  # the task was open inside this transaction
             return decided, survivor, absorbed
 
-        with self._view_lock:  # the write moves the epoch on: this engine's view is dropped
-            return self.store.write(work, timeout)
+        return self._steward_write(work, timeout)
 
     def erase_person(self, one_id: str, actor: str, reason: str,
                      timeout: float | None = None) -> tuple[str, tuple[str, ...]]:
@@ -321,12 +320,12 @@ class IdentityEngine:
                                       tuple(i for i in erased if i != person), actor)], now)
             return person, erased
 
-        with self._view_lock:
-            try:
-                return self.store.write(work, timeout)
-            finally:
+        try:
+            return self._steward_write(work, timeout)
+        finally:
+            with self._view_lock:
                 self._invalidate_view()
-                forget_compared_values()
+            forget_compared_values()
 
     def history(self, one_id: str, timeout: float | None = None
                 ) -> tuple[str, list[HistoryEntry]]:
@@ -384,8 +383,8 @@ class IdentityEngine:
                                Change(ChangeType.SPLIT, person, news, actor, "manual")], now)
             return person, placed
 
-        with self._view_lock:  # the write moves the epoch on: this engine's view is dropped
-            person, placed = self.store.write(work, timeout)
+        with self._view_lock:  # no batch of this engine comes between the two steps
+            person, placed = self._steward_write(work, timeout)
             if re_resolve:
                 records = self.store.read(lambda tx: [
                     self._stored_as_prepared(tx, new_one_id, actor)
@@ -405,6 +404,14 @@ class IdentityEngine:
             vehicles=tuple(Vehicle(v.vin, VehicleRelation(v.relation), v.model, v.plate,
                                    v.since, v.until) for v in stored.vehicles),
             fingerprint=stored.fingerprint, actor=actor)
+
+    def _steward_write(self, work: Callable[[GraphTx], T], timeout: float | None) -> T:
+        """A steward's write: it moves the write epoch on, so this engine's view is
+        dropped at its next batch; watchers of this server's change feed wake at once."""
+        with self._view_lock:
+            result = self.store.write(work, timeout)
+        self._notify_commit()
+        return result
 
     # ------------------------------------------------------------------ change feed
     def changes(self, after: int, limit: int) -> list[ChangeRow]:

@@ -73,7 +73,9 @@ class StewardServicer(pb_grpc.StewardServiceServicer):
 
     def GetReviewTask(self, request: pb.GetReviewTaskRequest, context: grpc.ServicerContext
                       ) -> pb.GetReviewTaskResponse:
-        _require(request.task_id, "task_id")
+        missing = _missing(request.task_id, "task_id")
+        if missing:
+            raise InvalidInput(missing)
         task, sides = self.engine.review_task(request.task_id.strip(), remaining(context))
         return pb.GetReviewTaskResponse(
             task=_summary(task), sides=[profile_to_proto(s.profile) for s in sides],
@@ -165,11 +167,6 @@ def _record_key(ref: pb.RecordRef) -> str:
 
 def _missing(value: str, field: str) -> list[FieldViolation]:
     return [] if value.strip() else [FieldViolation(field, "required")]
-
-
-def _require(value: str, field: str) -> None:
-    if not value.strip():
-        raise InvalidInput.one(field, "required")
 
 
 def _reason(reason: str) -> list[FieldViolation]:

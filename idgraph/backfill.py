@@ -9,10 +9,13 @@ Invalid rows go to a dead-letter file (line, reason, row) and the run goes on.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import logging
+import queue
+import threading
 import time
 import tomllib
 from collections.abc import Callable, Iterator
@@ -91,6 +94,13 @@ class FileState:
 Report = Callable[[Path, FileState, float], None]
 
 
+@dataclass
+class PrepareTime:
+    """Seconds spent reading, parsing and validating rows (summed over files)."""
+
+    seconds: float = 0.0
+
+
 @dataclass(frozen=True)
 class ColumnMapping:
     """How CSV columns become a SourceRecord (a TOML file)::
@@ -164,8 +174,8 @@ class ColumnMapping:
 
 def backfill_file(engine: IdentityEngine, path: Path, dead_letters: Path, *,
                   batch_size: int = 2000, restart: bool = False,
-                  report: Report | None = None, mapping: ColumnMapping | None = None
-                  ) -> FileState:
+                  report: Report | None = None, mapping: ColumnMapping | None = None,
+                  prepare_time: PrepareTime | None = None) -> FileState:
     """Load one file (JSON Lines, or CSV with a column mapping), resuming from its
     checkpoint; answers its final state."""
     is_csv = path.suffix.lower() == ".csv"
@@ -187,23 +197,96 @@ def backfill_file(engine: IdentityEngine, path: Path, dead_letters: Path, *,
     started = time.monotonic()
     rows = (_csv_rows(path, state, mapping) if is_csv and mapping is not None
             else _jsonl_rows(path, state))
-    with dead_letters.open("a", encoding="utf-8") as dead:
-        batch: list[PreparedRecord] = []
-        offset, line = state.offset, state.line
-        for line, offset, text, parse in rows:
-            state.counts.read += 1  # (each commit replaces the counts object)
-            prepared = _prepare(engine, parse, text, line, name, dead, state.counts)
-            if prepared is not None:
-                batch.append(prepared)
-            if len(batch) >= batch_size:
-                _commit(engine, name, state, batch, offset, line, dead)
-                batch = []
-                if report is not None:
-                    report(path, state, time.monotonic() - started)
-        _commit(engine, name, state, batch, state.size, line, dead, finished=True)
-    if report is not None:
-        report(path, state, time.monotonic() - started)
+    with dead_letters.open("a", encoding="utf-8") as dead, _Reader(
+            engine, rows, name, dead, batch_size, prepare_time or PrepareTime()) as reader:
+        for batch in reader:
+            _commit(engine, name, state, batch)
+            if report is not None:
+                report(path, state, time.monotonic() - started)
     return state
+
+
+@dataclass
+class _Batch:
+    """Prepared rows up to a position, with the rows read and refused on the way."""
+
+    records: list[PreparedRecord]
+    offset: int  # bytes of the file behind the batch
+    line: int
+    read: int
+    dead_letters: int
+    last: bool = False
+
+
+class _Reader:
+    """Reads, parses and validates the next batches in a thread while the current one is
+    resolved and committed (the graph's work then overlaps with parsing). At most two
+    batches wait; a failure in the thread is raised to the consumer."""
+
+    def __init__(self, engine: IdentityEngine, rows: Iterator[Row], name: str, dead: IO[str],
+                 batch_size: int, preparing: PrepareTime) -> None:
+        self._engine, self._rows, self._name, self._dead = engine, rows, name, dead
+        self._batch_size, self._preparing = batch_size, preparing
+        self._queue: queue.Queue[_Batch | BaseException] = queue.Queue(maxsize=2)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="backfill-reader", daemon=True)
+
+    def __enter__(self) -> _Reader:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        while self._thread.is_alive():  # unblock a reader waiting on a full queue
+            with contextlib.suppress(queue.Empty):
+                self._queue.get(timeout=0.05)
+        self._thread.join()
+
+    def __iter__(self) -> Iterator[_Batch]:
+        while True:
+            item = self._queue.get()
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+            if item.last:
+                return
+
+    def _put(self, item: _Batch | BaseException) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        try:
+            batch = _Batch([], 0, 0, 0, 0)
+            counts = Counts()
+            mark = time.perf_counter()
+            for line, offset, text, parse in self._rows:
+                batch.read += 1
+                prepared = _prepare(self._engine, parse, text, line, self._name, self._dead,
+                                    counts)
+                if prepared is not None:
+                    batch.records.append(prepared)
+                batch.offset, batch.line = offset, line
+                if len(batch.records) >= self._batch_size:
+                    batch.dead_letters, counts.dead_letters = counts.dead_letters, 0
+                    self._dead.flush()  # out before a checkpoint says the batch is done
+                    self._preparing.seconds += time.perf_counter() - mark
+                    if not self._put(batch):
+                        return
+                    mark = time.perf_counter()
+                    batch = _Batch([], offset, line, 0, 0)
+            batch.dead_letters, batch.last = counts.dead_letters, True
+            batch.offset = -1  # the end of the file, whatever was read ahead
+            self._dead.flush()
+            self._preparing.seconds += time.perf_counter() - mark
+            self._put(batch)
+        except BaseException as error:  # handed to the consumer, raised there
+            self._put(error)
 
 
 Row = tuple[int, int, str, Callable[[], RawRecord]]  # line, offset after it, text, parse
@@ -251,26 +334,27 @@ def _prepare(engine: IdentityEngine, parse: Callable[[], RawRecord], text: str, 
         return None
 
 
-def _commit(engine: IdentityEngine, name: str, state: FileState,
-            batch: list[PreparedRecord], offset: int, line: int, dead: IO[str],
-            finished: bool = False) -> None:
+def _commit(engine: IdentityEngine, name: str, state: FileState, batch: _Batch) -> None:
     """Write a batch and move the checkpoint on in the same transaction."""
-    dead.flush()  # the dead letters up to `line` are out before the checkpoint says so
     before = asdict(state.counts or Counts())
+    before["read"] += batch.read
+    before["dead_letters"] += batch.dead_letters
     after = [Counts(**before)]
+    offset = state.size if batch.last else batch.offset
+    line = batch.line if batch.read else state.line
 
     def checkpoint(tx: GraphTx, outcomes: list[IngestOutcome]) -> None:
         counts = Counts(**before)  # a retried transaction starts from the same counts
         counts.add(outcomes)
         after[0] = counts
-        moved = FileState(offset, line, state.size, state.mtime_ns, finished, counts)
+        moved = FileState(offset, line, state.size, state.mtime_ns, batch.last, counts)
         tx.save_checkpoint(name, moved.to_properties(), datetime.now(UTC))
 
-    if batch:
-        engine.ingest_batch(batch, also=checkpoint)
+    if batch.records:
+        engine.ingest_batch(batch.records, also=checkpoint)
     else:
         engine.store.write(lambda tx: checkpoint(tx, []))
-    state.offset, state.line, state.finished, state.counts = offset, line, finished, after[0]
+    state.offset, state.line, state.finished, state.counts = offset, line, batch.last, after[0]
 
 
 def _keep_dead_letters_before(path: Path, name: str, line: int) -> None:

@@ -130,42 +130,68 @@ def _backfill(settings: Settings, args: argparse.Namespace) -> int:
     import time
 
     from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TaskID,
+        TaskProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
-    from idgraph.backfill import ColumnMapping, Counts, FileState, backfill_file
-    from idgraph.serve import build_engine, open_store
+    from idgraph.backfill import ColumnMapping, Counts, FileState, PrepareTime, backfill_file
+    from idgraph.serve import build_engine, open_store, tune_gc
 
     console = Console(stderr=True)
     last = [0.0]
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+                        TextColumn("{task.fields[rows]:,} rows  {task.fields[rate]:,.0f} rows/s"),
+                        TextColumn("ETA"), TimeRemainingColumn(), console=console,
+                        disable=not console.is_terminal)
+    tasks: dict[Path, TaskID] = {}
 
     def report(path: Path, state: FileState, seconds: float) -> None:
-        now = time.monotonic()
-        if now - last[0] < (1 if console.is_terminal else 10) and not state.finished:
+        counts = state.counts or Counts()
+        rate = counts.read / seconds if seconds else 0.0
+        if console.is_terminal:  # a bar per file, with rows/s and ETA
+            if path not in tasks:
+                tasks[path] = progress.add_task(path.name, total=state.size, rows=0, rate=0.0)
+            progress.update(tasks[path], completed=state.offset, rows=counts.read, rate=rate)
+            return
+        now = time.monotonic()  # a plain line every 10 s (logs, CI)
+        if now - last[0] < 10 and not state.finished:
             return
         last[0] = now
-        counts = state.counts or Counts()
         share = state.offset / state.size if state.size else 1.0
-        rate = counts.read / seconds if seconds else 0.0
         eta = (seconds / share - seconds) if share else 0.0
         console.print(f"{path.name}: {share:6.1%}  {counts.read} rows  {rate:,.0f} rows/s  "
-                      f"ETA {eta:,.0f} s")
+                      f"ETA {eta:,.0f} s", highlight=False)
 
     mapping = ColumnMapping.load(args.mapping) if args.mapping else None
     started = time.monotonic()
     total = Counts()
+    preparing = PrepareTime()
     with ExitStack() as stack:
         store = open_store(settings, stack, reuse_local=True)
         engine = build_engine(settings, store)
         stack.callback(engine.close)
+        tune_gc(settings.gc_threshold)
+        stack.enter_context(progress)
         for path in args.files:
             state = backfill_file(engine, path, args.dead_letters, batch_size=args.batch,
-                                  restart=args.restart, report=report, mapping=mapping)
+                                  restart=args.restart, report=report, mapping=mapping,
+                                  prepare_time=preparing)
             for name, value in vars(state.counts or Counts()).items():
                 setattr(total, name, getattr(total, name) + value)
+        times = engine.stage_times
     seconds = time.monotonic() - started
     print(f"read {total.read}, ingested {total.ingested}, unchanged {total.unchanged}, "
           f"new people {total.new_people}, merges {total.merges}, review tasks "
           f"{total.review_tasks}, dead letters {total.dead_letters} ({args.dead_letters}); "
           f"{seconds:.1f} s (counts include earlier runs of resumed files)")
+    print(f"time: parse+validate {preparing.seconds:.1f} s, graph reads {times.reads:.1f} s, "
+          f"decide {times.decide:.1f} s, graph writes {times.writes:.1f} s, commit "
+          f"{times.commit:.1f} s ({times.batches} batches, {times.records} records)")
     return 0
 
 

@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
@@ -128,6 +129,24 @@ class ExplainOutcome:
     reason: str
 
 
+@dataclass
+class StageTimes:
+    """Where batch ingestion spends its time (seconds, summed over batches): reading the
+    graph, deciding in Python, writing the graph, and in all (with the commit and retries)."""
+
+    batches: int = 0
+    records: int = 0
+    reads: float = 0.0
+    decide: float = 0.0
+    writes: float = 0.0
+    total: float = 0.0
+
+    @property
+    def commit(self) -> float:
+        """What the batches took beyond reading, deciding and writing: mostly the commit."""
+        return max(0.0, self.total - self.reads - self.decide - self.writes)
+
+
 class _PlanOutdated(Exception):
     """Someone wrote between a batch's planning and its transaction."""
 
@@ -181,6 +200,7 @@ class IdentityEngine:
     _committed: threading.Condition = field(default_factory=threading.Condition, init=False,
                                             repr=False)
     _commits: int = field(default=0, init=False, repr=False)
+    stage_times: StageTimes = field(default_factory=StageTimes, init=False, repr=False)
 
     # ------------------------------------------------------------------ ingest
     def ingest(self, raw: RawRecord, timeout: float | None = None, actor: str = "ingest"
@@ -445,6 +465,7 @@ class IdentityEngine:
             return []
         now = self._now()
         with self._view_lock:
+            started = time.perf_counter()
             try:
                 outcomes, effect = self.store.write(
                     lambda tx: self._ingest_batch_in(tx, records, now, recheck, also), timeout)
@@ -453,6 +474,10 @@ class IdentityEngine:
                 raise
             if update_view:
                 self.view.commit(effect)
+            times = self.stage_times
+            times.batches += 1
+            times.records += len(records)
+            times.total += time.perf_counter() - started
         self._notify_commit()
         return outcomes
 
@@ -554,13 +579,17 @@ class IdentityEngine:
         return resolved.outcomes, resolved.effect
 
     def _write(self, tx: GraphTx, resolved: ResolvedBatch, now: datetime) -> None:
+        started = time.perf_counter()
         tx.write_plan(resolved.plan, now, self.rules.blocking_slots, resolved.new_identifiers,
                       resolved.new_records)
+        self.stage_times.writes += time.perf_counter() - started
 
     def _resolve_batch(self, tx: GraphTx, records: Sequence[PreparedRecord], now: datetime,
                        epoch: int, recheck: bool = False) -> ResolvedBatch:
         """Resolve records in order against the view, reading from the graph only what the
         view lacks; what the view holds is mapped through the merges it knows of."""
+        started = time.perf_counter()
+        reading = 0.0
         view = self.view
         keys = {k.key: k for r in records for k in r.all_keys}
         lookup = lookup_keys(list(keys.values()), self.rules)
@@ -574,9 +603,11 @@ class IdentityEngine:
             found = view.record(record.key)
             if found is not None:
                 stored[record.key] = found
+        mark = time.perf_counter()
         read_stored, read_holders = tx.lookup_batch(
             [r.key for r in records if r.key not in stored],
             [k for k in keys if k not in holders], lookup, self.rules.hub_cap)
+        reading += time.perf_counter() - mark
         stored.update((key, (fingerprint, view.final(one_id)))
                       for key, (fingerprint, one_id) in read_stored.items())
         holders.update((key, list(dict.fromkeys(view.final(p) for p in people)))
@@ -589,7 +620,9 @@ class IdentityEngine:
         wanted = {oid for key, people in holders.items() if key not in ignored
                   for oid in people} | {one_id for _, one_id in stored.values()}
         persons = {oid: p for oid in wanted if (p := view.person(oid)) is not None}
+        mark = time.perf_counter()
         rows = tx.load_persons(wanted - persons.keys())
+        reading += time.perf_counter() - mark
         if len(rows) + len(persons) != len(wanted) or any(r.status != "active" for r in rows):
             raise StaleSnapshot
         persons.update((r.one_id, _candidate(r)) for r in rows)
@@ -608,6 +641,8 @@ class IdentityEngine:
                      for key, (fingerprint, one_id) in working.stored.items()},
             redirects=dict(plan.redirects),
             rewritten={working.final(oid) for oid in rewritten})
+        self.stage_times.reads += reading
+        self.stage_times.decide += time.perf_counter() - started - reading
         return ResolvedBatch(outcomes, plan, new_identifiers, new_records, effect)
 
     def mint_one_id(self, now: datetime) -> str:

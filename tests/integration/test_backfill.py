@@ -137,6 +137,7 @@ def test_the_backfill_command_prints_progress_and_a_summary(
     out, err = capsys.readouterr()
     assert "history.jsonl: 100.0%" in err and "rows/s" in err
     assert "read 153, ingested 150, unchanged 0" in out and "dead letters 3" in out
+    assert "time: parse+validate" in out and "(19 batches, 150 records)" in out
     assert main(["backfill", str(data), "--dead-letters", str(dead)]) == 0
     assert "read 153, ingested 150" in capsys.readouterr().out  # finished: nothing re-read
     assert node_counts(clean_store)["Record"] == 150

@@ -1,0 +1,146 @@
+"""Backfill benchmark: `idgraph backfill` end to end on generated records.
+
+For each N it generates N realistic records (bench/datagen.py: households, vehicles, several
+sources per person, dirty data; not timed), starts a fresh local Neo4j (unless
+IDGRAPH_NEO4J_URI is set: that graph should be empty), runs `idgraph backfill` as its own
+process as a user would, and prints one table row: records per second end to end, the peak
+memory (max RSS) of the backfill process, CPU seconds of the backfill process and of Neo4j,
+and where the backfill's time went (parse+validate, graph reads, decide, graph writes,
+commit). With --evaluate it also scores the clusters against the generator's truth.
+
+    .venv/bin/python bench/backfill.py --records 100000 1000000 [--batch 2000] [--evaluate]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.datagen import write as generate  # noqa: E402
+from idgraph.localdb import LocalNeo4j, free_port  # noqa: E402
+
+PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv").exists() else sys.executable
+STAGES = ("parse+validate", "graph reads", "decide", "graph writes", "commit")
+
+
+@dataclass
+class Run:
+    records: int
+    wall: float
+    max_rss_mb: float
+    cpu: float
+    neo4j_cpu: float | None
+    summary: str
+    stages: dict[str, float]
+    quality: str = ""
+
+    @property
+    def rate(self) -> float:
+        return self.records / self.wall if self.wall else 0.0
+
+
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of a running process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def backfill(path: Path, uri: str, work: Path, batch: int, neo4j_pid: int | None) -> Run:
+    env = dict(os.environ, IDGRAPH_NEO4J_URI=uri, IDGRAPH_LOG_LEVEL="warning")
+    neo4j_before = process_cpu(neo4j_pid) if neo4j_pid else 0.0
+    started = time.perf_counter()
+    child = subprocess.Popen(
+        [PYTHON, "-m", "idgraph.cli", "backfill", str(path), "--batch", str(batch),
+         "--dead-letters", str(work / "dead-letters.jsonl")],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert child.stdout is not None
+    out = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - started
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise SystemExit(f"backfill failed ({child.returncode}):\n{out}")
+    neo4j_cpu = process_cpu(neo4j_pid) - neo4j_before if neo4j_pid else None
+    rows = int(re.search(r"read (\d+)", out).group(1))  # type: ignore[union-attr]
+    stages = {name: float(m.group(1)) for name in STAGES
+              if (m := re.search(re.escape(name) + r" ([\d.]+) s", out))}
+    summary = out.strip().splitlines()[0]
+    return Run(rows, wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, neo4j_cpu,
+               summary, stages)
+
+
+def evaluate(uri: str, truth: Path) -> str:
+    env = dict(os.environ, IDGRAPH_NEO4J_URI=uri, IDGRAPH_LOG_LEVEL="warning")
+    out = subprocess.run([PYTHON, "-m", "idgraph.cli", "evaluate", "--truth", str(truth)],
+                         cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout
+    pairwise = re.search(r"^pairwise\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)", out, re.M)
+    impure = re.search(r"more than one true person: (\d+)", out)
+    scores = ("precision {} recall {} F1 {}".format(*pairwise.groups()) if pairwise
+              else "?")
+    return (f"pairwise {scores}; OneIDs holding more than one true person "
+            f"{impure.group(1) if impure else '?'}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--batch", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--evaluate", action="store_true",
+                        help="score the clusters against the generator's truth")
+    parser.add_argument("--heap", default="2g", help="heap of the local Neo4j")
+    parser.add_argument("--pagecache", default="1g", help="page cache of the local Neo4j")
+    args = parser.parse_args()
+    external = os.environ.get("IDGRAPH_NEO4J_URI", "")
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="idgraph-backfill-") as tmp:
+        for n in args.records:
+            work = Path(tmp) / f"n{n}"
+            work.mkdir()
+            data, truth = work / "records.jsonl", work / "truth.csv"
+            generate(n, data, truth, args.seed)
+            server = None
+            if external:
+                uri, pid = external, None
+            else:
+                server = LocalNeo4j(work / "neo4j", ROOT / ".neo4j" / "lib", free_port(),
+                                    heap=args.heap, pagecache=args.pagecache)
+                server.start(timeout=180)
+                uri = server.uri
+                pid = server.process.pid if server.process else None
+            try:
+                run = backfill(data, uri, work, args.batch, pid)
+                if args.evaluate:
+                    run.quality = evaluate(uri, truth)
+            finally:
+                if server is not None:
+                    server.stop()
+            runs.append(run)
+            print(f"N={n}: {run.summary}", flush=True)
+    cores = os.cpu_count()
+    print(f"\nidgraph backfill, batch {args.batch}, Neo4j on the same machine ({cores} cores)\n")
+    print("| records | wall s | records/s | peak RSS MB | backfill CPU s | Neo4j CPU s | "
+          + " | ".join(f"{s} s" for s in STAGES) + " |")
+    print("|" + "---|" * (6 + len(STAGES)))
+    for r in runs:
+        neo = f"{r.neo4j_cpu:.0f}" if r.neo4j_cpu is not None else "n/a"
+        print(f"| {r.records:,} | {r.wall:.1f} | {r.rate:,.0f} | {r.max_rss_mb:.0f} | "
+              f"{r.cpu:.0f} | {neo} | "
+              + " | ".join(f"{r.stages.get(s, 0.0):.1f}" for s in STAGES) + " |")
+    for r in runs:
+        if r.quality:
+            print(f"N={r.records:,}: {r.quality}")
+
+
+if __name__ == "__main__":
+    main()

@@ -103,7 +103,7 @@ class PrepareTime:
 
 @dataclass(frozen=True)
 class ColumnMapping:
-    """How CSV columns become a SourceRecord (a TOML file)::
+    """How the columns of a CSV or Parquet file become a SourceRecord (a TOML file)::
 
         source = "dms"                   # the source system (required)
         source_record_id = "cust_no"     # the column with the record's id (required)
@@ -147,11 +147,15 @@ class ColumnMapping:
         return ColumnMapping(source.strip(), id_column, str(doc.get("observed_at", "")),
                              tuple(identifiers), tuple(attributes))
 
+    @property
+    def columns(self) -> frozenset[str]:
+        """Every column the mapping reads."""
+        return frozenset({self.id_column, *(c for c, _, _ in self.identifiers),
+                          *(c for c, _ in self.attributes)} | ({self.observed_column} - {""}))
+
     def check_header(self, header: list[str], path: Path) -> None:
         """Every mapped column must be in the file."""
-        wanted = {self.id_column, *(c for c, _, _ in self.identifiers),
-                  *(c for c, _ in self.attributes)} | ({self.observed_column} - {""})
-        missing = sorted(wanted - set(header))
+        missing = sorted(self.columns - set(header))
         if missing:
             raise ConfigError(f"{path}: columns {', '.join(missing)} are mapped but not in "
                               "the header")
@@ -176,11 +180,11 @@ def backfill_file(engine: IdentityEngine, path: Path, dead_letters: Path, *,
                   batch_size: int = 2000, restart: bool = False,
                   report: Report | None = None, mapping: ColumnMapping | None = None,
                   prepare_time: PrepareTime | None = None) -> FileState:
-    """Load one file (JSON Lines, or CSV with a column mapping), resuming from its
+    """Load one file (JSON Lines, or CSV or Parquet with a column mapping), resuming from its
     checkpoint; answers its final state."""
-    is_csv = path.suffix.lower() == ".csv"
-    if is_csv and mapping is None:
-        raise ConfigError(f"{path}: CSV needs a column mapping (--mapping)")
+    kind = {".csv": "CSV", ".parquet": "Parquet", ".pq": "Parquet"}.get(path.suffix.lower(), "")
+    if kind and mapping is None:
+        raise ConfigError(f"{path}: {kind} needs a column mapping (--mapping)")
     name = str(path.resolve())
     stat = path.stat()
     stored = engine.store.read(lambda tx: tx.load_checkpoint(name))
@@ -195,8 +199,12 @@ def backfill_file(engine: IdentityEngine, path: Path, dead_letters: Path, *,
         return state
     _keep_dead_letters_before(dead_letters, name, state.line)
     started = time.monotonic()
-    rows = (_csv_rows(path, state, mapping) if is_csv and mapping is not None
-            else _jsonl_rows(path, state))
+    if mapping is not None and kind == "CSV":
+        rows = _csv_rows(path, state, mapping)
+    elif mapping is not None and kind == "Parquet":
+        rows = _parquet_rows(path, state, mapping)
+    else:
+        rows = _jsonl_rows(path, state)
     with dead_letters.open("a", encoding="utf-8") as dead, _Reader(
             engine, rows, name, dead, batch_size, prepare_time or PrepareTime()) as reader:
         for batch in reader:
@@ -321,6 +329,50 @@ def _csv_rows(path: Path, state: FileState, mapping: ColumnMapping) -> Iterator[
             offset = min(binary.tell(), state.size)  # read-ahead: for progress only
             text = json.dumps(row, ensure_ascii=False)
             yield reader.line_num, offset, text, partial(mapping.record, row)
+
+
+def _parquet_rows(path: Path, state: FileState, mapping: ColumnMapping) -> Iterator[Row]:
+    """Rows after the checkpoint's row number (rows count from 1, like lines), read a row
+    group at a time and only the mapped columns. Cells become text: integers as digits,
+    times in ISO 8601."""
+    try:
+        import pyarrow.parquet as pq
+    except ImportError as exc:  # pragma: no cover - pyarrow is a dependency
+        raise ConfigError("Parquet needs pyarrow") from exc
+    try:
+        source = pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises its own error types for unreadable files
+        raise ConfigError(f"{path}: not a readable Parquet file: {exc}") from exc
+    with source:
+        columns = source.schema_arrow.names
+        mapping.check_header(columns, path)
+        wanted = [c for c in columns if c in mapping.columns]
+        total = max(1, source.metadata.num_rows)
+        number = 0
+        for group in range(source.num_row_groups):
+            rows_in_group = source.metadata.row_group(group).num_rows
+            if number + rows_in_group <= state.line:
+                number += rows_in_group  # a whole row group before the checkpoint
+                continue
+            for row in source.read_row_group(group, columns=wanted).to_pylist():
+                number += 1
+                if number <= state.line:
+                    continue
+                cells = {column: _cell(value) for column, value in row.items()}
+                text = json.dumps(cells, ensure_ascii=False)
+                yield (number, state.size * number // total, text,
+                       partial(mapping.record, cells))
+
+
+def _cell(value: object) -> str:
+    """A Parquet cell as the text a CSV would hold."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # phone numbers stored as doubles
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
 
 
 def _prepare(engine: IdentityEngine, parse: Callable[[], RawRecord], text: str, line: int,

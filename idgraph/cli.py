@@ -46,8 +46,9 @@ def main(argv: list[str] | None = None) -> int:
                        help="comma-separated attributes to adjust by term frequency "
                        "(besides those the template already adjusts)")
     train.add_argument("--seed", type=int, default=0)
-    backfill = commands.add_parser("backfill", help="load JSON Lines of SourceRecord through "
-                                   "the batch path, resumably")
+    backfill = commands.add_parser("backfill", help="load JSON Lines of SourceRecord (or CSV "
+                                   "and Parquet with --mapping) through the batch path, "
+                                   "resumably")
     backfill.add_argument("files", type=Path, nargs="+")
     backfill.add_argument("--dead-letters", type=Path, default=Path("dead-letters.jsonl"),
                           help="invalid rows with line and reason (default dead-letters.jsonl)")
@@ -55,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     backfill.add_argument("--restart", action="store_true",
                           help="ignore the files' checkpoints and read them from the start")
     backfill.add_argument("--mapping", type=Path, default=None,
-                          help="TOML column mapping for CSV files (see idgraph/backfill.py)")
+                          help="TOML column mapping for CSV and Parquet files "
+                          "(see idgraph/backfill.py)")
     from idgraph.review_cli import add_arguments
 
     add_arguments(commands.add_parser("review", help="review tasks: list, show one side by "

@@ -18,9 +18,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TypeVar
 
+from idgraph.domain.identifiers import BadIdentifier, normalize_vin
 from idgraph.domain.oneid import format_one_id, looks_like_one_id
 from idgraph.domain.profile import (
     Profile,
+    Relationship,
     StoredRecord,
     StoredVehicle,
     golden_attributes,
@@ -39,6 +41,15 @@ from idgraph.domain.records import (
     prepare_identifiers,
     prepare_record,
 )
+from idgraph.domain.relationships import (
+    Referral,
+    SharedValue,
+    Sharer,
+    dealer_affinity,
+    household_types,
+    households,
+    referrals,
+)
 from idgraph.domain.resolution import (
     Action,
     CandidatePerson,
@@ -53,6 +64,7 @@ from idgraph.domain.resolution import (
 )
 from idgraph.domain.rules import Rules
 from idgraph.domain.scoring import Evidence, Score, forget_compared_values, probability, score
+from idgraph.domain.vehicles import Mention, VehicleHistory, vehicle_history
 from idgraph.domain.working_set import (
     Change,
     ChangeType,
@@ -710,6 +722,23 @@ class IdentityEngine:
                                    "is required")
         return self.store.read(lambda tx: self._profile_in(tx, one_id, key), timeout)
 
+    # ----------------------------------------------------------------- vehicles
+    def vehicle(self, vin: str, timeout: float | None = None) -> VehicleHistory:
+        """A vehicle's make, model, year, current owner and relations over time."""
+        opts = self.rules.format_options(None, self.limits.max_value_length)
+        try:
+            normalized = normalize_vin(vin, opts)
+        except BadIdentifier as exc:
+            raise InvalidInput.one("vin", f"invalid vin: {exc}") from None
+        raw = self.store.read(lambda tx: tx.vehicle(normalized), timeout)
+        if raw is None:
+            raise NotFound(f"no record mentions vehicle {normalized}")
+        mentions = [Mention(m["relation"], to_native(m["since"]), to_native(m["until"]),
+                            to_native(m["observed_at"]), m["one_id"], m["source"],
+                            m["source_record_id"]) for m in raw["mentions"] if m]
+        return vehicle_history(normalized, raw["model"] or "", raw["plate"] or "", mentions,
+                               self._now(), self.rules.makes)
+
     def _identifier_key(self, identifier: RawIdentifier) -> IdKey:
         try:
             keys = prepare_identifiers((identifier,), self.rules, self.limits, self.secret)
@@ -745,8 +774,30 @@ class IdentityEngine:
                                                          r.source_record_id))),
             vehicles=profile_vehicles(records),
             merged_one_ids=tuple(sorted(raw["merged"])),
+            relationships=self._relationships(tx, target, records),
+            dealers=tuple(dealer_affinity(records, self.rules)),
         )
         return ProfileOutcome(profile, target != requested, requested)
+
+    def _relationships(self, tx: GraphTx, one_id: str, records: Sequence[StoredRecord]
+                       ) -> tuple[Relationship, ...]:
+        """Households and referrals, read from what the records share and name."""
+        types = household_types(self.rules)
+        cap = max((t.hub_threshold or 1 for name, t in self.rules.identifier_types.items()
+                   if name in types), default=1)
+        raw = tx.relations(one_id, types, cap)
+        shared = [SharedValue(s["type"], s["value"], bool(s["hashed"]),
+                              to_native(s["first_seen"]),
+                              [Sharer(o["one_id"], to_native(o["first_seen"]), bool(o["apart"]),
+                                      [json.loads(a) for a in o["attributes"]])
+                               for o in s["others"]])
+                  for s in raw["shared"]]
+        named = [Referral(n["type"], n["value"], bool(n["hashed"]), to_native(n["at"]),
+                          n["holders"][0] if n["holders"] else "", len(n["holders"]))
+                 for n in raw["named"]]
+        naming = [Referral(n["type"], n["value"], bool(n["hashed"]), to_native(n["at"]),
+                           n["one_id"], int(n["holders"])) for n in raw["naming"]]
+        return tuple(households(records, shared, self.rules) + referrals(named, naming))
 
     def _follow_redirects(self, tx: GraphTx, one_id: str, erased: bool = False) -> str:
         """The person a OneID points at now; NotFound for an erased one unless `erased`."""

@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 
 
 _RECORD_KEYS = frozenset({"source", "sourceRecordId", "source_record_id", "observedAt",
-                          "observed_at", "identifiers", "attributes", "vehicles"})
+                          "observed_at", "identifiers", "attributes", "vehicles", "referredBy",
+                          "referred_by"})
 _IDENTIFIER_KEYS = frozenset({"type", "value", "scope"})
 _VEHICLE_KEYS = frozenset({"vin", "relation", "model", "plate", "since", "until"})
 _RELATIONS = {name: name.removeprefix("VEHICLE_RELATION_") if number else ""
@@ -56,11 +57,13 @@ def _fast_record(obj: dict[str, Any]) -> RawRecord:
     identifiers = obj.get("identifiers", [])
     attributes = obj.get("attributes", {})
     vehicles = obj.get("vehicles", [])
+    referred_by = obj.get("referredBy", obj.get("referred_by", []))
     if not (isinstance(source, str) and isinstance(record_id, str)
             and isinstance(identifiers, list) and isinstance(attributes, dict)
-            and isinstance(vehicles, list)
+            and isinstance(vehicles, list) and isinstance(referred_by, list)
             and all(isinstance(i, dict) and i.keys() <= _IDENTIFIER_KEYS
-                    and all(isinstance(v, str) for v in i.values()) for i in identifiers)
+                    and all(isinstance(v, str) for v in i.values())
+                    for i in (*identifiers, *referred_by))
             and all(isinstance(v, str) for v in attributes.values())):
         raise _Unusual
     raw_vehicles = []
@@ -78,7 +81,9 @@ def _fast_record(obj: dict[str, Any]) -> RawRecord:
                      _time(obj.get("observedAt", obj.get("observed_at"))),
                      tuple(RawIdentifier(i.get("type", ""), i.get("value", ""),
                                          i.get("scope", "")) for i in identifiers),
-                     dict(attributes), tuple(raw_vehicles))
+                     dict(attributes), tuple(raw_vehicles),
+                     tuple(RawIdentifier(i.get("type", ""), i.get("value", ""),
+                                         i.get("scope", "")) for i in referred_by))
 
 
 def record_from_json(obj: object) -> RawRecord:

@@ -15,7 +15,7 @@ from idgraph.domain.rules import Rules, load_rules
 from idgraph.engine import IdentityEngine
 from idgraph.localdb import LocalNeo4j, free_port
 from idgraph.store.neo4j_store import Neo4jStore
-from idgraph.v1 import identity_pb2_grpc, steward_pb2_grpc
+from idgraph.v1 import identity_pb2_grpc, steward_pb2_grpc, vehicle_pb2_grpc
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = b"test-secret"
@@ -95,3 +95,9 @@ def stub(channel: grpc.Channel) -> identity_pb2_grpc.IdentityServiceStub:
 def steward(channel: grpc.Channel) -> steward_pb2_grpc.StewardServiceStub:
     """StewardService client."""
     return steward_pb2_grpc.StewardServiceStub(channel)
+
+
+@pytest.fixture
+def vehicles(channel: grpc.Channel) -> vehicle_pb2_grpc.VehicleServiceStub:
+    """VehicleService client."""
+    return vehicle_pb2_grpc.VehicleServiceStub(channel)

@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 class Role(StrEnum):
     """What a key allows."""
 
-    READER = "reader"  # Resolve, GetProfile, Explain, WatchChanges
+    READER = "reader"  # Resolve, GetProfile, Explain, WatchChanges, GetVehicle
     WRITER = "writer"  # Ingest, BatchIngest, IngestBatches
     STEWARD = "steward"  # StewardService
     ADMIN = "admin"  # everything, erasure included
@@ -60,6 +60,7 @@ ANONYMOUS = Caller("anonymous", frozenset(Role))
 
 _IDENTITY = "/idgraph.v1.IdentityService/"
 _STEWARD = "/idgraph.v1.StewardService/"
+_VEHICLE = "/idgraph.v1.VehicleService/"
 METHOD_ROLES: Mapping[str, Role] = {
     _IDENTITY + "Ingest": Role.WRITER,
     _IDENTITY + "BatchIngest": Role.WRITER,
@@ -75,6 +76,7 @@ METHOD_ROLES: Mapping[str, Role] = {
     _STEWARD + "SplitPerson": Role.STEWARD,
     _STEWARD + "GetHistory": Role.STEWARD,
     _STEWARD + "ErasePerson": Role.ADMIN,
+    _VEHICLE + "GetVehicle": Role.READER,
 }
 OPEN_SERVICES = ("/grpc.health.v1.Health/", "/grpc.reflection.v1alpha.ServerReflection/")
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import cast
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from idgraph.domain.profile import Profile
+from idgraph.domain.profile import Profile, RelationType
 from idgraph.domain.records import RawIdentifier, RawRecord, RawVehicle
 from idgraph.domain.resolution import Action
 from idgraph.domain.scoring import ComparisonResult, probability
@@ -32,6 +33,16 @@ def timestamp_to_datetime(ts: Timestamp, field_path: str) -> datetime:
         return ts.ToDatetime(tzinfo=UTC)
     except (ValueError, OverflowError) as exc:
         raise InvalidInput.one(field_path, f"invalid timestamp: {exc}") from None
+
+
+_RELATIONS_TO_PROTO = {name.removeprefix(_RELATION_PREFIX):
+                       cast("pb.VehicleRelation", pb.VehicleRelation.Value(name))
+                       for name in pb.VehicleRelation.keys()}  # noqa: SIM118
+
+
+def vehicle_relation_to_proto(relation: str) -> pb.VehicleRelation:
+    """A stored relation ("OWNER") -> the proto enum (UNSPECIFIED when unknown)."""
+    return _RELATIONS_TO_PROTO.get(relation, pb.VehicleRelation.VEHICLE_RELATION_UNSPECIFIED)
 
 
 def datetime_to_timestamp(value: datetime | None) -> Timestamp | None:
@@ -67,6 +78,7 @@ def record_from_proto(message: pb.SourceRecord, path: str = "record") -> RawReco
         source=message.source, source_record_id=message.source_record_id, observed_at=observed,
         identifiers=tuple(identifier_from_proto(i) for i in message.identifiers),
         attributes=dict(message.attributes), vehicles=tuple(vehicles),
+        referred_by=tuple(identifier_from_proto(i) for i in message.referred_by),
     )
 
 
@@ -94,7 +106,8 @@ def profile_to_proto(profile: Profile) -> pb.Profile:
     """Domain profile -> wire profile."""
     message = pb.Profile(one_id=profile.one_id, merged_one_ids=list(profile.merged_one_ids),
                          created_at=datetime_to_timestamp(profile.created_at),
-                         updated_at=datetime_to_timestamp(profile.updated_at))
+                         updated_at=datetime_to_timestamp(profile.updated_at),
+                         consent_marketing=profile.consent_marketing)
     for a in profile.attributes:
         message.attributes.add(name=a.name, value=a.value, source=a.source,
                                source_record_id=a.source_record_id, rule=a.rule,
@@ -116,11 +129,22 @@ def profile_to_proto(profile: Profile) -> pb.Profile:
     for pv in profile.vehicles:
         v = pv.vehicle
         message.vehicles.add(
-            vin=v.vin, relation=pb.VehicleRelation.Value(_RELATION_PREFIX + v.relation),
+            vin=v.vin, relation=vehicle_relation_to_proto(v.relation),
             model=v.model, plate=v.plate, since=datetime_to_timestamp(v.since),
             until=datetime_to_timestamp(v.until), source=pv.source,
             source_record_id=pv.source_record_id, current=pv.current)
+    for rel in profile.relationships:
+        message.relationships.add(type=_RELATIONSHIP_TO_PROTO[rel.type], one_id=rel.one_id,
+                                  evidence=rel.evidence, since=datetime_to_timestamp(rel.since))
+    for d in profile.dealers:
+        message.dealers.add(dealer=d.dealer, records=d.records,
+                            last_seen=datetime_to_timestamp(d.last_seen))
     return message
+
+
+_RELATIONSHIP_TO_PROTO = {RelationType.HOUSEHOLD: pb.RELATIONSHIP_TYPE_HOUSEHOLD,
+                          RelationType.REFERRED_BY: pb.RELATIONSHIP_TYPE_REFERRED_BY,
+                          RelationType.REFERRED: pb.RELATIONSHIP_TYPE_REFERRED}
 
 
 def parse_cursor(raw: str, field_path: str) -> int:

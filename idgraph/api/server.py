@@ -13,12 +13,21 @@ from idgraph.api.auth import ApiKeys, AuthInterceptor
 from idgraph.api.identity_servicer import IdentityServicer
 from idgraph.api.interceptors import ErrorMappingInterceptor
 from idgraph.api.steward_servicer import StewardServicer
+from idgraph.api.vehicle_servicer import VehicleServicer
 from idgraph.engine import IdentityEngine
 from idgraph.errors import ConfigError
-from idgraph.v1 import identity_pb2, identity_pb2_grpc, steward_pb2, steward_pb2_grpc
+from idgraph.v1 import (
+    identity_pb2,
+    identity_pb2_grpc,
+    steward_pb2,
+    steward_pb2_grpc,
+    vehicle_pb2,
+    vehicle_pb2_grpc,
+)
 
 SERVICE_NAMES = (identity_pb2.DESCRIPTOR.services_by_name["IdentityService"].full_name,
-                 steward_pb2.DESCRIPTOR.services_by_name["StewardService"].full_name)
+                 steward_pb2.DESCRIPTOR.services_by_name["StewardService"].full_name,
+                 vehicle_pb2.DESCRIPTOR.services_by_name["VehicleService"].full_name)
 
 
 @dataclass
@@ -72,6 +81,8 @@ def build_server(engine: IdentityEngine, address: str, *, workers: int = 32,
         identity, server)
     steward_pb2_grpc.add_StewardServiceServicer_to_server(  # type: ignore[no-untyped-call]
         StewardServicer(engine), server)
+    vehicle_pb2_grpc.add_VehicleServiceServicer_to_server(  # type: ignore[no-untyped-call]
+        VehicleServicer(engine), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

@@ -156,12 +156,12 @@ class StewardServicer(pb_grpc.StewardServiceServicer):
                         for key in split.moved])
 
 
-def _record_ref(key: str) -> pb.RecordRef:
+def _record_ref(key: str) -> ipb.RecordRef:
     source, _, record_id = key.partition(KEY_SEPARATOR)
-    return pb.RecordRef(source=source, source_record_id=record_id)
+    return ipb.RecordRef(source=source, source_record_id=record_id)
 
 
-def _record_key(ref: pb.RecordRef) -> str:
+def _record_key(ref: ipb.RecordRef) -> str:
     return f"{ref.source.strip()}{KEY_SEPARATOR}{ref.source_record_id.strip()}"
 
 

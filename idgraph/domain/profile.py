@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from idgraph.domain.records import IdKey
 from idgraph.domain.rules import Rules
@@ -75,6 +76,33 @@ class ProfileVehicle:
         return self.vehicle.until is None
 
 
+class RelationType(StrEnum):
+    """How two people are related."""
+
+    HOUSEHOLD = "HOUSEHOLD"
+    REFERRED_BY = "REFERRED_BY"  # this person was referred by the other
+    REFERRED = "REFERRED"  # this person referred the other
+
+
+@dataclass(frozen=True)
+class Relationship:
+    """An edge between two OneIDs, and why."""
+
+    type: RelationType
+    one_id: str
+    evidence: str
+    since: datetime | None
+
+
+@dataclass(frozen=True)
+class DealerAffinity:
+    """A dealer that knows the person: how many records, last seen when."""
+
+    dealer: str
+    records: int
+    last_seen: datetime
+
+
 @dataclass(frozen=True)
 class Profile:
     """Everything idgraph knows about one OneID."""
@@ -87,22 +115,44 @@ class Profile:
     records: tuple[StoredRecord, ...]
     vehicles: tuple[ProfileVehicle, ...]
     merged_one_ids: tuple[str, ...]
+    relationships: tuple[Relationship, ...] = ()
+    dealers: tuple[DealerAffinity, ...] = ()
+
+    @property
+    def consent_marketing(self) -> bool | None:
+        """The person's latest statement on marketing consent (None: never stated)."""
+        for attribute in self.attributes:
+            if attribute.name == "consent_marketing":
+                return attribute.value == "true"
+        return None
+
+
+# Statements a person makes (or withdraws) over time: the latest one counts, whatever the
+# source's trust.
+LATEST_WINS = frozenset({"consent_marketing"})
 
 
 def golden_attributes(records: Sequence[StoredRecord], rules: Rules) -> tuple[GoldenAttribute, ...]:
-    """Per attribute: the value from the most trusted source, then the most recent record."""
+    """Per attribute: the value from the most trusted source, then the most recent record
+    (for consent: the most recent statement)."""
     best: dict[str, tuple[tuple[int, datetime, str], StoredRecord]] = {}
     for record in records:
-        rank = (rules.trust(record.source), record.observed_at, record.source_record_id)
+        trust = rules.trust(record.source)
         for name in record.attributes:
+            rank = (0 if name in LATEST_WINS else trust, record.observed_at,
+                    record.source_record_id)
             if name not in best or rank > best[name][0]:
                 best[name] = (rank, record)
     golden = []
     for name in sorted(best):
         (trust, _, _), record = best[name]
         rivals = sum(1 for r in records if name in r.attributes)
-        rule = (f"most trusted source ({record.source}, trust {trust}), then most recent"
-                if rivals > 1 else f"only source ({record.source})")
+        if rivals == 1:
+            rule = f"only source ({record.source})"
+        elif name in LATEST_WINS:
+            rule = f"latest statement ({record.source}, observed {record.observed_at:%Y-%m-%d})"
+        else:
+            rule = f"most trusted source ({record.source}, trust {trust}), then most recent"
         golden.append(GoldenAttribute(name, record.attributes[name], record.source,
                                       record.source_record_id, record.observed_at, rule))
     return tuple(golden)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -18,6 +19,7 @@ from idgraph.domain.identifiers import (
     normalize_vin,
 )
 from idgraph.domain.rules import Rules
+from idgraph.domain.vehicles import vin_make, vin_model_year
 from idgraph.errors import FieldViolation, InvalidInput
 
 KEY_SEPARATOR = "|"
@@ -65,6 +67,7 @@ class RawRecord:
     identifiers: tuple[RawIdentifier, ...] = ()
     attributes: dict[str, str] = field(default_factory=dict)
     vehicles: tuple[RawVehicle, ...] = ()
+    referred_by: tuple[RawIdentifier, ...] = ()
 
 
 @dataclass(frozen=True, order=True)
@@ -102,6 +105,8 @@ class Vehicle:
     plate: str
     since: datetime | None
     until: datetime | None
+    make: str = ""  # from the VIN's world manufacturer identifier
+    model_year: int | None = None  # from the VIN's position 10
 
 
 @dataclass(frozen=True)
@@ -117,6 +122,8 @@ class PreparedRecord:
     vehicles: tuple[Vehicle, ...]
     fingerprint: str
     actor: str = "ingest"  # who sent it (the API key's actor); not part of the fingerprint
+    referrers: tuple[IdKey, ...] = ()  # identifiers naming who referred the person
+    dealers: tuple[str, ...] = ()  # dealer codes the record comes from or names
 
     @property
     def key(self) -> str:
@@ -162,7 +169,9 @@ def prepare_record(
                                       f"{at}identifiers")
     _check_one_per_person(identifiers, rules, errors, f"{at}identifiers")
     attributes = _prepare_attributes(raw.attributes, limits, errors, f"{at}attributes")
-    vehicles = _prepare_vehicles(raw.vehicles, rules, limits, errors, f"{at}vehicles")
+    vehicles = _prepare_vehicles(raw.vehicles, rules, limits, errors, f"{at}vehicles", now)
+    referrers = prepare_identifiers(raw.referred_by, rules, limits, secret, errors,
+                                    f"{at}referred_by") if raw.referred_by else ()
     if errors.violations:
         raise InvalidInput(errors.violations)
     observed = raw.observed_at or now
@@ -174,9 +183,21 @@ def prepare_record(
         blocking_keys=derive_blocking_keys(attributes, rules),
         attributes=attributes,
         vehicles=vehicles,
-        fingerprint=_fingerprint(raw.observed_at, identifiers, attributes, vehicles),
+        fingerprint=_fingerprint(raw.observed_at, identifiers, attributes, vehicles, referrers),
         actor=actor,
+        referrers=referrers,
+        dealers=dealers_of(identifiers, attributes, rules),
     )
+
+
+def dealers_of(identifiers: Sequence[IdKey], attributes: Mapping[str, str], rules: Rules
+             ) -> tuple[str, ...]:
+    """The `dealer` attribute and the scopes of dealer-scoped identifiers."""
+    codes = {k.scope for k in identifiers
+             if (rule := rules.identifier_types.get(k.type)) is not None and rule.dealer_scope}
+    if attributes.get("dealer"):
+        codes.add(attributes["dealer"])
+    return tuple(sorted(codes))
 
 
 def _check_key(value: str, path: str, limits: Limits, errors: _Collector) -> None:
@@ -264,13 +285,24 @@ def _prepare_attributes(
         elif len(value) > limits.max_attribute_length:
             errors.add(f"{path}[{name!r}]",
                        f"longer than {limits.max_attribute_length} characters")
+        elif name in BOOLEAN_ATTRIBUTES and value.strip().lower() not in _BOOLEANS:
+            errors.add(f"{path}[{name!r}]", "true or false")
+        elif name in BOOLEAN_ATTRIBUTES:
+            cleaned[name] = _BOOLEANS[value.strip().lower()]
         elif value.strip():
             cleaned[name] = value.strip()
     return cleaned
 
 
+# Consent statements: "true" or "false" (also 1/0, yes/no), stored as "true" / "false".
+BOOLEAN_ATTRIBUTES = frozenset({"consent_marketing"})
+_BOOLEANS = {"true": "true", "1": "true", "yes": "true", "y": "true",
+             "false": "false", "0": "false", "no": "false", "n": "false"}
+
+
 def _prepare_vehicles(
     raws: tuple[RawVehicle, ...], rules: Rules, limits: Limits, errors: _Collector, path: str,
+    now: datetime,
 ) -> tuple[Vehicle, ...]:
     if len(raws) > limits.max_vehicles:
         errors.add(path, f"more than {limits.max_vehicles} vehicles")
@@ -300,7 +332,8 @@ def _prepare_vehicles(
             errors.add(f"{where}.until", "ends before it starts")
             continue
         vehicles.append(Vehicle(vin, relation, raw.model.strip()[:128], plate,
-                                raw.since, raw.until))
+                                raw.since, raw.until, vin_make(vin, rules.makes),
+                                vin_model_year(vin, now)))
     return tuple(vehicles)
 
 
@@ -321,15 +354,17 @@ def derive_blocking_keys(attributes: dict[str, str], rules: Rules) -> tuple[IdKe
 
 def _fingerprint(
     observed_at: datetime | None, identifiers: tuple[IdKey, ...], attributes: dict[str, str],
-    vehicles: tuple[Vehicle, ...],
+    vehicles: tuple[Vehicle, ...], referrers: tuple[IdKey, ...] = (),
 ) -> str:
-    payload = {
+    payload: dict[str, object] = {
         "observed_at": observed_at.astimezone(UTC).isoformat() if observed_at else "",
         "identifiers": [k.key for k in identifiers],
         "attributes": attributes,
         "vehicles": [[v.vin, v.relation.value, v.model, v.plate, _iso(v.since), _iso(v.until)]
                      for v in vehicles],
     }
+    if referrers:  # (absent otherwise, so that records stored before keep their fingerprint)
+        payload["referred_by"] = [k.key for k in referrers]
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
                           ).hexdigest()
 

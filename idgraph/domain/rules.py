@@ -23,6 +23,7 @@ from idgraph.domain.identifiers import (
     FormatOptions,
     IdentifierFormat,
 )
+from idgraph.domain.vehicles import DEFAULT_MAKES
 
 BLOCKING_TRANSFORMS = frozenset({"", "surname", "pinyin", "year", "initial"})
 
@@ -83,6 +84,7 @@ class IdentifierTypeRule(_Strict):
     hashed: bool = Field(False, description="store only a keyed HMAC of the value")
     blocklist: frozenset[str] = frozenset()
     pattern: str | None = Field(None, description="override the mobile-number pattern")
+    dealer_scope: bool = Field(False, description="the scope is a dealer code (dealer affinity)")
 
     @model_validator(mode="after")
     def _id_cards_are_hashed(self) -> IdentifierTypeRule:
@@ -232,6 +234,8 @@ class Rules(_Strict):
     max_candidates: int = Field(50, ge=1)
     plate_provinces: str = DEFAULT_PLATE_PROVINCES
     plate_letters: str = DEFAULT_PLATE_LETTERS
+    # World manufacturer identifier (a VIN's first 3 characters) -> make, over the defaults.
+    vehicle_makes: dict[Annotated[str, Field(min_length=3, max_length=3)], str] = {}
 
     @field_validator("identifier_types")
     @classmethod
@@ -255,6 +259,11 @@ class Rules(_Strict):
                 raise ValueError(f"blocking key {key} uses unknown transforms {unknown}; known: "
                                  f"{sorted(BLOCKING_TRANSFORMS - {''})}")
         return self
+
+    @cached_property
+    def makes(self) -> dict[str, str]:
+        """The makes VINs name: the defaults and the file's [vehicle_makes]."""
+        return {**DEFAULT_MAKES, **{k.upper(): v for k, v in self.vehicle_makes.items()}}
 
     @property
     def blocking_slots(self) -> dict[str, int]:

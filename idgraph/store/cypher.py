@@ -214,7 +214,7 @@ SET r.source = row.source, r.source_record_id = row.source_record_id,
     r.block6 = row.blocks[6], r.block7 = row.blocks[7]
 WITH r, p, row
 CALL (r) {
-  MATCH (r)-[old:PART_OF|HAS_IDENTIFIER|MENTIONS]->()
+  MATCH (r)-[old:PART_OF|HAS_IDENTIFIER|MENTIONS|REFERRED_BY|AT_DEALER]->()
   DELETE old
 }
 CREATE (r)-[:PART_OF]->(p)
@@ -237,16 +237,60 @@ WITH r, p, v, row,
 MERGE (car:Vehicle {vin: v.vin})
   ON CREATE SET car.created_at = datetime({epochMillis: $now})
 SET car.model = CASE WHEN v.model = '' THEN car.model ELSE v.model END,
-    car.plate = CASE WHEN v.plate = '' THEN car.plate ELSE v.plate END
-CREATE (r)-[:MENTIONS {relation: v.relation, since: since, until: until,
-                       observed_at: datetime({epochMillis: row.observed_at})}]->(car)
-WITH car, v, r, p, since, row
-CALL (car, v, r, p, since, row) {
+    car.plate = CASE WHEN v.plate = '' THEN car.plate ELSE v.plate END,
+    car.make = CASE WHEN v.make = '' THEN car.make ELSE v.make END,
+    car.model_year = coalesce(v.model_year, car.model_year)
+CREATE (r)-[m:MENTIONS {relation: v.relation, since: since, until: until,
+                        observed_at: datetime({epochMillis: row.observed_at})}]->(car)
+WITH car, v, r, p, since, row, m
+CALL (car, v, p, since, row) {
+  // A newer owner closes the earlier owners' ownership at its start (the transfer date),
+  // also one an even later transfer closed before this one arrived.
   MATCH (car)<-[o:MENTIONS {relation: 'OWNER'}]-(other:Record)-[:PART_OF]->(q:Person)
-  WHERE v.relation = 'OWNER' AND since IS NOT NULL AND q <> p AND o.until IS NULL
+  WHERE v.relation = 'OWNER' AND since IS NOT NULL AND q <> p
     AND (o.since IS NULL OR o.since < since)
+    AND (o.until IS NULL OR (o.closed_by IS NOT NULL AND o.until > since))
   SET o.until = since, o.closed_by = row.key
 }
+CALL (car, v, p, since, m) {
+  // An ownership that arrives after a later owner's is closed by the earliest later one.
+  MATCH (car)<-[o:MENTIONS {relation: 'OWNER'}]-(later:Record)-[:PART_OF]->(q:Person)
+  WHERE v.relation = 'OWNER' AND since IS NOT NULL AND m.until IS NULL AND q <> p
+    AND o.since > since
+  WITH m, o, later ORDER BY o.since LIMIT 1
+  SET m.until = o.since, m.closed_by = later.key
+}
+"""
+
+# What a record says about other people and places: the identifiers naming its referrer
+# (created when nobody holds them yet) and the dealers it comes from.
+LINK_RELATIONS: LiteralString = """
+UNWIND $rows AS row
+MATCH (r:Record {key: row.key})
+CALL (r, row) {
+  UNWIND row.referrers AS ref
+  MERGE (i:Identifier {key: ref.key})
+    ON CREATE SET i.type = ref.type, i.scope = ref.scope, i.value = ref.value,
+                  i.hashed = ref.hashed, i.created_at = datetime({epochMillis: $now})
+  CREATE (r)-[:REFERRED_BY]->(i)
+}
+CALL (r, row) {
+  UNWIND row.dealers AS code
+  MERGE (d:Dealer {code: code})
+  CREATE (r)-[:AT_DEALER]->(d)
+}
+"""
+
+# A vehicle and every mention of it, with the active person each mention's record is on.
+GET_VEHICLE: LiteralString = """
+MATCH (car:Vehicle {vin: $vin})
+OPTIONAL MATCH (car)<-[m:MENTIONS]-(r:Record)-[:PART_OF]->(p:Person)
+WITH car, m, r, p ORDER BY r.key
+RETURN car.vin AS vin, car.model AS model, car.plate AS plate,
+       collect(CASE WHEN m IS NULL THEN null ELSE {
+         relation: m.relation, since: m.since, until: m.until, observed_at: m.observed_at,
+         one_id: p.one_id, source: r.source, source_record_id: r.source_record_id} END)
+         AS mentions
 """
 
 # A steward's decision that people stay apart (a cannot-link constraint), between the
@@ -315,8 +359,9 @@ WITH p, [p.one_id] + collect(x.one_id) AS ids
 OPTIONAL MATCH (p)<-[:PART_OF]-(r:Record)
 OPTIONAL MATCH (r)-[:HAS_IDENTIFIER]->(i:Identifier)
 OPTIONAL MATCH (r)-[:MENTIONS]->(v:Vehicle)
+OPTIONAL MATCH (r)-[:REFERRED_BY]->(named:Identifier)
 RETURN ids, collect(DISTINCT r.key) AS records, collect(DISTINCT i.key) AS identifiers,
-       collect(DISTINCT v.vin) AS vins
+       collect(DISTINCT v.vin) AS vins, collect(DISTINCT named.key) AS referrers
 """
 
 ERASE_RECORDS: LiteralString = """
@@ -325,12 +370,19 @@ MATCH (r:Record {key: key})
 DETACH DELETE r
 """
 
-# Identifiers and vehicles nobody else's records point at any more.
+# Identifiers and vehicles nobody else's records point at any more: the person's own
+# identifiers go unless someone else holds them (also when other records name them as a
+# referrer: the erasure wins); the referrers it named go unless someone holds or names them.
 ERASE_ORPHANS: LiteralString = """
 CALL () {
   UNWIND $identifiers AS key
   MATCH (i:Identifier {key: key}) WHERE NOT (i)<-[:HAS_IDENTIFIER]-()
   DETACH DELETE i
+}
+CALL () {
+  UNWIND $referrers AS key
+  MATCH (i:Identifier {key: key}) WHERE NOT (i)<-[:HAS_IDENTIFIER|REFERRED_BY]-()
+  DELETE i
 }
 CALL () {
   UNWIND $vins AS vin
@@ -551,6 +603,54 @@ CALL (p) {
 }
 RETURN p.one_id AS one_id, p.created_at AS created_at, p.updated_at AS updated_at,
        records, merged
+"""
+
+# What relationships are read from: the identifiers the person's records name as their
+# referrer (with their holders), other people's records naming an identifier the person
+# holds, and the landlines and phones (of $types) the person shares with up to $cap others,
+# with those people's record attributes and whether a steward kept them apart.
+PERSON_RELATIONS: LiteralString = """
+MATCH (p:Person {one_id: $one_id})
+CALL (p) {
+  OPTIONAL MATCH (p)<-[:PART_OF]-(r:Record)-[:REFERRED_BY]->(i:Identifier)
+  WITH i, min(r.observed_at) AS at WHERE i IS NOT NULL
+  CALL (i) {
+    OPTIONAL MATCH (i)<-[:HAS_IDENTIFIER]-(:Record)-[:PART_OF]->(h:Person)
+    WITH DISTINCT h LIMIT 2
+    RETURN collect(h.one_id) AS holders
+  }
+  RETURN collect({type: i.type, value: i.value, hashed: i.hashed, at: at,
+                  holders: holders}) AS named
+}
+CALL (p) {
+  OPTIONAL MATCH (p)<-[:PART_OF]-(:Record)-[:HAS_IDENTIFIER]->(i:Identifier)
+                 <-[:REFERRED_BY]-(r:Record)-[:PART_OF]->(q:Person)
+  WITH i, q, min(r.observed_at) AS at WHERE q IS NOT NULL AND q <> p
+  CALL (i) {
+    MATCH (i)<-[:HAS_IDENTIFIER]-(:Record)-[:PART_OF]->(h:Person)
+    WITH DISTINCT h LIMIT 2
+    RETURN count(h) AS holders
+  }
+  RETURN collect({type: i.type, value: i.value, hashed: i.hashed, at: at, one_id: q.one_id,
+                  holders: holders}) AS naming
+}
+CALL (p) {
+  OPTIONAL MATCH (p)<-[:PART_OF]-(mine:Record)-[:HAS_IDENTIFIER]->(i:Identifier)
+  WHERE i.type IN $types
+  WITH i, min(mine.observed_at) AS first_seen WHERE i IS NOT NULL
+  CALL (i, p) {
+    OPTIONAL MATCH (i)<-[:HAS_IDENTIFIER]-(r:Record)-[:PART_OF]->(q:Person) WHERE q <> p
+    WITH q, min(r.observed_at) AS at WHERE q IS NOT NULL
+    LIMIT $cap
+    RETURN collect({one_id: q.one_id, first_seen: at,
+                    apart: EXISTS { (p)-[:KEPT_APART]-(q) },
+                    attributes: [(q)<-[:PART_OF]-(x:Record) | x.attributes]}) AS others
+  }
+  WITH i, first_seen, others WHERE size(others) > 0
+  RETURN collect({type: i.type, value: i.value, hashed: i.hashed, first_seen: first_seen,
+                  others: others}) AS shared
+}
+RETURN named, naming, shared
 """
 
 HOLDER_COUNTS: LiteralString = """

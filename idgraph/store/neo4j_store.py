@@ -222,6 +222,13 @@ class GraphTx:
         if with_vehicles:
             self._run(cypher.LINK_VEHICLES, rows=[_vehicle_row(r) for r, _ in with_vehicles],
                       now=ms)
+        related = [r for r, _ in plan.records.values() if r.referrers or r.dealers]
+        if related:
+            self._run(cypher.LINK_RELATIONS, rows=[{
+                "key": r.key, "dealers": list(r.dealers),
+                "referrers": [{"key": k.key, "type": k.type, "scope": k.scope,
+                               "value": k.value, "hashed": k.hashed} for k in r.referrers]}
+                for r in related], now=ms)
         if plan.review_tasks:
             self._run(cypher.CREATE_REVIEW_TASKS, tasks=[
                 {"task_id": t.task_id, "record_key": t.record_key, "one_id": t.one_id,
@@ -284,7 +291,8 @@ class GraphTx:
         scope = rows[0]
         ids = tuple(scope["ids"])
         self._run(cypher.ERASE_RECORDS, records=scope["records"])
-        self._run(cypher.ERASE_ORPHANS, identifiers=scope["identifiers"], vins=scope["vins"])
+        self._run(cypher.ERASE_ORPHANS, identifiers=scope["identifiers"], vins=scope["vins"],
+                  referrers=scope["referrers"])
         self._run(cypher.SCRUB_LINEAGE, ids=list(ids))
         self._run(cypher.TOMBSTONE_PERSONS, ids=list(ids), one_id=one_id, now=epoch_ms(now),
                   actor=actor, reason=reason)
@@ -336,6 +344,11 @@ class GraphTx:
                   record_keys=list(record_keys), event_id=event_id, actor=actor, reason=reason,
                   now=epoch_ms(now), siblings=list(siblings))
 
+    def vehicle(self, vin: str) -> dict[str, Any] | None:
+        """A vehicle with every mention of it (relation, time bounds, record, person)."""
+        rows = self._run(cypher.GET_VEHICLE, vin=vin)
+        return dict(rows[0]) if rows else None
+
     def person_status(self, one_id: str) -> tuple[str, str | None] | None:
         """(status, merged_into) of a person, or None when no such OneID was issued."""
         rows = self._run(cypher.PERSON_STATUS, one_id=one_id)
@@ -349,6 +362,11 @@ class GraphTx:
         """Raw profile data: the person, its records with identifiers and vehicles."""
         rows = self._run(cypher.PROFILE, one_id=one_id)
         return dict(rows[0]) if rows else None
+
+    def relations(self, one_id: str, types: Sequence[str], cap: int) -> dict[str, Any]:
+        """What a person's relationships are read from (see PERSON_RELATIONS)."""
+        rows = self._run(cypher.PERSON_RELATIONS, one_id=one_id, types=list(types), cap=cap)
+        return dict(rows[0]) if rows else {"named": [], "naming": [], "shared": []}
 
     def holder_counts(self, keys: Iterable[str], cap: int) -> dict[str, int]:
         """Distinct people holding each identifier key, counted up to `cap`."""
@@ -385,7 +403,8 @@ def _vehicle_row(record: PreparedRecord) -> dict[str, Any]:
     return {"key": record.key, "observed_at": epoch_ms(record.observed_at),
             "vehicles": [{"vin": v.vin, "relation": v.relation.value, "model": v.model,
                           "plate": v.plate, "since": epoch_ms(v.since),
-                          "until": epoch_ms(v.until)} for v in record.vehicles]}
+                          "until": epoch_ms(v.until), "make": v.make,
+                          "model_year": v.model_year} for v in record.vehicles]}
 
 
 class GraphStore(Protocol):

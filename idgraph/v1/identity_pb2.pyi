@@ -29,6 +29,13 @@ class Decision(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DECISION_UNCHANGED: _ClassVar[Decision]
     DECISION_REVIEW: _ClassVar[Decision]
 
+class RelationshipType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RELATIONSHIP_TYPE_UNSPECIFIED: _ClassVar[RelationshipType]
+    RELATIONSHIP_TYPE_HOUSEHOLD: _ClassVar[RelationshipType]
+    RELATIONSHIP_TYPE_REFERRED_BY: _ClassVar[RelationshipType]
+    RELATIONSHIP_TYPE_REFERRED: _ClassVar[RelationshipType]
+
 class ChangeType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     CHANGE_TYPE_UNSPECIFIED: _ClassVar[ChangeType]
@@ -48,6 +55,10 @@ DECISION_LINKED: Decision
 DECISION_MERGED: Decision
 DECISION_UNCHANGED: Decision
 DECISION_REVIEW: Decision
+RELATIONSHIP_TYPE_UNSPECIFIED: RelationshipType
+RELATIONSHIP_TYPE_HOUSEHOLD: RelationshipType
+RELATIONSHIP_TYPE_REFERRED_BY: RelationshipType
+RELATIONSHIP_TYPE_REFERRED: RelationshipType
 CHANGE_TYPE_UNSPECIFIED: ChangeType
 CHANGE_TYPE_CREATED: ChangeType
 CHANGE_TYPE_MERGED: ChangeType
@@ -63,6 +74,14 @@ class Identifier(_message.Message):
     value: str
     scope: str
     def __init__(self, type: _Optional[str] = ..., value: _Optional[str] = ..., scope: _Optional[str] = ...) -> None: ...
+
+class RecordRef(_message.Message):
+    __slots__ = ("source", "source_record_id")
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_RECORD_ID_FIELD_NUMBER: _ClassVar[int]
+    source: str
+    source_record_id: str
+    def __init__(self, source: _Optional[str] = ..., source_record_id: _Optional[str] = ...) -> None: ...
 
 class VehicleLink(_message.Message):
     __slots__ = ("vin", "relation", "model", "plate", "since", "until")
@@ -81,7 +100,7 @@ class VehicleLink(_message.Message):
     def __init__(self, vin: _Optional[str] = ..., relation: _Optional[_Union[VehicleRelation, str]] = ..., model: _Optional[str] = ..., plate: _Optional[str] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class SourceRecord(_message.Message):
-    __slots__ = ("source", "source_record_id", "observed_at", "identifiers", "attributes", "vehicles")
+    __slots__ = ("source", "source_record_id", "observed_at", "identifiers", "attributes", "vehicles", "referred_by")
     class AttributesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -95,13 +114,15 @@ class SourceRecord(_message.Message):
     IDENTIFIERS_FIELD_NUMBER: _ClassVar[int]
     ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
     VEHICLES_FIELD_NUMBER: _ClassVar[int]
+    REFERRED_BY_FIELD_NUMBER: _ClassVar[int]
     source: str
     source_record_id: str
     observed_at: _timestamp_pb2.Timestamp
     identifiers: _containers.RepeatedCompositeFieldContainer[Identifier]
     attributes: _containers.ScalarMap[str, str]
     vehicles: _containers.RepeatedCompositeFieldContainer[VehicleLink]
-    def __init__(self, source: _Optional[str] = ..., source_record_id: _Optional[str] = ..., observed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., identifiers: _Optional[_Iterable[_Union[Identifier, _Mapping]]] = ..., attributes: _Optional[_Mapping[str, str]] = ..., vehicles: _Optional[_Iterable[_Union[VehicleLink, _Mapping]]] = ...) -> None: ...
+    referred_by: _containers.RepeatedCompositeFieldContainer[Identifier]
+    def __init__(self, source: _Optional[str] = ..., source_record_id: _Optional[str] = ..., observed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., identifiers: _Optional[_Iterable[_Union[Identifier, _Mapping]]] = ..., attributes: _Optional[_Mapping[str, str]] = ..., vehicles: _Optional[_Iterable[_Union[VehicleLink, _Mapping]]] = ..., referred_by: _Optional[_Iterable[_Union[Identifier, _Mapping]]] = ...) -> None: ...
 
 class IngestRequest(_message.Message):
     __slots__ = ("record",)
@@ -296,7 +317,7 @@ class ProfileVehicle(_message.Message):
     def __init__(self, vin: _Optional[str] = ..., relation: _Optional[_Union[VehicleRelation, str]] = ..., model: _Optional[str] = ..., plate: _Optional[str] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., source: _Optional[str] = ..., source_record_id: _Optional[str] = ..., current: _Optional[bool] = ...) -> None: ...
 
 class Profile(_message.Message):
-    __slots__ = ("one_id", "created_at", "updated_at", "attributes", "identifiers", "records", "vehicles", "merged_one_ids")
+    __slots__ = ("one_id", "created_at", "updated_at", "attributes", "identifiers", "records", "vehicles", "merged_one_ids", "consent_marketing", "relationships", "dealers")
     ONE_ID_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
@@ -305,6 +326,9 @@ class Profile(_message.Message):
     RECORDS_FIELD_NUMBER: _ClassVar[int]
     VEHICLES_FIELD_NUMBER: _ClassVar[int]
     MERGED_ONE_IDS_FIELD_NUMBER: _ClassVar[int]
+    CONSENT_MARKETING_FIELD_NUMBER: _ClassVar[int]
+    RELATIONSHIPS_FIELD_NUMBER: _ClassVar[int]
+    DEALERS_FIELD_NUMBER: _ClassVar[int]
     one_id: str
     created_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
@@ -313,7 +337,32 @@ class Profile(_message.Message):
     records: _containers.RepeatedCompositeFieldContainer[ProfileRecord]
     vehicles: _containers.RepeatedCompositeFieldContainer[ProfileVehicle]
     merged_one_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, one_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attributes: _Optional[_Iterable[_Union[GoldenAttribute, _Mapping]]] = ..., identifiers: _Optional[_Iterable[_Union[ProfileIdentifier, _Mapping]]] = ..., records: _Optional[_Iterable[_Union[ProfileRecord, _Mapping]]] = ..., vehicles: _Optional[_Iterable[_Union[ProfileVehicle, _Mapping]]] = ..., merged_one_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    consent_marketing: bool
+    relationships: _containers.RepeatedCompositeFieldContainer[Relationship]
+    dealers: _containers.RepeatedCompositeFieldContainer[DealerAffinity]
+    def __init__(self, one_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attributes: _Optional[_Iterable[_Union[GoldenAttribute, _Mapping]]] = ..., identifiers: _Optional[_Iterable[_Union[ProfileIdentifier, _Mapping]]] = ..., records: _Optional[_Iterable[_Union[ProfileRecord, _Mapping]]] = ..., vehicles: _Optional[_Iterable[_Union[ProfileVehicle, _Mapping]]] = ..., merged_one_ids: _Optional[_Iterable[str]] = ..., consent_marketing: _Optional[bool] = ..., relationships: _Optional[_Iterable[_Union[Relationship, _Mapping]]] = ..., dealers: _Optional[_Iterable[_Union[DealerAffinity, _Mapping]]] = ...) -> None: ...
+
+class Relationship(_message.Message):
+    __slots__ = ("type", "one_id", "evidence", "since")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    ONE_ID_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    type: RelationshipType
+    one_id: str
+    evidence: str
+    since: _timestamp_pb2.Timestamp
+    def __init__(self, type: _Optional[_Union[RelationshipType, str]] = ..., one_id: _Optional[str] = ..., evidence: _Optional[str] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class DealerAffinity(_message.Message):
+    __slots__ = ("dealer", "records", "last_seen")
+    DEALER_FIELD_NUMBER: _ClassVar[int]
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEEN_FIELD_NUMBER: _ClassVar[int]
+    dealer: str
+    records: int
+    last_seen: _timestamp_pb2.Timestamp
+    def __init__(self, dealer: _Optional[str] = ..., records: _Optional[int] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class GetProfileResponse(_message.Message):
     __slots__ = ("profile", "redirected", "requested_one_id")

@@ -149,14 +149,6 @@ class MergePersonsResponse(_message.Message):
     merged_one_ids: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, one_id: _Optional[str] = ..., merged_one_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
-class RecordRef(_message.Message):
-    __slots__ = ("source", "source_record_id")
-    SOURCE_FIELD_NUMBER: _ClassVar[int]
-    SOURCE_RECORD_ID_FIELD_NUMBER: _ClassVar[int]
-    source: str
-    source_record_id: str
-    def __init__(self, source: _Optional[str] = ..., source_record_id: _Optional[str] = ...) -> None: ...
-
 class SplitPersonRequest(_message.Message):
     __slots__ = ("one_id", "records", "reason", "re_resolve")
     ONE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -164,18 +156,18 @@ class SplitPersonRequest(_message.Message):
     REASON_FIELD_NUMBER: _ClassVar[int]
     RE_RESOLVE_FIELD_NUMBER: _ClassVar[int]
     one_id: str
-    records: _containers.RepeatedCompositeFieldContainer[RecordRef]
+    records: _containers.RepeatedCompositeFieldContainer[_identity_pb2.RecordRef]
     reason: str
     re_resolve: bool
-    def __init__(self, one_id: _Optional[str] = ..., records: _Optional[_Iterable[_Union[RecordRef, _Mapping]]] = ..., reason: _Optional[str] = ..., re_resolve: _Optional[bool] = ...) -> None: ...
+    def __init__(self, one_id: _Optional[str] = ..., records: _Optional[_Iterable[_Union[_identity_pb2.RecordRef, _Mapping]]] = ..., reason: _Optional[str] = ..., re_resolve: _Optional[bool] = ...) -> None: ...
 
 class Placement(_message.Message):
     __slots__ = ("record", "one_id")
     RECORD_FIELD_NUMBER: _ClassVar[int]
     ONE_ID_FIELD_NUMBER: _ClassVar[int]
-    record: RecordRef
+    record: _identity_pb2.RecordRef
     one_id: str
-    def __init__(self, record: _Optional[_Union[RecordRef, _Mapping]] = ..., one_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, record: _Optional[_Union[_identity_pb2.RecordRef, _Mapping]] = ..., one_id: _Optional[str] = ...) -> None: ...
 
 class SplitPersonResponse(_message.Message):
     __slots__ = ("one_id", "new_one_id", "moved", "placements")
@@ -185,9 +177,9 @@ class SplitPersonResponse(_message.Message):
     PLACEMENTS_FIELD_NUMBER: _ClassVar[int]
     one_id: str
     new_one_id: str
-    moved: _containers.RepeatedCompositeFieldContainer[RecordRef]
+    moved: _containers.RepeatedCompositeFieldContainer[_identity_pb2.RecordRef]
     placements: _containers.RepeatedCompositeFieldContainer[Placement]
-    def __init__(self, one_id: _Optional[str] = ..., new_one_id: _Optional[str] = ..., moved: _Optional[_Iterable[_Union[RecordRef, _Mapping]]] = ..., placements: _Optional[_Iterable[_Union[Placement, _Mapping]]] = ...) -> None: ...
+    def __init__(self, one_id: _Optional[str] = ..., new_one_id: _Optional[str] = ..., moved: _Optional[_Iterable[_Union[_identity_pb2.RecordRef, _Mapping]]] = ..., placements: _Optional[_Iterable[_Union[Placement, _Mapping]]] = ...) -> None: ...
 
 class GetHistoryRequest(_message.Message):
     __slots__ = ("one_id",)

@@ -86,6 +86,32 @@ def test_every_identity_rpc_names_its_role_and_is_tried_below() -> None:
     assert {m.name for m in methods} == set(calls(None, None))
 
 
+def test_every_rpc_of_every_service_names_its_role() -> None:
+    from idgraph.api.server import SERVICE_NAMES
+    from idgraph.v1 import vehicle_pb2
+
+    services = {service.full_name: service for module in (pb, spb, vehicle_pb2)
+                for service in module.DESCRIPTOR.services_by_name.values()}
+    assert set(services) == set(SERVICE_NAMES)  # every service is served, and listed here
+    for service in services.values():
+        for method in service.methods:
+            assert f"/{service.full_name}/{method.name}" in METHOD_ROLES, method.full_name
+
+
+def test_get_vehicle_needs_the_reader_role(secured: RunningServer, clean_store: object) -> None:
+    from idgraph.v1 import vehicle_pb2, vehicle_pb2_grpc
+
+    with grpc.insecure_channel(f"127.0.0.1:{secured.port}") as channel:
+        stub = vehicle_pb2_grpc.VehicleServiceStub(channel)
+        for role, key in KEYS.items():
+            with pytest.raises(grpc.RpcError) as answer:
+                stub.GetVehicle(vehicle_pb2.GetVehicleRequest(vin="LSVAA4183E2000001"),
+                                metadata=[("authorization", f"Bearer {key}")], timeout=10)
+            allowed = role in ("reader", "admin")
+            assert answer.value.code() == (grpc.StatusCode.NOT_FOUND if allowed
+                                           else grpc.StatusCode.PERMISSION_DENIED), role
+
+
 def test_every_rpc_enforces_its_role(secured: RunningServer, clean_store: object) -> None:
     with grpc.insecure_channel(f"127.0.0.1:{secured.port}") as channel:
         stub = pb_grpc.IdentityServiceStub(channel)
@@ -182,7 +208,7 @@ def test_steward_rpcs_need_the_steward_role_and_erasure_admin(
             "GetHistory": lambda md: stub.GetHistory(spb.GetHistoryRequest(
                 one_id="oid_" + "0" * 26), metadata=md, timeout=10),
             "SplitPerson": lambda md: stub.SplitPerson(spb.SplitPersonRequest(
-                one_id="oid_" + "0" * 26, records=[spb.RecordRef(source="a",
+                one_id="oid_" + "0" * 26, records=[pb.RecordRef(source="a",
                                                                  source_record_id="1")],
                 reason="r"), metadata=md, timeout=10),
         }

@@ -165,7 +165,7 @@ def test_a_wrong_merge_split_stays_split_and_every_one_id_resolves(
     assert wrong.decision == pb.DECISION_MERGED and wrong.one_id == a.one_id
     split = steward.SplitPerson(spb.SplitPersonRequest(
         one_id=b.one_id,  # a merged-away OneID finds its person
-        records=[spb.RecordRef(source="app", source_record_id="2")],
+        records=[pb.RecordRef(source="app", source_record_id="2")],
         reason="the web form mixed two customers"), timeout=10)
     assert split.one_id == a.one_id and split.new_one_id not in (a.one_id, b.one_id)
     assert [(r.source, r.source_record_id) for r in split.moved] == [("app", "2")]
@@ -205,11 +205,11 @@ def test_split_requests_name_their_fields(stub: pb_grpc.IdentityServiceStub,
     a = ingest(stub, record("1", ("phone", PHONE)))
     ingest(stub, record("2", ("phone", PHONE), source="app"))
     for records, fields in (
-            ([spb.RecordRef(source="crm", source_record_id="1"),
-              spb.RecordRef(source="crm", source_record_id="404")], ["records[1]"]),
-            ([spb.RecordRef(source="crm", source_record_id="1"),
-              spb.RecordRef(source="app", source_record_id="2")], ["records"]),
-            ([spb.RecordRef(source="", source_record_id="1")], ["records[0].source"])):
+            ([pb.RecordRef(source="crm", source_record_id="1"),
+              pb.RecordRef(source="crm", source_record_id="404")], ["records[1]"]),
+            ([pb.RecordRef(source="crm", source_record_id="1"),
+              pb.RecordRef(source="app", source_record_id="2")], ["records"]),
+            ([pb.RecordRef(source="", source_record_id="1")], ["records[0].source"])):
         with pytest.raises(grpc.RpcError) as exc:
             steward.SplitPerson(spb.SplitPersonRequest(one_id=a.one_id, records=records,
                                                        reason="r"), timeout=10)
@@ -287,7 +287,7 @@ def test_split_person_re_resolving_answers_where_each_record_went(
     ingest(stub, record("3", ("wechat_openid", "o-7", "app1"), source="web"))
     split = steward.SplitPerson(spb.SplitPersonRequest(
         one_id=a.one_id, re_resolve=True, reason="bad web records",
-        records=[spb.RecordRef(source="web", source_record_id=r) for r in ("2", "3")]),
+        records=[pb.RecordRef(source="web", source_record_id=r) for r in ("2", "3")]),
         timeout=10)
     assert split.one_id == a.one_id and split.new_one_id == ""
     placed = {p.record.source_record_id: p.one_id for p in split.placements}

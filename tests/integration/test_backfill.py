@@ -11,6 +11,7 @@ import pytest
 from idgraph.backfill import backfill_file
 from idgraph.domain.records import RawRecord
 from idgraph.engine import IdentityEngine
+from idgraph.errors import ConfigError
 from idgraph.store.neo4j_store import GraphTx, Neo4jStore
 from tests.integration.helpers import check_invariants, node_counts, rec
 from tests.integration.test_concurrency import actual_clusters, generate
@@ -198,10 +199,63 @@ def test_csv_with_a_column_mapping_resumes_by_row(engine: IdentityEngine,
     check_invariants(clean_store)
 
 
+def test_parquet_with_a_column_mapping_resumes_by_row(engine: IdentityEngine,
+                                                       clean_store: Neo4jStore, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from idgraph.backfill import ColumnMapping
+
+    (tmp_path / "map.toml").write_text(MAPPING, encoding="utf-8")
+    mapping = ColumnMapping.load(tmp_path / "map.toml")
+    east8 = timezone(timedelta(hours=8))
+    rows = [{"cust_no": n, "mobile": 13900000000 + n,  # numbers, as a warehouse exports them
+             "openid": f"o-{n // 2}" if n % 4 < 2 else None, "cust_name": f"王{n}",
+             "updated": datetime(2024, 5, 1 + n % 9, 8, tzinfo=east8), "unused": n}
+            for n in range(40)]
+    rows.insert(6, {"cust_no": 1005, "mobile": 12345, "openid": None, "cust_name": "bad",
+                    "updated": datetime(2024, 5, 1, tzinfo=UTC), "unused": 0})
+    path = tmp_path / "dms.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), path, row_group_size=7)  # 6 row groups
+    dead = tmp_path / "dead.jsonl"
+    calls = []
+    real = IdentityEngine.ingest_batch
+
+    def dies_on_the_fourth_batch(*args: object, **kw: object) -> object:
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return real(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(IdentityEngine, "ingest_batch", dies_on_the_fourth_batch)
+    with pytest.raises(KeyboardInterrupt):
+        backfill_file(engine, path, dead, batch_size=8, mapping=mapping)
+    monkeypatch.setattr(IdentityEngine, "ingest_batch", real)
+    assert node_counts(clean_store)["Record"] == 24  # three batches of 8
+    state = backfill_file(engine, path, dead, batch_size=8, mapping=mapping)
+    assert state.counts is not None
+    assert (state.counts.read, state.counts.ingested, state.counts.dead_letters) == (41, 40, 1)
+    (letter,) = [json.loads(line) for line in dead.read_text(encoding="utf-8").splitlines()]
+    assert letter["line"] == 7 and "phone" in letter["reason"]  # the row's number
+    assert node_counts(clean_store)["Record"] == 40
+    assert node_counts(clean_store)["Person"] == 40 - 10  # ten pairs share an openid
+    (stored,) = clean_store.run_cypher(
+        "MATCH (r:Record {key: 'dms|3'}) RETURN r.attributes AS a, r.observed_at AS t")
+    assert json.loads(stored["a"]) == {"name": "王3"} and stored["t"].hour == 0
+    assert clean_store.run_cypher(
+        "MATCH (:Record {key: 'dms|3'})-[:HAS_IDENTIFIER]->(i:Identifier {type: 'phone'}) "
+        "RETURN i.value AS v")[0]["v"] == "13900000003"
+    check_invariants(clean_store)
+    with pytest.raises(ConfigError, match="needs a column mapping"):
+        backfill_file(engine, path, dead)
+
+
 def test_a_csv_without_a_mapping_or_with_missing_columns_is_refused(
         engine: IdentityEngine, clean_store: Neo4jStore, tmp_path: Path) -> None:
     from idgraph.backfill import ColumnMapping
-    from idgraph.errors import ConfigError
 
     path = tmp_path / "x.csv"
     path.write_text("cust_no,mobile\n1,13912345678\n", encoding="utf-8")

@@ -166,6 +166,8 @@ def test_train_command_writes_a_loadable_rules_file(tmp_path: Path, data: list[L
      "vehicles": [{"vin": "LJCPCBLCX11000237", "relation": "VEHICLE_RELATION_SERVICE",
                    "model": "X3", "plate": "粤B12345", "since": "2020-01-01T00:00:00Z",
                    "until": "2021-06-30T23:59:59.5-05:00"}]},
+    {"source": "app", "sourceRecordId": "6", "referredBy": [{"type": "phone", "value": "1"}],
+     "identifiers": [{"type": "phone", "value": "13912345678"}]},
     {"source": "app", "sourceRecordId": "5", "observed_at": "2025-03-01T08:00:00.123456789Z",
      "vehicles": [{"vin": "LJCPCBLCX11000237", "relation": "VEHICLE_RELATION_UNSPECIFIED"},
                   {"vin": "LJCPCBLCX11000237", "relation": 2}]},

@@ -1,0 +1,41 @@
+"""VehicleService: a vehicle's make, model, year, current owner and history."""
+
+from __future__ import annotations
+
+import grpc
+
+from idgraph.api.convert import datetime_to_timestamp, vehicle_relation_to_proto
+from idgraph.api.identity_servicer import remaining
+from idgraph.domain.vehicles import Period
+from idgraph.engine import IdentityEngine
+from idgraph.errors import InvalidInput
+from idgraph.v1 import identity_pb2 as ipb
+from idgraph.v1 import vehicle_pb2 as pb
+from idgraph.v1 import vehicle_pb2_grpc as pb_grpc
+
+
+class VehicleServicer(pb_grpc.VehicleServiceServicer):
+    """Thin edge over the engine's vehicle look-up."""
+
+    def __init__(self, engine: IdentityEngine) -> None:
+        self.engine = engine
+
+    def GetVehicle(self, request: pb.GetVehicleRequest,
+                   context: grpc.ServicerContext) -> pb.GetVehicleResponse:
+        if not request.vin.strip():
+            raise InvalidInput.one("vin", "required")
+        history = self.engine.vehicle(request.vin, remaining(context))
+        return pb.GetVehicleResponse(
+            vin=history.vin, make=history.make, model=history.model,
+            model_year=history.model_year or 0, plate=history.plate,
+            current_owner_one_id=history.owner,
+            owners=[_period(p) for p in history.owners],
+            others=[_period(p) for p in history.others])
+
+
+def _period(period: Period) -> pb.VehiclePeriod:
+    return pb.VehiclePeriod(
+        one_id=period.one_id, relation=vehicle_relation_to_proto(period.relation),
+        since=datetime_to_timestamp(period.since), until=datetime_to_timestamp(period.until),
+        current=period.current,
+        records=[ipb.RecordRef(source=s, source_record_id=r) for s, r in period.sources])

@@ -1,0 +1,122 @@
+"""Vehicles over time: what a VIN says about the car, and who owned, drove, serviced or
+test-drove it when, assembled from the record-level mentions.
+
+Relations are stored on records (``(:Record)-[:MENTIONS {relation, since, until}]->
+(:Vehicle)``), never on people, so that merges, splits and erasures carry them along with
+the records that are their evidence. A person's relation to a car is the union of its
+records' mentions; a newer owner's mention closes the earlier owners' open ones at its
+start (the transfer date).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+# World manufacturer identifiers (the VIN's first three characters) of makes sold in
+# China; the rules file's [vehicle_makes] adds to or overrides them.
+DEFAULT_MAKES: Mapping[str, str] = {
+    "LFV": "FAW-Volkswagen", "LSV": "SAIC Volkswagen", "LSG": "SAIC-GM",
+    "LBV": "BMW Brilliance", "LE4": "Beijing Benz", "LVS": "Changan Ford",
+    "LVG": "GAC Toyota", "LFM": "FAW Toyota", "LHG": "GAC Honda", "LVH": "Dongfeng Honda",
+    "LGB": "Dongfeng Nissan", "LRW": "Tesla (Shanghai)", "LGX": "BYD", "LVV": "Chery",
+    "LGW": "Great Wall", "LYV": "Volvo (China)", "WBA": "BMW", "WDD": "Mercedes-Benz",
+    "WVW": "Volkswagen", "WAU": "Audi", "5YJ": "Tesla", "YV1": "Volvo", "SAL": "Land Rover",
+}
+
+# Position 10 of a VIN: the model year, repeating every 30 years.
+_YEAR_CODES = "ABCDEFGHJKLMNPRSTVWXY123456789"
+
+
+def vin_make(vin: str, makes: Mapping[str, str] = DEFAULT_MAKES) -> str:
+    """The make its world manufacturer identifier names, or ""."""
+    return makes.get(vin[:3], "")
+
+
+def vin_model_year(vin: str, now: datetime) -> int | None:
+    """The model year of position 10: the latest year of its 30-year cycle that is not
+    later than next year (cars of next year's model are sold this year)."""
+    if len(vin) != 17 or vin[9] not in _YEAR_CODES:
+        return None
+    year = 1980 + _YEAR_CODES.index(vin[9])
+    while year + 30 <= now.year + 1:
+        year += 30
+    return year
+
+
+@dataclass(frozen=True)
+class Mention:
+    """One record's relation to a vehicle, with the person the record belongs to now."""
+
+    relation: str  # OWNER | DRIVER | INTERESTED | TEST_DRIVE | SERVICE | ""
+    since: datetime | None
+    until: datetime | None
+    observed_at: datetime | None
+    one_id: str
+    source: str
+    source_record_id: str
+
+
+@dataclass(frozen=True)
+class Period:
+    """A person's relation to a vehicle over one time span, and the records behind it."""
+
+    one_id: str
+    relation: str
+    since: datetime | None
+    until: datetime | None  # None: still so
+    sources: tuple[tuple[str, str], ...]  # (source, source_record_id)
+
+    @property
+    def current(self) -> bool:
+        """True while the relation has no end."""
+        return self.until is None
+
+
+@dataclass(frozen=True)
+class VehicleHistory:
+    """A vehicle, its current owner and every relation people had with it over time."""
+
+    vin: str
+    make: str
+    model: str
+    model_year: int | None
+    plate: str
+    owner: str  # the current owner's OneID, "" when nobody owns it now
+    owners: tuple[Period, ...]  # oldest first
+    others: tuple[Period, ...]  # drivers, test drives, service visits, interest
+
+
+def periods(mentions: Sequence[Mention], relation: str) -> tuple[Period, ...]:
+    """Each person's mentions of one relation as one period: from the earliest start to the
+    latest end (open while any mention is open), oldest first."""
+    by_person: dict[str, list[Mention]] = {}
+    for m in mentions:
+        if m.relation == relation:
+            by_person.setdefault(m.one_id, []).append(m)
+    result = []
+    for one_id, mine in by_person.items():
+        starts = [m.since for m in mine if m.since is not None]
+        open_ = any(m.until is None for m in mine)
+        ends = [m.until for m in mine if m.until is not None]
+        result.append(Period(
+            one_id, relation, min(starts) if starts else None,
+            None if open_ else max(ends),
+            tuple(sorted((m.source, m.source_record_id) for m in mine))))
+    return tuple(sorted(result, key=_start_order))
+
+
+def _start_order(period: Period) -> tuple[float, str]:
+    return (period.since.timestamp() if period.since else float("-inf"), period.one_id)
+
+
+def vehicle_history(vin: str, model: str, plate: str, mentions: Sequence[Mention],
+                    now: datetime, makes: Mapping[str, str] = DEFAULT_MAKES) -> VehicleHistory:
+    """Assemble what the graph holds about a vehicle."""
+    owners = periods(mentions, "OWNER")
+    current = [p for p in owners if p.current]
+    others = tuple(sorted((p for relation in sorted({m.relation for m in mentions} - {"OWNER"})
+                           for p in periods(mentions, relation)), key=_start_order))
+    return VehicleHistory(vin, vin_make(vin, makes), model, vin_model_year(vin, now), plate,
+                          current[-1].one_id if current else "", owners, others)

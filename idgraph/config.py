@@ -52,6 +52,7 @@ class Settings(BaseSettings):
 
     # Resolution.
     rules_file: Path | None = None
+    tags_file: Path | None = None  # the tag hierarchy (default: idgraph/rules/tags.toml)
     hmac_secret: SecretStr = SecretStr(DEV_HMAC_SECRET)
 
     # Per-record bounds.

@@ -14,13 +14,14 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TypeVar
 
 from idgraph.domain.identifiers import BadIdentifier, normalize_vin
 from idgraph.domain.oneid import format_one_id, looks_like_one_id
 from idgraph.domain.profile import (
+    AssignedTag,
     Profile,
     Relationship,
     StoredRecord,
@@ -64,6 +65,7 @@ from idgraph.domain.resolution import (
 )
 from idgraph.domain.rules import Rules
 from idgraph.domain.scoring import Evidence, Score, forget_compared_values, probability, score
+from idgraph.domain.tags import TagHierarchy, load_tags, person_tags, vehicle_tags
 from idgraph.domain.vehicles import Mention, VehicleHistory, vehicle_history
 from idgraph.domain.working_set import (
     Change,
@@ -213,6 +215,7 @@ class IdentityEngine:
                                             repr=False)
     _commits: int = field(default=0, init=False, repr=False)
     stage_times: StageTimes = field(default_factory=StageTimes, init=False, repr=False)
+    tags: TagHierarchy = field(default_factory=load_tags)
 
     # ------------------------------------------------------------------ ingest
     def ingest(self, raw: RawRecord, timeout: float | None = None, actor: str = "ingest"
@@ -736,8 +739,55 @@ class IdentityEngine:
         mentions = [Mention(m["relation"], to_native(m["since"]), to_native(m["until"]),
                             to_native(m["observed_at"]), m["one_id"], m["source"],
                             m["source_record_id"]) for m in raw["mentions"] if m]
-        return vehicle_history(normalized, raw["model"] or "", raw["plate"] or "", mentions,
-                               self._now(), self.rules.makes)
+        now = self._now()
+        history = vehicle_history(normalized, raw["model"] or "", raw["plate"] or "", mentions,
+                                  now, self.rules.makes)
+        return replace(history, tags=vehicle_tags(history, self.tags, now,
+                                                  _assigned_tags(raw["tags"])))
+
+    # --------------------------------------------------------------------- tags
+    def assign_tag(self, path: str, source: str, actor: str, one_id: str = "", vin: str = "",
+                   timeout: float | None = None) -> str:
+        """Tag a person (merged-away OneIDs follow their redirect) or a vehicle with a tag
+        of the hierarchy; answers the OneID or VIN tagged."""
+        kind, target = self._tag_target(path, one_id, vin)
+        if not source.strip():
+            raise InvalidInput.one("source", "required: who says so (a system or a campaign)")
+
+        def work(tx: GraphTx) -> str:
+            found = self._follow_redirects(tx, target) if kind == "person" else target
+            if not tx.assign_tag(kind, found, path, source.strip()[:128], actor, self._now()):
+                raise NotFound(f"no {'person' if kind == 'person' else 'vehicle'} {target}")
+            return found
+
+        return self._steward_write(work, timeout)
+
+    def remove_tag(self, path: str, one_id: str = "", vin: str = "",
+                   timeout: float | None = None) -> bool:
+        """Remove an assigned tag; False when the target did not have it."""
+        kind, target = self._tag_target(path, one_id, vin)
+
+        def work(tx: GraphTx) -> bool:
+            found = self._follow_redirects(tx, target) if kind == "person" else target
+            return tx.remove_tag(kind, found, path)
+
+        return self._steward_write(work, timeout)
+
+    def _tag_target(self, path: str, one_id: str, vin: str) -> tuple[str, str]:
+        if bool(one_id) == bool(vin):
+            raise InvalidInput.one("target", "give a one_id or a vin")
+        kind = "person" if one_id else "vehicle"
+        if not self.tags.defined(kind, path):
+            raise InvalidInput.one("tag", f"not a {kind} tag of the hierarchy: {path!r}")
+        if kind == "person":
+            if not looks_like_one_id(one_id):
+                raise InvalidInput.one("one_id", "a OneID (oid_ + 26 characters) is required")
+            return kind, one_id
+        try:
+            return kind, normalize_vin(vin, self.rules.format_options(
+                None, self.limits.max_value_length))
+        except BadIdentifier as exc:
+            raise InvalidInput.one("vin", f"invalid vin: {exc}") from None
 
     def _identifier_key(self, identifier: RawIdentifier) -> IdKey:
         try:
@@ -777,6 +827,8 @@ class IdentityEngine:
             relationships=self._relationships(tx, target, records),
             dealers=tuple(dealer_affinity(records, self.rules)),
         )
+        profile = replace(profile, tags=person_tags(profile, self.tags, self._now(),
+                                                    _assigned_tags(raw["tags"])))
         return ProfileOutcome(profile, target != requested, requested)
 
     def _relationships(self, tx: GraphTx, one_id: str, records: Sequence[StoredRecord]
@@ -849,6 +901,11 @@ class IdentityEngine:
         if not rows:
             raise NotFound(f"OneID {one_id} does not exist")
         return _candidate(rows[0])
+
+
+def _assigned_tags(rows: Sequence[Mapping[str, object]]) -> list[AssignedTag]:
+    return [AssignedTag(str(r["path"]), str(r["source"] or ""), str(r["actor"] or ""),
+                        to_native(r["at"])) for r in rows]
 
 
 def _candidate(row: PersonRow) -> CandidatePerson:

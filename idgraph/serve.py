@@ -16,6 +16,7 @@ from types import FrameType
 from idgraph.api.auth import ApiKeys
 from idgraph.api.server import Tls, build_server
 from idgraph.config import DEV_HMAC_SECRET, Settings
+from idgraph.domain.tags import load_tags
 from idgraph.engine import IdentityEngine
 from idgraph.errors import ConfigError
 from idgraph.graph_cache import GraphView
@@ -57,7 +58,8 @@ def build_engine(settings: Settings, store: Neo4jStore) -> IdentityEngine:
     return IdentityEngine(store, settings.load_rules(), settings.secret_bytes, settings.limits,
                           pipeline=settings.pipeline,
                           group_commit_max_batch=settings.group_commit_max_batch,
-                          view=GraphView(settings.view_entries))
+                          view=GraphView(settings.view_entries),
+                          tags=load_tags(settings.tags_file))
 
 
 def load_api_keys(settings: Settings) -> ApiKeys | None:

@@ -38,8 +38,8 @@ log = logging.getLogger(__name__)
 class Role(StrEnum):
     """What a key allows."""
 
-    READER = "reader"  # Resolve, GetProfile, Explain, WatchChanges, GetVehicle
-    WRITER = "writer"  # Ingest, BatchIngest, IngestBatches
+    READER = "reader"  # Resolve, GetProfile, Explain, WatchChanges, GetVehicle, tag list
+    WRITER = "writer"  # Ingest, BatchIngest, IngestBatches, AssignTag, RemoveTag
     STEWARD = "steward"  # StewardService
     ADMIN = "admin"  # everything, erasure included
 
@@ -61,6 +61,7 @@ ANONYMOUS = Caller("anonymous", frozenset(Role))
 _IDENTITY = "/idgraph.v1.IdentityService/"
 _STEWARD = "/idgraph.v1.StewardService/"
 _VEHICLE = "/idgraph.v1.VehicleService/"
+_TAG = "/idgraph.v1.TagService/"
 METHOD_ROLES: Mapping[str, Role] = {
     _IDENTITY + "Ingest": Role.WRITER,
     _IDENTITY + "BatchIngest": Role.WRITER,
@@ -77,6 +78,9 @@ METHOD_ROLES: Mapping[str, Role] = {
     _STEWARD + "GetHistory": Role.STEWARD,
     _STEWARD + "ErasePerson": Role.ADMIN,
     _VEHICLE + "GetVehicle": Role.READER,
+    _TAG + "ListTagDefinitions": Role.READER,
+    _TAG + "AssignTag": Role.WRITER,
+    _TAG + "RemoveTag": Role.WRITER,
 }
 OPEN_SERVICES = ("/grpc.health.v1.Health/", "/grpc.reflection.v1alpha.ServerReflection/")
 

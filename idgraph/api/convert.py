@@ -8,7 +8,7 @@ from typing import cast
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from idgraph.domain.profile import Profile, RelationType
+from idgraph.domain.profile import AssignedTag, Profile, RelationType
 from idgraph.domain.records import RawIdentifier, RawRecord, RawVehicle
 from idgraph.domain.resolution import Action
 from idgraph.domain.scoring import ComparisonResult, probability
@@ -139,7 +139,14 @@ def profile_to_proto(profile: Profile) -> pb.Profile:
     for d in profile.dealers:
         message.dealers.add(dealer=d.dealer, records=d.records,
                             last_seen=datetime_to_timestamp(d.last_seen))
+    message.tags.extend(tag_to_proto(t) for t in profile.tags)
     return message
+
+
+def tag_to_proto(tag: AssignedTag) -> pb.Tag:
+    """A tag on a person or a vehicle -> wire tag."""
+    return pb.Tag(tag=tag.path, source=tag.source, actor=tag.actor,
+                  assigned_at=datetime_to_timestamp(tag.at), from_data=tag.from_rule)
 
 
 _RELATIONSHIP_TO_PROTO = {RelationType.HOUSEHOLD: pb.RELATIONSHIP_TYPE_HOUSEHOLD,

@@ -13,6 +13,7 @@ from idgraph.api.auth import ApiKeys, AuthInterceptor
 from idgraph.api.identity_servicer import IdentityServicer
 from idgraph.api.interceptors import ErrorMappingInterceptor
 from idgraph.api.steward_servicer import StewardServicer
+from idgraph.api.tag_servicer import TagServicer
 from idgraph.api.vehicle_servicer import VehicleServicer
 from idgraph.engine import IdentityEngine
 from idgraph.errors import ConfigError
@@ -21,13 +22,16 @@ from idgraph.v1 import (
     identity_pb2_grpc,
     steward_pb2,
     steward_pb2_grpc,
+    tag_pb2,
+    tag_pb2_grpc,
     vehicle_pb2,
     vehicle_pb2_grpc,
 )
 
 SERVICE_NAMES = (identity_pb2.DESCRIPTOR.services_by_name["IdentityService"].full_name,
                  steward_pb2.DESCRIPTOR.services_by_name["StewardService"].full_name,
-                 vehicle_pb2.DESCRIPTOR.services_by_name["VehicleService"].full_name)
+                 vehicle_pb2.DESCRIPTOR.services_by_name["VehicleService"].full_name,
+                 tag_pb2.DESCRIPTOR.services_by_name["TagService"].full_name)
 
 
 @dataclass
@@ -83,6 +87,8 @@ def build_server(engine: IdentityEngine, address: str, *, workers: int = 32,
         StewardServicer(engine), server)
     vehicle_pb2_grpc.add_VehicleServiceServicer_to_server(  # type: ignore[no-untyped-call]
         VehicleServicer(engine), server)
+    tag_pb2_grpc.add_TagServiceServicer_to_server(  # type: ignore[no-untyped-call]
+        TagServicer(engine), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import grpc
 
-from idgraph.api.convert import datetime_to_timestamp, vehicle_relation_to_proto
+from idgraph.api.convert import datetime_to_timestamp, tag_to_proto, vehicle_relation_to_proto
 from idgraph.api.identity_servicer import remaining
 from idgraph.domain.vehicles import Period
 from idgraph.engine import IdentityEngine
@@ -30,7 +30,8 @@ class VehicleServicer(pb_grpc.VehicleServiceServicer):
             model_year=history.model_year or 0, plate=history.plate,
             current_owner_one_id=history.owner,
             owners=[_period(p) for p in history.owners],
-            others=[_period(p) for p in history.others])
+            others=[_period(p) for p in history.others],
+            tags=[tag_to_proto(t) for t in history.tags])
 
 
 def _period(period: Period) -> pb.VehiclePeriod:

@@ -104,6 +104,21 @@ class DealerAffinity:
 
 
 @dataclass(frozen=True)
+class AssignedTag:
+    """A tag on a person or a vehicle: from a rule, or assigned with a source."""
+
+    path: str
+    source: str  # "rule" for tags from data
+    actor: str = ""
+    at: datetime | None = None
+
+    @property
+    def from_rule(self) -> bool:
+        """True for tags the data assigns."""
+        return self.source == "rule"
+
+
+@dataclass(frozen=True)
 class Profile:
     """Everything idgraph knows about one OneID."""
 
@@ -117,6 +132,7 @@ class Profile:
     merged_one_ids: tuple[str, ...]
     relationships: tuple[Relationship, ...] = ()
     dealers: tuple[DealerAffinity, ...] = ()
+    tags: tuple[AssignedTag, ...] = ()
 
     @property
     def consent_marketing(self) -> bool | None:

@@ -19,7 +19,7 @@ from idgraph.domain.identifiers import (
     normalize_vin,
 )
 from idgraph.domain.rules import Rules
-from idgraph.domain.vehicles import vin_make, vin_model_year
+from idgraph.domain.vin import vin_make, vin_model_year
 from idgraph.errors import FieldViolation, InvalidInput
 
 KEY_SEPARATOR = "|"

@@ -23,7 +23,7 @@ from idgraph.domain.identifiers import (
     FormatOptions,
     IdentifierFormat,
 )
-from idgraph.domain.vehicles import DEFAULT_MAKES
+from idgraph.domain.vin import DEFAULT_MAKES
 
 BLOCKING_TRANSFORMS = frozenset({"", "surname", "pinyin", "year", "initial"})
 

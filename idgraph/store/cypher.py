@@ -158,6 +158,12 @@ CALL (a, s) {
   CREATE (s)-[:KEPT_APART {at: k.at, actor: k.actor, reason: k.reason, task_id: k.task_id}]->(q)
   DELETE k
 }
+CALL (a, s) {
+  MATCH (a)-[e:TAGGED]->(t:Tag)
+  MERGE (s)-[n:TAGGED]->(t)
+    ON CREATE SET n.source = e.source, n.actor = e.actor, n.at = e.at
+  DELETE e
+}
 SET a.status = 'merged', a.merged_into = s.one_id, a.merged_at = datetime({epochMillis: $now}),
     s.updated_at = datetime({epochMillis: $now})
 CREATE (a)-[:MERGED_INTO {at: datetime({epochMillis: $now}), event_id: row.event_id}]->(s)
@@ -287,6 +293,8 @@ MATCH (car:Vehicle {vin: $vin})
 OPTIONAL MATCH (car)<-[m:MENTIONS]-(r:Record)-[:PART_OF]->(p:Person)
 WITH car, m, r, p ORDER BY r.key
 RETURN car.vin AS vin, car.model AS model, car.plate AS plate,
+       [(car)-[e:TAGGED]->(t:Tag) | {path: t.path, source: e.source, actor: e.actor, at: e.at}]
+         AS tags,
        collect(CASE WHEN m IS NULL THEN null ELSE {
          relation: m.relation, since: m.since, until: m.until, observed_at: m.observed_at,
          one_id: p.one_id, source: r.source, source_record_id: r.source_record_id} END)
@@ -422,6 +430,40 @@ MATCH (q:Person {one_id: one_id})
 SET q = {one_id: one_id, status: 'erased', erased_at: datetime({epochMillis: $now}),
          erased_by: $actor, erasure_reason: $reason,
          merged_into: CASE WHEN one_id = $one_id THEN null ELSE $one_id END}
+WITH q
+CALL (q) {
+  MATCH (q)-[e:TAGGED]->()
+  DELETE e
+}
+"""
+
+# A tag assigned to a person (active) or a vehicle, with its source; answers the target.
+ASSIGN_PERSON_TAG: LiteralString = """
+MATCH (p:Person {one_id: $one_id, status: 'active'})
+MERGE (t:Tag {key: 'person:' + $path}) ON CREATE SET t.path = $path, t.kind = 'person'
+MERGE (p)-[e:TAGGED]->(t)
+SET e.source = $source, e.actor = $actor, e.at = datetime({epochMillis: $now})
+RETURN p.one_id AS target
+"""
+
+ASSIGN_VEHICLE_TAG: LiteralString = """
+MATCH (v:Vehicle {vin: $vin})
+MERGE (t:Tag {key: 'vehicle:' + $path}) ON CREATE SET t.path = $path, t.kind = 'vehicle'
+MERGE (v)-[e:TAGGED]->(t)
+SET e.source = $source, e.actor = $actor, e.at = datetime({epochMillis: $now})
+RETURN v.vin AS target
+"""
+
+REMOVE_PERSON_TAG: LiteralString = """
+MATCH (:Person {one_id: $one_id})-[e:TAGGED]->(:Tag {key: 'person:' + $path})
+DELETE e
+RETURN count(*) AS removed
+"""
+
+REMOVE_VEHICLE_TAG: LiteralString = """
+MATCH (:Vehicle {vin: $vin})-[e:TAGGED]->(:Tag {key: 'vehicle:' + $path})
+DELETE e
+RETURN count(*) AS removed
 """
 
 # A steward's merge is a must-link: the first record (by key) of each absorbed person is tied
@@ -602,7 +644,9 @@ CALL (p) {
   RETURN collect(x.one_id) AS merged
 }
 RETURN p.one_id AS one_id, p.created_at AS created_at, p.updated_at AS updated_at,
-       records, merged
+       records, merged,
+       [(p)-[e:TAGGED]->(t:Tag) | {path: t.path, source: e.source, actor: e.actor, at: e.at}]
+         AS tags
 """
 
 # What relationships are read from: the identifiers the person's records name as their

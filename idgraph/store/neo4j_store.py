@@ -344,6 +344,21 @@ class GraphTx:
                   record_keys=list(record_keys), event_id=event_id, actor=actor, reason=reason,
                   now=epoch_ms(now), siblings=list(siblings))
 
+    def assign_tag(self, kind: str, target: str, path: str, source: str, actor: str,
+                   now: datetime) -> bool:
+        """Tag an active person (kind "person", target a OneID) or a vehicle (a VIN);
+        False when there is no such target."""
+        query = cypher.ASSIGN_PERSON_TAG if kind == "person" else cypher.ASSIGN_VEHICLE_TAG
+        key = "one_id" if kind == "person" else "vin"
+        return bool(self._run(query, path=path, source=source, actor=actor,
+                              now=epoch_ms(now), **{key: target}))
+
+    def remove_tag(self, kind: str, target: str, path: str) -> bool:
+        """Remove an assigned tag; False when it was not there."""
+        query = cypher.REMOVE_PERSON_TAG if kind == "person" else cypher.REMOVE_VEHICLE_TAG
+        key = "one_id" if kind == "person" else "vin"
+        return int(self._run(query, path=path, **{key: target})[0]["removed"]) > 0
+
     def vehicle(self, vin: str) -> dict[str, Any] | None:
         """A vehicle with every mention of it (relation, time bounds, record, person)."""
         rows = self._run(cypher.GET_VEHICLE, vin=vin)

@@ -317,7 +317,7 @@ class ProfileVehicle(_message.Message):
     def __init__(self, vin: _Optional[str] = ..., relation: _Optional[_Union[VehicleRelation, str]] = ..., model: _Optional[str] = ..., plate: _Optional[str] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., source: _Optional[str] = ..., source_record_id: _Optional[str] = ..., current: _Optional[bool] = ...) -> None: ...
 
 class Profile(_message.Message):
-    __slots__ = ("one_id", "created_at", "updated_at", "attributes", "identifiers", "records", "vehicles", "merged_one_ids", "consent_marketing", "relationships", "dealers")
+    __slots__ = ("one_id", "created_at", "updated_at", "attributes", "identifiers", "records", "vehicles", "merged_one_ids", "consent_marketing", "relationships", "dealers", "tags")
     ONE_ID_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
@@ -329,6 +329,7 @@ class Profile(_message.Message):
     CONSENT_MARKETING_FIELD_NUMBER: _ClassVar[int]
     RELATIONSHIPS_FIELD_NUMBER: _ClassVar[int]
     DEALERS_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
     one_id: str
     created_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
@@ -340,7 +341,22 @@ class Profile(_message.Message):
     consent_marketing: bool
     relationships: _containers.RepeatedCompositeFieldContainer[Relationship]
     dealers: _containers.RepeatedCompositeFieldContainer[DealerAffinity]
-    def __init__(self, one_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attributes: _Optional[_Iterable[_Union[GoldenAttribute, _Mapping]]] = ..., identifiers: _Optional[_Iterable[_Union[ProfileIdentifier, _Mapping]]] = ..., records: _Optional[_Iterable[_Union[ProfileRecord, _Mapping]]] = ..., vehicles: _Optional[_Iterable[_Union[ProfileVehicle, _Mapping]]] = ..., merged_one_ids: _Optional[_Iterable[str]] = ..., consent_marketing: _Optional[bool] = ..., relationships: _Optional[_Iterable[_Union[Relationship, _Mapping]]] = ..., dealers: _Optional[_Iterable[_Union[DealerAffinity, _Mapping]]] = ...) -> None: ...
+    tags: _containers.RepeatedCompositeFieldContainer[Tag]
+    def __init__(self, one_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attributes: _Optional[_Iterable[_Union[GoldenAttribute, _Mapping]]] = ..., identifiers: _Optional[_Iterable[_Union[ProfileIdentifier, _Mapping]]] = ..., records: _Optional[_Iterable[_Union[ProfileRecord, _Mapping]]] = ..., vehicles: _Optional[_Iterable[_Union[ProfileVehicle, _Mapping]]] = ..., merged_one_ids: _Optional[_Iterable[str]] = ..., consent_marketing: _Optional[bool] = ..., relationships: _Optional[_Iterable[_Union[Relationship, _Mapping]]] = ..., dealers: _Optional[_Iterable[_Union[DealerAffinity, _Mapping]]] = ..., tags: _Optional[_Iterable[_Union[Tag, _Mapping]]] = ...) -> None: ...
+
+class Tag(_message.Message):
+    __slots__ = ("tag", "source", "actor", "assigned_at", "from_data")
+    TAG_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNED_AT_FIELD_NUMBER: _ClassVar[int]
+    FROM_DATA_FIELD_NUMBER: _ClassVar[int]
+    tag: str
+    source: str
+    actor: str
+    assigned_at: _timestamp_pb2.Timestamp
+    from_data: bool
+    def __init__(self, tag: _Optional[str] = ..., source: _Optional[str] = ..., actor: _Optional[str] = ..., assigned_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., from_data: _Optional[bool] = ...) -> None: ...
 
 class Relationship(_message.Message):
     __slots__ = ("type", "one_id", "evidence", "since")

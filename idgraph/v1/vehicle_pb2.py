@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from idgraph.v1 import identity_pb2 as idgraph_dot_v1_dot_identity__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18idgraph/v1/vehicle.proto\x12\nidgraph.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19idgraph/v1/identity.proto\" \n\x11GetVehicleRequest\x12\x0b\n\x03vin\x18\x01 \x01(\t\"\xdd\x01\n\rVehiclePeriod\x12\x0e\n\x06one_id\x18\x01 \x01(\t\x12-\n\x08relation\x18\x02 \x01(\x0e\x32\x1b.idgraph.v1.VehicleRelation\x12)\n\x05since\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x63urrent\x18\x05 \x01(\x08\x12&\n\x07records\x18\x06 \x03(\x0b\x32\x15.idgraph.v1.RecordRef\"\xd5\x01\n\x12GetVehicleResponse\x12\x0b\n\x03vin\x18\x01 \x01(\t\x12\x0c\n\x04make\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12\x12\n\nmodel_year\x18\x04 \x01(\x05\x12\r\n\x05plate\x18\x05 \x01(\t\x12\x1c\n\x14\x63urrent_owner_one_id\x18\x06 \x01(\t\x12)\n\x06owners\x18\x07 \x03(\x0b\x32\x19.idgraph.v1.VehiclePeriod\x12)\n\x06others\x18\x08 \x03(\x0b\x32\x19.idgraph.v1.VehiclePeriod2]\n\x0eVehicleService\x12K\n\nGetVehicle\x12\x1d.idgraph.v1.GetVehicleRequest\x1a\x1e.idgraph.v1.GetVehicleResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18idgraph/v1/vehicle.proto\x12\nidgraph.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19idgraph/v1/identity.proto\" \n\x11GetVehicleRequest\x12\x0b\n\x03vin\x18\x01 \x01(\t\"\xdd\x01\n\rVehiclePeriod\x12\x0e\n\x06one_id\x18\x01 \x01(\t\x12-\n\x08relation\x18\x02 \x01(\x0e\x32\x1b.idgraph.v1.VehicleRelation\x12)\n\x05since\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x63urrent\x18\x05 \x01(\x08\x12&\n\x07records\x18\x06 \x03(\x0b\x32\x15.idgraph.v1.RecordRef\"\xf4\x01\n\x12GetVehicleResponse\x12\x0b\n\x03vin\x18\x01 \x01(\t\x12\x0c\n\x04make\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12\x12\n\nmodel_year\x18\x04 \x01(\x05\x12\r\n\x05plate\x18\x05 \x01(\t\x12\x1c\n\x14\x63urrent_owner_one_id\x18\x06 \x01(\t\x12)\n\x06owners\x18\x07 \x03(\x0b\x32\x19.idgraph.v1.VehiclePeriod\x12)\n\x06others\x18\x08 \x03(\x0b\x32\x19.idgraph.v1.VehiclePeriod\x12\x1d\n\x04tags\x18\t \x03(\x0b\x32\x0f.idgraph.v1.Tag2]\n\x0eVehicleService\x12K\n\nGetVehicle\x12\x1d.idgraph.v1.GetVehicleRequest\x1a\x1e.idgraph.v1.GetVehicleResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,7 +38,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_VEHICLEPERIOD']._serialized_start=135
   _globals['_VEHICLEPERIOD']._serialized_end=356
   _globals['_GETVEHICLERESPONSE']._serialized_start=359
-  _globals['_GETVEHICLERESPONSE']._serialized_end=572
-  _globals['_VEHICLESERVICE']._serialized_start=574
-  _globals['_VEHICLESERVICE']._serialized_end=667
+  _globals['_GETVEHICLERESPONSE']._serialized_end=603
+  _globals['_VEHICLESERVICE']._serialized_start=605
+  _globals['_VEHICLESERVICE']._serialized_end=698
 # @@protoc_insertion_point(module_scope)

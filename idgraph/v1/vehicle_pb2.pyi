@@ -33,7 +33,7 @@ class VehiclePeriod(_message.Message):
     def __init__(self, one_id: _Optional[str] = ..., relation: _Optional[_Union[_identity_pb2.VehicleRelation, str]] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., current: _Optional[bool] = ..., records: _Optional[_Iterable[_Union[_identity_pb2.RecordRef, _Mapping]]] = ...) -> None: ...
 
 class GetVehicleResponse(_message.Message):
-    __slots__ = ("vin", "make", "model", "model_year", "plate", "current_owner_one_id", "owners", "others")
+    __slots__ = ("vin", "make", "model", "model_year", "plate", "current_owner_one_id", "owners", "others", "tags")
     VIN_FIELD_NUMBER: _ClassVar[int]
     MAKE_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
@@ -42,6 +42,7 @@ class GetVehicleResponse(_message.Message):
     CURRENT_OWNER_ONE_ID_FIELD_NUMBER: _ClassVar[int]
     OWNERS_FIELD_NUMBER: _ClassVar[int]
     OTHERS_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
     vin: str
     make: str
     model: str
@@ -50,4 +51,5 @@ class GetVehicleResponse(_message.Message):
     current_owner_one_id: str
     owners: _containers.RepeatedCompositeFieldContainer[VehiclePeriod]
     others: _containers.RepeatedCompositeFieldContainer[VehiclePeriod]
-    def __init__(self, vin: _Optional[str] = ..., make: _Optional[str] = ..., model: _Optional[str] = ..., model_year: _Optional[int] = ..., plate: _Optional[str] = ..., current_owner_one_id: _Optional[str] = ..., owners: _Optional[_Iterable[_Union[VehiclePeriod, _Mapping]]] = ..., others: _Optional[_Iterable[_Union[VehiclePeriod, _Mapping]]] = ...) -> None: ...
+    tags: _containers.RepeatedCompositeFieldContainer[_identity_pb2.Tag]
+    def __init__(self, vin: _Optional[str] = ..., make: _Optional[str] = ..., model: _Optional[str] = ..., model_year: _Optional[int] = ..., plate: _Optional[str] = ..., current_owner_one_id: _Optional[str] = ..., owners: _Optional[_Iterable[_Union[VehiclePeriod, _Mapping]]] = ..., others: _Optional[_Iterable[_Union[VehiclePeriod, _Mapping]]] = ..., tags: _Optional[_Iterable[_Union[_identity_pb2.Tag, _Mapping]]] = ...) -> None: ...

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from idgraph.domain.vehicles import Mention, periods, vehicle_history, vin_make, vin_model_year
+from idgraph.domain.vehicles import Mention, periods, vehicle_history
+from idgraph.domain.vin import vin_make, vin_model_year
 
 NOW = datetime(2026, 11, 26, tzinfo=UTC)
 

@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     # Resolution.
     rules_file: Path | None = None
     tags_file: Path | None = None  # the tag hierarchy (default: idgraph/rules/tags.toml)
+    model_statistics_seconds: float = Field(
+        300.0, ge=0, description="how long what-owners-buy-next statistics are reused")
     hmac_secret: SecretStr = SecretStr(DEV_HMAC_SECRET)
 
     # Per-record bounds.

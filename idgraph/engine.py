@@ -12,7 +12,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -29,6 +29,19 @@ from idgraph.domain.profile import (
     golden_attributes,
     profile_identifiers,
     profile_vehicles,
+)
+from idgraph.domain.recommend import (
+    Contact,
+    FeatureGraph,
+    ModelNeighbourhood,
+    PersonNetwork,
+    PersonSummary,
+    Recommendation,
+    model_statistics,
+    recommend_models,
+    referral_candidates,
+    similar_customers,
+    summarize,
 )
 from idgraph.domain.records import (
     IdKey,
@@ -216,6 +229,12 @@ class IdentityEngine:
     _commits: int = field(default=0, init=False, repr=False)
     stage_times: StageTimes = field(default_factory=StageTimes, init=False, repr=False)
     tags: TagHierarchy = field(default_factory=load_tags)
+    model_statistics_seconds: float = 300.0  # how long next-model statistics are reused
+    _statistics: tuple[tuple[dict[str, dict[str, int]], dict[str, int]] | None, float] = \
+        field(default=(None, 0.0), init=False, repr=False)
+    _statistics_refreshing: bool = field(default=False, init=False, repr=False)
+    _statistics_lock: threading.Lock = field(default_factory=threading.Lock, init=False,
+                                             repr=False)
 
     # ------------------------------------------------------------------ ingest
     def ingest(self, raw: RawRecord, timeout: float | None = None, actor: str = "ingest"
@@ -745,6 +764,163 @@ class IdentityEngine:
         return replace(history, tags=vehicle_tags(history, self.tags, now,
                                                   _assigned_tags(raw["tags"])))
 
+    # ---------------------------------------------------------- recommendations
+    def recommend_models(self, one_id: str, k: int, timeout: float | None = None
+                         ) -> tuple[str, list[Recommendation]]:
+        """The next models for a person (trade-in or upgrade), each with its explanation;
+        answers the OneID (after redirects) and the ranked models."""
+        _check_k(k)
+        _check_one_id(one_id)
+        transitions, popularity = self._model_statistics(timeout)
+
+        def work(tx: GraphTx) -> tuple[str, list[Recommendation]]:
+            profile = self._profile_in(tx, one_id, None).profile
+            if profile.consent_marketing is False:
+                raise Conflict(f"{profile.one_id} withdrew marketing consent")
+            me = self._summaries(tx, [profile.one_id]).get(profile.one_id)
+            contacts = self._reachable_contacts(tx, profile.relationships)
+            summaries = self._summaries(tx, [c.one_id for c in contacts])
+            hood = ModelNeighbourhood(
+                profile.one_id, me.touches if me else (),
+                profile.dealers[0].dealer if profile.dealers else "",
+                [c for c in contacts if c.one_id in summaries],
+                {oid: s.touches for oid, s in summaries.items()}, transitions, popularity)
+            return profile.one_id, recommend_models(hood, k)
+
+        return self.store.read(work, timeout)
+
+    def referral_candidates(self, one_id: str, k: int, with_tags: Sequence[str] = (),
+                            without_tags: Sequence[str] = (), timeout: float | None = None
+                            ) -> list[Recommendation]:
+        """In-market people (a lead or a test drive, no car owned) within two household or
+        referral hops of a person, nearest first, each with the path that links them."""
+        _check_k(k)
+        _check_one_id(one_id)
+        self._check_tags(with_tags, "with_tags")
+        self._check_tags(without_tags, "without_tags")
+
+        def work(tx: GraphTx) -> list[Recommendation]:
+            profile = self._profile_in(tx, one_id, None).profile
+            owner = profile.one_id
+            edges: list[tuple[str, str, str]] = []
+            first = self._reachable_contacts(tx, profile.relationships)[:MAX_CONTACTS]
+            edges += [(owner, c.one_id, c.relation) for c in first]
+            for contact in first:
+                records = self._stored_records(tx, contact.one_id)
+                for rel in self._relationships(tx, contact.one_id, records):
+                    if rel.one_id != owner:
+                        edges.append((contact.one_id, rel.one_id, rel.type.value))
+            people = {b for _, b, _ in edges}
+            summaries = self._summaries(tx, people)
+            in_market = {oid: why for oid, s in summaries.items()
+                         if s.reachable and (why := s.in_market())}
+            ranked = referral_candidates(
+                PersonNetwork(owner, [e for e in edges if e[1] in summaries], in_market),
+                len(in_market))
+            return self._tag_filtered(tx, ranked, with_tags, without_tags, k)
+
+        return self.store.read(work, timeout)
+
+    def similar_customers(self, one_ids: Sequence[str], k: int, with_tags: Sequence[str] = (),
+                          without_tags: Sequence[str] = (), timeout: float | None = None
+                          ) -> list[Recommendation]:
+        """Lookalikes of a seed group: people sharing the seeds' models, dealers and cities,
+        ranked by personalized PageRank from the seeds, each with what it shares."""
+        _check_k(k)
+        if not one_ids or len(one_ids) > MAX_SEEDS:
+            raise InvalidInput.one("one_ids", f"1 to {MAX_SEEDS} OneIDs")
+        for index, seed in enumerate(one_ids):
+            _check_one_id(seed, f"one_ids[{index}]")
+        self._check_tags(with_tags, "with_tags")
+        self._check_tags(without_tags, "without_tags")
+
+        def work(tx: GraphTx) -> list[Recommendation]:
+            seeds = list(dict.fromkeys(self._follow_redirects(tx, s) for s in one_ids))
+            seed_summaries = self._summaries(tx, seeds)
+            features = {oid: s.features() for oid, s in seed_summaries.items()}
+            models = sorted({f[6:] for fs in features.values() for f in fs
+                             if f.startswith("model:")})
+            dealers = sorted({f[7:] for fs in features.values() for f in fs
+                              if f.startswith("dealer:")})
+            found = tx.feature_neighbours(models, dealers, NEIGHBOURS_PER_FEATURE)
+            others = self._summaries(tx, [oid for oid in found if oid not in features])
+            features.update((oid, s.features()) for oid, s in others.items() if s.reachable)
+            ranked = similar_customers(FeatureGraph(seeds, features), len(features))
+            return self._tag_filtered(tx, ranked, with_tags, without_tags, k)
+
+        return self.store.read(work, timeout)
+
+    def _model_statistics(self, timeout: float | None
+                          ) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
+        """What owners buy next and how many own each model: read from the whole graph at
+        most every `model_statistics_seconds` (a refresh runs in the background; 0 reads
+        them afresh every time)."""
+        if self.model_statistics_seconds <= 0:
+            return self._refresh_statistics(timeout)
+        with self._statistics_lock:
+            cached, at = self._statistics
+            fresh = cached is not None and time.monotonic() - at < self.model_statistics_seconds
+            if cached is not None and (fresh or self._statistics_refreshing):
+                return cached
+            if cached is not None:  # stale: answer it, refresh behind
+                self._statistics_refreshing = True
+                threading.Thread(target=self._refresh_statistics, args=(timeout,),
+                                 daemon=True, name="model-statistics").start()
+                return cached
+        return self._refresh_statistics(timeout)
+
+    def _refresh_statistics(self, timeout: float | None
+                            ) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
+        try:
+            statistics = model_statistics(self.store.read(
+                lambda tx: tx.ownership_sequences(), timeout))
+            with self._statistics_lock:
+                self._statistics = (statistics, time.monotonic())
+            return statistics
+        finally:
+            with self._statistics_lock:
+                self._statistics_refreshing = False
+
+    def _summaries(self, tx: GraphTx, one_ids: Iterable[str]) -> dict[str, PersonSummary]:
+        rows = tx.person_summaries(one_ids)
+        return {oid: summarize(oid, [
+            {"source": r["source"], "at": _iso(r["at"]), "dealers": r["dealers"],
+             "touches": r["touches"], "attributes": json.loads(r["attributes"] or "{}")}
+            for r in row["records"]], row["assigned_tags"]) for oid, row in rows.items()}
+
+    def _reachable_contacts(self, tx: GraphTx, relationships: Sequence[Relationship]
+                            ) -> list[Contact]:
+        """Household and referral contacts who did not withdraw marketing consent."""
+        summaries = self._summaries(tx, {r.one_id for r in relationships})
+        return [Contact(r.one_id, r.type.value) for r in relationships
+                if r.one_id in summaries and summaries[r.one_id].reachable]
+
+    def _stored_records(self, tx: GraphTx, one_id: str) -> list[StoredRecord]:
+        raw = tx.profile(one_id)
+        return [_stored_record(r) for r in raw["records"]] if raw else []
+
+    def _check_tags(self, tags: Sequence[str], field_name: str) -> None:
+        for index, tag in enumerate(tags):
+            if not self.tags.defined("person", tag):
+                raise InvalidInput.one(f"{field_name}[{index}]",
+                                       f"not a person tag of the hierarchy: {tag!r}")
+
+    def _tag_filtered(self, tx: GraphTx, ranked: Sequence[Recommendation],
+                      with_tags: Sequence[str], without_tags: Sequence[str], k: int
+                      ) -> list[Recommendation]:
+        """The first k results whose tags (from data and assigned) include every
+        `with_tags` and none of `without_tags`."""
+        if not with_tags and not without_tags:
+            return list(ranked[:k])
+        kept = []
+        for result in ranked[:MAX_TAG_CHECKS]:
+            tags = {t.path for t in self._profile_in(tx, result.item, None).profile.tags}
+            if set(with_tags) <= tags and not tags & set(without_tags):
+                kept.append(result)
+                if len(kept) == k:
+                    break
+        return kept
+
     # --------------------------------------------------------------------- tags
     def assign_tag(self, path: str, source: str, actor: str, one_id: str = "", vin: str = "",
                    timeout: float | None = None) -> str:
@@ -901,6 +1077,28 @@ class IdentityEngine:
         if not rows:
             raise NotFound(f"OneID {one_id} does not exist")
         return _candidate(rows[0])
+
+
+MAX_K = 100
+MAX_SEEDS = 1000
+MAX_CONTACTS = 50  # first-hop contacts a referral search follows
+MAX_TAG_CHECKS = 200  # ranked results whose tags are checked, at most
+NEIGHBOURS_PER_FEATURE = 300  # people per model or dealer a lookalike search considers
+
+
+def _check_k(k: int) -> None:
+    if not 1 <= k <= MAX_K:
+        raise InvalidInput.one("k", f"between 1 and {MAX_K}")
+
+
+def _check_one_id(one_id: str, field_name: str = "one_id") -> None:
+    if not looks_like_one_id(one_id):
+        raise InvalidInput.one(field_name, "a OneID (oid_ + 26 characters) is required")
+
+
+def _iso(value: object) -> str:
+    native = to_native(value)
+    return native.isoformat() if native else ""
 
 
 def _assigned_tags(rows: Sequence[Mapping[str, object]]) -> list[AssignedTag]:

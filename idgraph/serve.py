@@ -59,7 +59,8 @@ def build_engine(settings: Settings, store: Neo4jStore) -> IdentityEngine:
                           pipeline=settings.pipeline,
                           group_commit_max_batch=settings.group_commit_max_batch,
                           view=GraphView(settings.view_entries),
-                          tags=load_tags(settings.tags_file))
+                          tags=load_tags(settings.tags_file),
+                          model_statistics_seconds=settings.model_statistics_seconds)
 
 
 def load_api_keys(settings: Settings) -> ApiKeys | None:

@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 class Role(StrEnum):
     """What a key allows."""
 
-    READER = "reader"  # Resolve, GetProfile, Explain, WatchChanges, GetVehicle, tag list
+    READER = "reader"  # look-ups, profiles, the change feed, vehicles, recommendations
     WRITER = "writer"  # Ingest, BatchIngest, IngestBatches, AssignTag, RemoveTag
     STEWARD = "steward"  # StewardService
     ADMIN = "admin"  # everything, erasure included
@@ -62,6 +62,7 @@ _IDENTITY = "/idgraph.v1.IdentityService/"
 _STEWARD = "/idgraph.v1.StewardService/"
 _VEHICLE = "/idgraph.v1.VehicleService/"
 _TAG = "/idgraph.v1.TagService/"
+_RECOMMEND = "/idgraph.v1.RecommendationService/"
 METHOD_ROLES: Mapping[str, Role] = {
     _IDENTITY + "Ingest": Role.WRITER,
     _IDENTITY + "BatchIngest": Role.WRITER,
@@ -81,6 +82,9 @@ METHOD_ROLES: Mapping[str, Role] = {
     _TAG + "ListTagDefinitions": Role.READER,
     _TAG + "AssignTag": Role.WRITER,
     _TAG + "RemoveTag": Role.WRITER,
+    _RECOMMEND + "RecommendModels": Role.READER,
+    _RECOMMEND + "ReferralCandidates": Role.READER,
+    _RECOMMEND + "SimilarCustomers": Role.READER,
 }
 OPEN_SERVICES = ("/grpc.health.v1.Health/", "/grpc.reflection.v1alpha.ServerReflection/")
 

@@ -12,6 +12,7 @@ from grpc_reflection.v1alpha import reflection
 from idgraph.api.auth import ApiKeys, AuthInterceptor
 from idgraph.api.identity_servicer import IdentityServicer
 from idgraph.api.interceptors import ErrorMappingInterceptor
+from idgraph.api.recommend_servicer import RecommendationServicer
 from idgraph.api.steward_servicer import StewardServicer
 from idgraph.api.tag_servicer import TagServicer
 from idgraph.api.vehicle_servicer import VehicleServicer
@@ -20,6 +21,8 @@ from idgraph.errors import ConfigError
 from idgraph.v1 import (
     identity_pb2,
     identity_pb2_grpc,
+    recommend_pb2,
+    recommend_pb2_grpc,
     steward_pb2,
     steward_pb2_grpc,
     tag_pb2,
@@ -31,7 +34,8 @@ from idgraph.v1 import (
 SERVICE_NAMES = (identity_pb2.DESCRIPTOR.services_by_name["IdentityService"].full_name,
                  steward_pb2.DESCRIPTOR.services_by_name["StewardService"].full_name,
                  vehicle_pb2.DESCRIPTOR.services_by_name["VehicleService"].full_name,
-                 tag_pb2.DESCRIPTOR.services_by_name["TagService"].full_name)
+                 tag_pb2.DESCRIPTOR.services_by_name["TagService"].full_name,
+                 recommend_pb2.DESCRIPTOR.services_by_name["RecommendationService"].full_name)
 
 
 @dataclass
@@ -89,6 +93,8 @@ def build_server(engine: IdentityEngine, address: str, *, workers: int = 32,
         VehicleServicer(engine), server)
     tag_pb2_grpc.add_TagServiceServicer_to_server(  # type: ignore[no-untyped-call]
         TagServicer(engine), server)
+    recommend_pb2_grpc.add_RecommendationServiceServicer_to_server(  # type: ignore[no-untyped-call]
+        RecommendationServicer(engine), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

@@ -697,6 +697,62 @@ CALL (p) {
 RETURN named, naming, shared
 """
 
+# --- recommendations ---------------------------------------------------------------------
+
+# For each active person among $one_ids: the vehicle mentions of their records (model,
+# relation, still open, the record's dealer), the sources of their records, and each
+# record's attributes with its time (consent, city), for the people that exist.
+PERSON_SUMMARIES: LiteralString = """
+UNWIND $one_ids AS one_id
+MATCH (p:Person {one_id: one_id, status: 'active'})
+CALL (p) {
+  MATCH (p)<-[:PART_OF]-(r:Record)
+  OPTIONAL MATCH (r)-[:AT_DEALER]->(d:Dealer)
+  WITH r, collect(d.code) AS dealers
+  RETURN collect({source: r.source, at: r.observed_at, attributes: r.attributes,
+                  dealers: dealers,
+                  touches: [(r)-[m:MENTIONS]->(car:Vehicle) WHERE car.model IS NOT NULL |
+                            {model: car.model, relation: m.relation, current: m.until IS NULL}]
+                 }) AS records
+}
+RETURN p.one_id AS one_id, records,
+       [(p)-[e:TAGGED]->(t:Tag) | t.path] AS assigned_tags
+"""
+
+# Every active owner's owned models with their first start: what owners buy next, and how
+# many own each model now (for the next-model walk and the popularity baseline).
+OWNERSHIP_SEQUENCES: LiteralString = """
+MATCH (car:Vehicle)<-[o:MENTIONS {relation: 'OWNER'}]-(:Record)-[:PART_OF]->(q:Person)
+WHERE car.model IS NOT NULL AND q.status = 'active'
+WITH q, car, min(o.since) AS since, max(CASE WHEN o.until IS NULL THEN 1 ELSE 0 END) AS open
+WITH q, collect([car.model, since.epochMillis, open = 1]) AS owned
+RETURN collect(owned) AS owned
+"""
+
+# People sharing a feature with the seeds: up to $cap owners of each of their models and
+# customers of each of their dealers (cities are not indexed: they are compared among the
+# people found this way).
+FEATURE_NEIGHBOURS: LiteralString = """
+CALL () {
+  UNWIND $models AS model
+  CALL (model) {
+    MATCH (:Vehicle {model: model})<-[:MENTIONS {relation: 'OWNER'}]-(:Record)
+          -[:PART_OF]->(q:Person {status: 'active'})
+    RETURN DISTINCT q LIMIT $cap
+  }
+  RETURN collect(DISTINCT q.one_id) AS by_model
+}
+CALL () {
+  UNWIND $dealers AS code
+  CALL (code) {
+    MATCH (:Dealer {code: code})<-[:AT_DEALER]-(:Record)-[:PART_OF]->(q:Person {status: 'active'})
+    RETURN DISTINCT q LIMIT $cap
+  }
+  RETURN collect(DISTINCT q.one_id) AS by_dealer
+}
+RETURN by_model + by_dealer AS people
+"""
+
 HOLDER_COUNTS: LiteralString = """
 UNWIND $rows AS row
 """ + _HOLDERS + """

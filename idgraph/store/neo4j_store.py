@@ -383,6 +383,28 @@ class GraphTx:
         rows = self._run(cypher.PERSON_RELATIONS, one_id=one_id, types=list(types), cap=cap)
         return dict(rows[0]) if rows else {"named": [], "naming": [], "shared": []}
 
+    def person_summaries(self, one_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Active people's records (source, time, attributes, dealers, vehicle mentions)
+        and assigned tags, by OneID (missing: not an active person)."""
+        wanted = sorted(set(one_ids))
+        if not wanted:
+            return {}
+        return {r["one_id"]: dict(r) for r in self._run(cypher.PERSON_SUMMARIES,
+                                                        one_ids=wanted)}
+
+    def ownership_sequences(self) -> list[list[tuple[str, int | None, bool]]]:
+        """Each active owner's owned models: (model, first start ms, still owned)."""
+        (row,) = self._run(cypher.OWNERSHIP_SEQUENCES)
+        return [[(m, since, bool(open_)) for m, since, open_ in owned]
+                for owned in row["owned"]]
+
+    def feature_neighbours(self, models: Sequence[str], dealers: Sequence[str], cap: int
+                           ) -> list[str]:
+        """People owning one of `models` or known at one of `dealers` (up to `cap` each)."""
+        (row,) = self._run(cypher.FEATURE_NEIGHBOURS, models=list(models),
+                           dealers=list(dealers), cap=cap)
+        return list(dict.fromkeys(row["people"]))
+
     def holder_counts(self, keys: Iterable[str], cap: int) -> dict[str, int]:
         """Distinct people holding each identifier key, counted up to `cap`."""
         rows = self._run(cypher.HOLDER_COUNTS, cap=cap, rows=[

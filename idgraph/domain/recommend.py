@@ -1,0 +1,382 @@
+"""Relationship-based recommendations: personalized PageRank over a small graph around the
+person, fetched from Neo4j, each result with the path that explains it.
+
+Three questions:
+
+- **Next model.** What should an owner buy next, for a trade-in or an upgrade? The walk
+  goes from the person to:
+  - the models they own, test-drove or showed interest in;
+  - from a model they own, to the models other owners of it moved on to;
+  - to their household and referral contacts, and from them to the models those people
+    own, test-drove or want.
+- **Referral candidates.** Who in an owner's network is in the market (a lead or a test
+  drive, no purchase)? The walk follows household and referral edges, up to two hops.
+- **Similar customers.** Who looks like a seed group? The walk runs over people and what
+  they share: the models they own, their dealer and their city.
+
+The functions here are pure: they take what the store fetched and answer ranked,
+explained results. People who withdrew marketing consent, and erased people, are filtered
+out before anything reaches these functions (see the engine).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import pairwise
+
+import networkx as nx
+
+DAMPING = 0.85
+
+# How strongly a relation ties a person to a model, or two people together.
+MODEL_WEIGHTS = {"OWNER": 1.0, "TEST_DRIVE": 0.9, "INTERESTED": 0.7, "DRIVER": 0.4,
+                 "SERVICE": 0.2}
+PAST_OWNER_WEIGHT = 0.4
+PERSON_WEIGHTS = {"HOUSEHOLD": 0.6, "REFERRED_BY": 0.4, "REFERRED": 0.4}
+TRANSITION_WEIGHT = 1.5  # what owners of a model bought next: the strongest signal
+FEATURE_WEIGHTS = {"model": 1.0, "dealer": 0.6, "city": 0.3}
+
+RELATION_WORDS = {"OWNER": "owns", "TEST_DRIVE": "test-drove", "INTERESTED": "is interested in",
+                  "DRIVER": "drives", "SERVICE": "had serviced"}
+# How a contact is named: one hop from the subject, and further out (b related to a).
+PERSON_PHRASES = {"HOUSEHOLD": ("your household member {b}", "{b}, household member of {a}"),
+                  "REFERRED_BY": ("{b}, who referred you", "{b}, who referred {a}"),
+                  "REFERRED": ("{b}, whom you referred", "{b}, whom {a} referred")}
+
+
+def _phrase(relation: str, a: str, b: str, first_hop: bool) -> str:
+    near, far = PERSON_PHRASES.get(relation, ("your contact {b}", "{b}, a contact of {a}"))
+    return (near if first_hop else far).format(a=a, b=b)
+
+
+@dataclass(frozen=True)
+class Touch:
+    """A person's relation to a model (from one vehicle mention)."""
+
+    model: str
+    relation: str
+    current: bool = True
+    dealer: str = ""
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A person related to the subject, and how."""
+
+    one_id: str
+    relation: str  # HOUSEHOLD | REFERRED_BY | REFERRED
+    via: str = ""  # the contact through whom this one is reached (second hop), else ""
+
+
+@dataclass
+class ModelNeighbourhood:
+    """What the store fetched for a next-model recommendation."""
+
+    one_id: str
+    touches: Sequence[Touch]
+    dealer: str  # the person's most recent dealer, "" when none
+    contacts: Sequence[Contact]
+    contact_touches: Mapping[str, Sequence[Touch]]  # contact one_id -> touches
+    transitions: Mapping[str, Mapping[str, int]]  # model -> next model -> owners
+    popularity: Mapping[str, int]  # model -> current owners
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """A ranked result: a model or a OneID, its score and why."""
+
+    item: str
+    score: float
+    explanation: str
+    path: tuple[str, ...] = ()
+
+
+@dataclass
+class _Walk:
+    graph: nx.DiGraph = field(default_factory=nx.DiGraph)
+    words: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def link(self, a: str, b: str, weight: float, words: str) -> None:
+        if weight <= 0 or a == b:
+            return
+        previous = self.graph.get_edge_data(a, b, {}).get("weight", 0.0)
+        if weight > previous:
+            self.graph.add_edge(a, b, weight=weight)
+            self.words[(a, b)] = words
+
+    def rank(self, start: Mapping[str, float]) -> dict[str, float]:
+        if self.graph.number_of_edges() == 0:
+            return {}
+        personalization = {n: start.get(n, 0.0) for n in self.graph}
+        if not any(personalization.values()):
+            return {}
+        return dict(nx.pagerank(self.graph, alpha=DAMPING, personalization=personalization,
+                                weight="weight", max_iter=200, tol=1e-9))
+
+    def best_path(self, sources: Iterable[str], target: str) -> list[str]:
+        """The most probable walk from a source to `target` (each step's probability is its
+        weight over the node's total out-weight)."""
+        out = {n: sum(d["weight"] for _, _, d in self.graph.out_edges(n, data=True))
+               for n in self.graph}
+        costs: dict[str, float] = {}
+        back: dict[str, str | None] = {}
+        queue: list[tuple[float, str]] = []
+        for s in sources:
+            if s in self.graph:
+                costs[s], back[s] = 0.0, None
+                heapq.heappush(queue, (0.0, s))
+        while queue:
+            cost, node = heapq.heappop(queue)
+            if node == target:
+                break
+            if cost > costs.get(node, math.inf):
+                continue
+            for _, nxt, data in self.graph.out_edges(node, data=True):
+                step = cost - math.log(data["weight"] / out[node])
+                if step < costs.get(nxt, math.inf):
+                    costs[nxt], back[nxt] = step, node
+                    heapq.heappush(queue, (step, nxt))
+        if target not in back:
+            return []
+        path = [target]
+        while (prev := back[path[-1]]) is not None:
+            path.append(prev)
+        return path[::-1]
+
+    def explain(self, path: Sequence[str]) -> str:
+        return "; ".join(self.words[(a, b)] for a, b in pairwise(path) if self.words[(a, b)])
+
+
+def _p(one_id: str) -> str:
+    return f"person:{one_id}"
+
+
+def _m(model: str) -> str:
+    return f"model:{model}"
+
+
+def _at(dealer: str, mine: str) -> str:
+    if not dealer:
+        return ""
+    return " at your dealer" if dealer == mine else f" at dealer {dealer}"
+
+
+def recommend_models(hood: ModelNeighbourhood, k: int) -> list[Recommendation]:
+    """The models the person is most likely to buy next, not one they own now, ranked by
+    personalized PageRank; when the walk finds fewer than k, the most owned models fill
+    the list (explained as such)."""
+    walk = _Walk()
+    me = _p(hood.one_id)
+    owned_now = {t.model for t in hood.touches if t.relation == "OWNER" and t.current}
+    for t in hood.touches:
+        weight = MODEL_WEIGHTS.get(t.relation, 0.1)
+        if t.relation == "OWNER" and not t.current:
+            weight = PAST_OWNER_WEIGHT
+        verb = "owned" if t.relation == "OWNER" and not t.current else \
+            RELATION_WORDS.get(t.relation, t.relation.lower())
+        walk.link(me, _m(t.model), weight, f"you {verb} {t.model}{_at(t.dealer, hood.dealer)}")
+    for model in {t.model for t in hood.touches if t.relation == "OWNER"}:
+        following = hood.transitions.get(model, {})
+        total = sum(following.values())
+        for nxt, count in following.items():
+            walk.link(_m(model), _m(nxt), TRANSITION_WEIGHT * count / total,
+                      f"{count} of {total} owners of {model} moved on to {nxt}")
+    for contact in hood.contacts:
+        node = _p(contact.one_id)
+        weight = PERSON_WEIGHTS.get(contact.relation, 0.3)
+        if contact.via:
+            walk.link(_p(contact.via), node, weight,
+                      _phrase(contact.relation, contact.via, contact.one_id, False))
+        else:
+            walk.link(me, node, weight, _phrase(contact.relation, "", contact.one_id, True))
+        for t in hood.contact_touches.get(contact.one_id, ()):
+            walk.link(node, _m(t.model), MODEL_WEIGHTS.get(t.relation, 0.1),
+                      f"{RELATION_WORDS.get(t.relation, t.relation.lower())} {t.model}"
+                      f"{_at(t.dealer, hood.dealer)}")
+    ranks = walk.rank({me: 1.0})
+    scored = sorted(((score, node[len("model:"):]) for node, score in ranks.items()
+                     if node.startswith("model:") and node[len("model:"):] not in owned_now),
+                    key=lambda x: (-x[0], x[1]))
+    results = []
+    for score, model in scored[:k]:
+        path = walk.best_path([me], _m(model))
+        results.append(Recommendation(model, score, walk.explain(path) or "", tuple(path)))
+    taken = {r.item for r in results} | owned_now
+    for model, owners in sorted(hood.popularity.items(), key=lambda x: (-x[1], x[0])):
+        if len(results) >= k:
+            break
+        if model not in taken:
+            results.append(Recommendation(model, 0.0, f"one of the most owned models "
+                                                      f"({owners} owners)"))
+    return results
+
+
+def popular_models(popularity: Mapping[str, int], owned: Iterable[str], k: int) -> list[str]:
+    """The baseline: the most owned models the person does not own."""
+    skip = set(owned)
+    return [m for m, _ in sorted(popularity.items(), key=lambda x: (-x[1], x[0]))
+            if m not in skip][:k]
+
+
+@dataclass
+class PersonNetwork:
+    """An owner's network: people up to two relationship hops away."""
+
+    one_id: str
+    edges: Sequence[tuple[str, str, str]]  # (from, to, relation), from the owner outwards
+    in_market: Mapping[str, str]  # one_id -> why ("test-drove X3 at dealer D0001")
+
+
+def referral_candidates(network: PersonNetwork, k: int) -> list[Recommendation]:
+    """In-market people in the owner's network, ranked by personalized PageRank from the
+    owner over household and referral edges."""
+    walk = _Walk()
+    me = _p(network.one_id)
+    for a, b, relation in network.edges:
+        weight = PERSON_WEIGHTS.get(relation, 0.3)
+        walk.link(_p(a), _p(b), weight, _phrase(relation, a, b, a == network.one_id))
+        walk.link(_p(b), _p(a), weight, "")
+    ranks = walk.rank({me: 1.0})
+    scored = sorted(((score, node[len("person:"):]) for node, score in ranks.items()
+                     if node != me and node[len("person:"):] in network.in_market),
+                    key=lambda x: (-x[0], x[1]))
+    results = []
+    for score, one_id in scored[:k]:
+        path = walk.best_path([me], _p(one_id))
+        how = walk.explain(path)
+        results.append(Recommendation(one_id, score, f"{how}; {network.in_market[one_id]}",
+                                      tuple(path)))
+    return results
+
+
+@dataclass
+class FeatureGraph:
+    """People and what they share (model:…, dealer:…, city:…)."""
+
+    seeds: Sequence[str]
+    features: Mapping[str, Sequence[str]]  # one_id -> features
+
+
+def similar_customers(graph: FeatureGraph, k: int) -> list[Recommendation]:
+    """People most like the seeds, by personalized PageRank from the seeds over the
+    person-feature graph; explained by the features they share with the most seeds (a
+    person sharing none is never a lookalike)."""
+    walk = _Walk()
+    seeds = set(graph.seeds)
+    holders: dict[str, set[str]] = defaultdict(set)
+    for one_id, features in graph.features.items():
+        for feature in features:
+            kind = feature.split(":", 1)[0]
+            weight = FEATURE_WEIGHTS.get(kind, 0.2)
+            walk.link(_p(one_id), f"f:{feature}", weight, feature)
+            walk.link(f"f:{feature}", _p(one_id), weight, feature)
+            holders[feature].add(one_id)
+    ranks = walk.rank({_p(s): 1.0 for s in seeds})
+    scored = sorted(((score, node[len("person:"):]) for node, score in ranks.items()
+                     if node.startswith("person:") and node[len("person:"):] not in seeds),
+                    key=lambda x: (-x[0], x[1]))
+    results: list[Recommendation] = []
+    for score, one_id in scored:
+        if len(results) >= k:
+            break
+        shared = Counter({f: len(holders[f] & seeds) for f in graph.features.get(one_id, ())
+                          if holders[f] & seeds})
+        if not shared:
+            continue  # reached only through others: shares nothing with the seeds
+        reasons = [f"{f.split(':', 1)[1]} ({f.split(':', 1)[0]}, like {n} of the "
+                   f"{len(seeds)} seeds)" for f, n in shared.most_common(3)]
+        results.append(Recommendation(one_id, score, "shares " + ", ".join(reasons)))
+    return results
+
+
+LEAD_SOURCES = frozenset({"media", "test_drive"})
+IN_MARKET_RELATIONS = frozenset({"TEST_DRIVE", "INTERESTED"})
+
+
+@dataclass(frozen=True)
+class PersonSummary:
+    """What recommendations need of a person: vehicle touches, sources, dealers, the
+    latest consent statement and city, assigned tags."""
+
+    one_id: str
+    touches: tuple[Touch, ...]
+    sources: frozenset[str]
+    dealers: tuple[str, ...]  # most recent first
+    consent: bool | None  # the latest consent_marketing statement
+    city: str  # the latest city stated
+    assigned_tags: frozenset[str] = frozenset()
+
+    @property
+    def owns(self) -> set[str]:
+        """Models owned now."""
+        return {t.model for t in self.touches if t.relation == "OWNER" and t.current}
+
+    @property
+    def reachable(self) -> bool:
+        """May appear in recommendations: did not withdraw marketing consent."""
+        return self.consent is not False
+
+    def in_market(self) -> str:
+        """Why the person is in the market (a lead or a test drive, no car owned now), or
+        "" when they are not."""
+        if self.owns:
+            return ""
+        for t in self.touches:
+            if t.relation in IN_MARKET_RELATIONS:
+                return f"{RELATION_WORDS[t.relation]} {t.model}" + (
+                    f" at dealer {t.dealer}" if t.dealer else "")
+        leads = sorted(self.sources & LEAD_SOURCES)
+        return f"a {leads[0].replace('_', '-')} lead with no purchase" if leads else ""
+
+    def features(self) -> list[str]:
+        """What lookalikes are compared on."""
+        return ([f"model:{m}" for m in sorted(self.owns)]
+                + [f"dealer:{d}" for d in self.dealers[:2]]
+                + ([f"city:{self.city}"] if self.city else []))
+
+
+def summarize(one_id: str, records: Sequence[Mapping[str, object]],
+              assigned_tags: Iterable[str] = ()) -> PersonSummary:
+    """A person summary from the store's rows: each record's source, time (sortable),
+    attributes (a dict), dealers and vehicle touches."""
+    ordered = sorted(records, key=lambda r: str(r.get("at") or ""))
+    touches: list[Touch] = []
+    dealers: dict[str, None] = {}
+    consent: bool | None = None
+    city = ""
+    for record in ordered:
+        attributes = record.get("attributes") or {}
+        assert isinstance(attributes, Mapping)
+        record_dealers = [str(d) for d in record.get("dealers") or ()]  # type: ignore[attr-defined]
+        for touch in record.get("touches") or ():  # type: ignore[attr-defined]
+            touches.append(Touch(str(touch["model"]), str(touch["relation"]),
+                                 bool(touch["current"]),
+                                 record_dealers[0] if record_dealers else ""))
+        for code in record_dealers:
+            dealers.pop(code, None)
+            dealers[code] = None
+        if "consent_marketing" in attributes:
+            consent = attributes["consent_marketing"] == "true"
+        city = str(attributes.get("city") or city)
+    return PersonSummary(one_id, tuple(touches),
+                         frozenset(str(r.get("source")) for r in records),
+                         tuple(reversed(dealers)), consent, city, frozenset(assigned_tags))
+
+
+def model_statistics(sequences: Iterable[Sequence[tuple[str, int | None, bool]]]
+                     ) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
+    """From each owner's owned models (model, start, still owned): how many owners moved
+    from one model to the next (in order of start), and how many own each model now."""
+    transitions: dict[str, Counter[str]] = defaultdict(Counter)
+    popularity: Counter[str] = Counter()
+    for owned in sequences:
+        ordered = sorted(owned, key=lambda o: (o[1] is not None, o[1] or 0))
+        moves = {(a[0], b[0]) for a, b in pairwise(ordered) if a[0] != b[0]}
+        for a, b in moves:
+            transitions[a][b] += 1
+        popularity.update({m for m, _, current in owned if current})
+    return {m: dict(c) for m, c in transitions.items()}, dict(popularity)

@@ -1,0 +1,77 @@
+"""Recommendations over small graphs: ranked by personalized PageRank, each explained."""
+
+from __future__ import annotations
+
+from idgraph.domain.recommend import (
+    Contact,
+    FeatureGraph,
+    ModelNeighbourhood,
+    PersonNetwork,
+    Touch,
+    popular_models,
+    recommend_models,
+    referral_candidates,
+    similar_customers,
+)
+
+
+def hood(**changes: object) -> ModelNeighbourhood:
+    base = ModelNeighbourhood(
+        one_id="me", touches=[Touch("Passat", "OWNER", True, "D1")], dealer="D1",
+        contacts=[Contact("wife", "HOUSEHOLD")],
+        contact_touches={"wife": [Touch("X3", "TEST_DRIVE", False, "D1")]},
+        transitions={"Passat": {"Tiguan L": 30, "Magotan": 10}},
+        popularity={"Passat": 500, "Lavida": 400, "Tiguan L": 200, "X3": 50, "Magotan": 80})
+    for name, value in changes.items():
+        setattr(base, name, value)
+    return base
+
+
+def test_next_models_follow_owners_transitions_and_the_household() -> None:
+    found = recommend_models(hood(), 3)
+    assert [r.item for r in found][:3] == ["Tiguan L", "X3", "Magotan"]
+    assert "30 of 40 owners of Passat moved on to Tiguan L" in found[0].explanation
+    assert found[1].explanation == ("your household member wife; test-drove X3 at your dealer")
+    assert all(r.score > 0 for r in found)
+    assert "Passat" not in [r.item for r in recommend_models(hood(), 10)]  # owned now
+
+
+def test_what_the_walk_cannot_reach_is_filled_by_popularity_and_said_so() -> None:
+    found = recommend_models(hood(contacts=[], contact_touches={}, transitions={}), 3)
+    assert [r.item for r in found] == ["Lavida", "Tiguan L", "Magotan"]
+    assert all(r.score == 0 and "most owned" in r.explanation for r in found)
+    assert popular_models(hood().popularity, ["Passat"], 2) == ["Lavida", "Tiguan L"]
+
+
+def test_a_model_the_person_test_drove_counts_more_than_a_contacts_interest() -> None:
+    found = recommend_models(hood(touches=[Touch("Passat", "OWNER", True, "D1"),
+                                           Touch("Magotan", "TEST_DRIVE", False, "D2")]), 1)
+    assert found[0].item == "Magotan"
+    assert found[0].explanation.startswith("you test-drove Magotan at dealer D2")
+
+
+def test_referral_candidates_are_the_in_market_people_nearest_the_owner() -> None:
+    network = PersonNetwork("owner", edges=[
+        ("owner", "wife", "HOUSEHOLD"), ("owner", "friend", "REFERRED"),
+        ("friend", "friends_son", "HOUSEHOLD"), ("owner", "neighbour", "REFERRED")],
+        in_market={"wife": "test-drove X3", "friends_son": "a media lead for Lavida",
+                   "neighbour": "test-drove Passat"})
+    found = referral_candidates(network, 2)
+    assert [r.item for r in found] == ["wife", "neighbour"]
+    assert found[0].explanation == "your household member wife; test-drove X3"
+    everyone = referral_candidates(network, 10)
+    assert [r.item for r in everyone] == ["wife", "neighbour", "friends_son"]
+    assert "friend" not in [r.item for r in everyone]  # not in the market
+    assert everyone[2].explanation == ("friend, whom you referred; friends_son, household "
+                                       "member of friend; a media lead for Lavida")
+
+
+def test_similar_customers_share_what_the_seeds_share() -> None:
+    graph = FeatureGraph(seeds=["a", "b"], features={
+        "a": ["model:X3", "dealer:D1", "city:上海"], "b": ["model:X3", "dealer:D2", "city:上海"],
+        "c": ["model:X3", "dealer:D1", "city:上海"], "d": ["model:Lavida", "city:上海"],
+        "e": ["model:Lavida", "city:北京"]})
+    found = similar_customers(graph, 3)
+    assert [r.item for r in found][:2] == ["c", "d"]
+    assert "X3 (model, like 2 of the 2 seeds)" in found[0].explanation
+    assert "e" not in [r.item for r in found]  # shares nothing with the seeds

@@ -42,6 +42,8 @@ FEATURE_WEIGHTS = {"model": 1.0, "dealer": 0.6, "city": 0.3}
 
 RELATION_WORDS = {"OWNER": "owns", "TEST_DRIVE": "test-drove", "INTERESTED": "is interested in",
                   "DRIVER": "drives", "SERVICE": "had serviced"}
+YOUR_WORDS = {"OWNER": "own", "TEST_DRIVE": "test-drove", "INTERESTED": "are interested in",
+              "DRIVER": "drive", "SERVICE": "had serviced"}
 # How a contact is named: one hop from the subject, and further out (b related to a).
 PERSON_PHRASES = {"HOUSEHOLD": ("your household member {b}", "{b}, household member of {a}"),
                   "REFERRED_BY": ("{b}, who referred you", "{b}, who referred {a}"),
@@ -177,7 +179,7 @@ def recommend_models(hood: ModelNeighbourhood, k: int) -> list[Recommendation]:
         if t.relation == "OWNER" and not t.current:
             weight = PAST_OWNER_WEIGHT
         verb = "owned" if t.relation == "OWNER" and not t.current else \
-            RELATION_WORDS.get(t.relation, t.relation.lower())
+            YOUR_WORDS.get(t.relation, t.relation.lower())
         walk.link(me, _m(t.model), weight, f"you {verb} {t.model}{_at(t.dealer, hood.dealer)}")
     for model in {t.model for t in hood.touches if t.relation == "OWNER"}:
         following = hood.transitions.get(model, {})

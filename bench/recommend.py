@@ -1,0 +1,247 @@
+"""Offline evaluation of RecommendModels, and recommendation latency over gRPC.
+
+Builds a world with planted structure:
+
+- **Models.** 40 models: 8 makes with 5 models each. First purchases follow a Zipf
+  popularity.
+- **Upgrade ladder.** An owner's next car is:
+  - usually the next rung of their model's ladder (60 %);
+  - otherwise a sibling of the same make (25 %), or a popular model (15 %).
+- **Households.** People live in households (shared landline and address). In a third of
+  the upgrades, the next car is the one a household member test-drove (and that test
+  drive is in the data).
+
+The world is loaded through `idgraph backfill` into a fresh local Neo4j (or
+IDGRAPH_NEO4J_URI, which should be empty), with the last purchase of `--eval` owners
+hidden. For each of them the script asks RecommendModels(k) and checks whether the hidden
+model is among the answers (hit-rate@k), against the most-popular baseline (the most owned
+models the person does not own). It then measures the latency of k=10 calls through a
+real gRPC server and client.
+
+    .venv/bin/python bench/recommend.py [--people 100000] [--eval 1000] [--calls 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from idgraph.api.server import build_server  # noqa: E402
+from idgraph.backfill import backfill_file  # noqa: E402
+from idgraph.config import Settings  # noqa: E402
+from idgraph.domain.identifiers import vin_check_char  # noqa: E402
+from idgraph.domain.recommend import popular_models  # noqa: E402
+from idgraph.domain.records import RawIdentifier  # noqa: E402
+from idgraph.localdb import LocalNeo4j, free_port  # noqa: E402
+from idgraph.serve import build_engine, open_store  # noqa: E402
+from idgraph.store.neo4j_store import Neo4jStore  # noqa: E402
+from idgraph.v1 import recommend_pb2 as rpb  # noqa: E402
+from idgraph.v1 import recommend_pb2_grpc as rpb_grpc  # noqa: E402
+
+MAKES = {"LSV": ["Lavida", "Passat", "Tiguan L", "Teramont", "Phideon"],
+         "LFV": ["Bora", "Sagitar", "Magotan", "Tayron", "CC"],
+         "LBV": ["1 Series", "3 Series", "5 Series", "X3", "X5"],
+         "LE4": ["A-Class", "C-Class", "E-Class", "GLC", "GLE"],
+         "LVG": ["Corolla", "Camry", "RAV4", "Highlander", "Avalon"],
+         "LHG": ["Civic", "Accord", "CR-V", "Breeze", "Avancier"],
+         "LGB": ["Sylphy", "Teana", "X-Trail", "Qashqai", "Pathfinder"],
+         "LSG": ["Excelle", "Regal", "LaCrosse", "Envision", "GL8"]}
+MODELS = [(wmi, model) for wmi, models in MAKES.items() for model in models]
+
+
+@dataclass
+class Person:
+    n: int
+    phone: str
+    household: int
+    purchases: list[str] = field(default_factory=list)
+    test_drives: list[str] = field(default_factory=list)
+
+
+class World:
+    """People, households, purchases along ladders, and household test drives."""
+
+    def __init__(self, people: int, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.names = [m for _, m in MODELS]
+        self.wmi = {m: w for w, m in MODELS}
+        self.zipf = [1.0 / (i + 1) ** 0.9 for i in range(len(self.names))]
+        self.rng.shuffle(self.zipf)
+        self.people: list[Person] = []
+        self.vins = 0
+        household = 0
+        while len(self.people) < people:
+            size = self.rng.choices((1, 2, 3), (40, 40, 20))[0]
+            members = [Person(len(self.people) + i, f"1{3 + (len(self.people) + i) % 7}"
+                              f"{(len(self.people) + i) * 7919 % 10**9:09d}", household)
+                       for i in range(size)]
+            household += 1
+            self.people += members
+            self._lives(members)
+
+    def _next(self, model: str) -> str:
+        make = self.wmi[model]
+        ladder = MAKES[make]
+        r = self.rng.random()
+        if r < 0.6:
+            return ladder[min(ladder.index(model) + 1, len(ladder) - 1)] \
+                if model != ladder[-1] else ladder[-2]
+        if r < 0.85:
+            return self.rng.choice([m for m in ladder if m != model])
+        return self.rng.choices(self.names, self.zipf)[0]
+
+    def _lives(self, members: list[Person]) -> None:
+        rng = self.rng
+        for person in members:
+            if rng.random() < 0.6:
+                person.purchases.append(rng.choices(self.names, self.zipf)[0])
+                while len(person.purchases) < 3 and rng.random() < 0.5:
+                    others = [m for m in members if m is not person]
+                    if others and rng.random() < 0.33:  # a household member test-drives it
+                        nxt = self._next(person.purchases[-1])
+                        rng.choice(others).test_drives.append(nxt)
+                    else:
+                        nxt = self._next(person.purchases[-1])
+                    if nxt != person.purchases[-1]:
+                        person.purchases.append(nxt)
+            elif rng.random() < 0.3:
+                person.test_drives.append(rng.choices(self.names, self.zipf)[0])
+
+    def vin(self, model: str) -> str:
+        self.vins += 1
+        base = f"{self.wmi[model]}AA4180E{self.vins:07d}"
+        return base[:8] + vin_check_char(base) + base[9:]
+
+    def records(self, hidden: set[int]) -> list[dict[str, object]]:
+        rows: list[dict[str, object]] = []
+        for p in self.people:
+            address = f"上海市浦东新区世纪大道{p.household}号"
+            landline = f"021-{20_000_000 + p.household:08d}"
+            base = {"identifiers": [{"type": "phone", "value": p.phone},
+                                    {"type": "landline", "value": landline}],
+                    "attributes": {"name": f"客户{p.n}", "address": address}}
+            purchases = p.purchases[:-1] if p.n in hidden else p.purchases
+            for i, model in enumerate(purchases):
+                year = 2012 + 4 * i + p.n % 3
+                rows.append({"source": "dms", "sourceRecordId": f"{p.n}-{i}", **base,
+                             "observedAt": f"{year}-03-01T00:00:00Z",
+                             "vehicles": [{"vin": self.vin(model), "model": model,
+                                           "relation": "VEHICLE_RELATION_OWNER",
+                                           "since": f"{year}-03-01T00:00:00Z"}]})
+            for i, model in enumerate(p.test_drives):
+                rows.append({"source": "test_drive", "sourceRecordId": f"{p.n}-t{i}", **base,
+                             "observedAt": "2024-05-01T00:00:00Z",
+                             "vehicles": [{"vin": self.vin(model), "model": model,
+                                           "relation": "VEHICLE_RELATION_TEST_DRIVE",
+                                           "since": "2024-05-01T00:00:00Z",
+                                           "until": "2024-05-01T00:00:00Z"}]})
+        return rows
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--people", type=int, default=100_000)
+    parser.add_argument("--eval", type=int, default=1000, help="owners whose last purchase "
+                        "is hidden")
+    parser.add_argument("--calls", type=int, default=1000, help="latency calls per RPC")
+    parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=11)
+    args = parser.parse_args()
+    world = World(args.people, args.seed)
+    rng = random.Random(args.seed)
+    upgraders = [p for p in world.people if len(p.purchases) >= 2]
+    evaluated = rng.sample(upgraders, min(args.eval, len(upgraders)))
+    hidden = {p.n for p in evaluated}
+    rows = world.records(hidden)
+    print(f"{len(world.people):,} people, {len(rows):,} records, {len(upgraders):,} owners "
+          f"with an upgrade, {len(evaluated):,} evaluated", flush=True)
+    settings = Settings()
+    with tempfile.TemporaryDirectory(prefix="idgraph-recommend-") as tmp, ExitStack() as stack:
+        data = Path(tmp) / "world.jsonl"
+        data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                        encoding="utf-8")
+        uri = os.environ.get("IDGRAPH_NEO4J_URI")
+        if not uri:
+            server = LocalNeo4j(Path(tmp) / "neo4j", ROOT / ".neo4j" / "lib", free_port(),
+                                heap="2g", pagecache="1g")
+            server.start(timeout=180)
+            stack.callback(server.stop)
+            uri = server.uri
+        settings = Settings(neo4j_uri=uri)
+        store: Neo4jStore = open_store(settings, stack)
+        engine = build_engine(settings, store)
+        stack.callback(engine.close)
+        started = time.perf_counter()
+        backfill_file(engine, data, Path(tmp) / "dead.jsonl", batch_size=2000)
+        print(f"loaded in {time.perf_counter() - started:.0f} s", flush=True)
+
+        def one_id(person: Person) -> str:
+            return engine.profile(identifier=RawIdentifier("phone", person.phone)
+                                  ).profile.one_id
+
+        _, popularity = engine._model_statistics(None)  # warm the cache
+        hits = baseline = 0
+        for person in evaluated:
+            truth = person.purchases[-1]
+            owned_now = {person.purchases[-2]}
+            _, ranked = engine.recommend_models(one_id(person), args.k)
+            hits += truth in [r.item for r in ranked]
+            baseline += truth in popular_models(popularity, owned_now, args.k)
+        running = build_server(engine, "127.0.0.1:0")
+        stack.callback(running.stop, 1)
+        channel = stack.enter_context(grpc.insecure_channel(f"127.0.0.1:{running.port}"))
+        stub = rpb_grpc.RecommendationServiceStub(channel)
+        owners = [one_id(p) for p in rng.sample(upgraders, min(200, len(upgraders)))]
+        seeds = owners[:20]
+        latencies: dict[str, list[float]] = {"RecommendModels": [], "ReferralCandidates": [],
+                                             "SimilarCustomers": []}
+        for i in range(args.calls):
+            target = owners[i % len(owners)]
+            calls = [("RecommendModels", stub.RecommendModels,
+                      rpb.RecommendModelsRequest(one_id=target, k=10))]
+            if i < args.calls // 5:  # fewer calls for the two without a latency target
+                calls += [("ReferralCandidates", stub.ReferralCandidates,
+                           rpb.ReferralCandidatesRequest(one_id=target, k=10)),
+                          ("SimilarCustomers", stub.SimilarCustomers,
+                           rpb.SimilarCustomersRequest(one_ids=seeds[i % 20:i % 20 + 3],
+                                                       k=10))]
+            for name, call, request in calls:
+                t = time.perf_counter()
+                call(request, timeout=30)
+                latencies[name].append((time.perf_counter() - t) * 1000)
+    n = len(evaluated)
+    print(f"\nRecommendModels, hit-rate@{args.k} on {n:,} hidden last purchases "
+          f"({args.people:,} people, {len(MODELS)} models, {os.cpu_count()} cores):\n")
+    print("| method | hits | hit-rate |")
+    print("|---|---|---|")
+    print(f"| idgraph RecommendModels | {hits} | {hits / n:.3f} |")
+    print(f"| most popular (baseline) | {baseline} | {baseline / n:.3f} |")
+    print("\nLatency through gRPC, k=10 (ms):\n")
+    print("| RPC | calls | p50 | p95 | p99 |")
+    print("|---|---|---|---|---|")
+    for name, values in latencies.items():
+        print(f"| {name} | {len(values)} | {statistics.median(values):.1f} | "
+              f"{percentile(values, 0.95):.1f} | {percentile(values, 0.99):.1f} |")
+
+
+if __name__ == "__main__":
+    main()

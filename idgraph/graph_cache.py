@@ -6,8 +6,8 @@ nobody wrote in between: what it cached from earlier batches (who holds an ident
 person is made of, which records are stored) is still exactly what the graph holds. When the
 epochs do not follow on, someone else wrote, and the view is dropped.
 
-The view is bounded: each map keeps at most ``max_entries`` entries and forgets its oldest
-half when full. Forgetting is always safe, since the graph answers whatever the view lacks.
+The view is bounded: the holder and record maps keep at most ``max_entries`` entries, the
+people (much larger) a quarter of that, and each forgets its oldest half when full. Forgetting is always safe, since the graph answers whatever the view lacks.
 """
 
 from __future__ import annotations
@@ -123,8 +123,8 @@ class GraphView:
             self.redirects[absorbed] = survivor
         for key, people in effect.holders.items():
             _bounded_put(self.holders, key, tuple(people), limit, protected)
-        for person in persons:
-            _bounded_put(self.persons, person.one_id, person, limit, protected)
+        for person in persons:  # people weigh most: a quarter as many of them
+            _bounded_put(self.persons, person.one_id, person, max(1, limit // 4), protected)
         for key, stored in effect.records.items():
             _bounded_put(self.records, key, stored, limit, protected)
         for one_id in effect.rewritten:

@@ -200,7 +200,7 @@ class _AttributePlan:
 
     def weigh(self, a: str, b: str) -> tuple[float | None, str, str]:
         """(weight, level, note) of a value pair; cached."""
-        if len(self.cache) >= 1 << 18:
+        if len(self.cache) >= 1 << 16:
             self.cache.clear()
         level = self.compare(a, b, self.cutoffs)
         weight = self.weights.get(level)

@@ -59,6 +59,7 @@ from idgraph.domain.relationships import (
     Referral,
     SharedValue,
     Sharer,
+    addresses_of,
     dealer_affinity,
     household_types,
     households,
@@ -774,18 +775,18 @@ class IdentityEngine:
         transitions, popularity = self._model_statistics(timeout)
 
         def work(tx: GraphTx) -> tuple[str, list[Recommendation]]:
-            profile = self._profile_in(tx, one_id, None).profile
-            if profile.consent_marketing is False:
-                raise Conflict(f"{profile.one_id} withdrew marketing consent")
-            me = self._summaries(tx, [profile.one_id]).get(profile.one_id)
-            contacts = self._reachable_contacts(tx, profile.relationships)
-            summaries = self._summaries(tx, [c.one_id for c in contacts])
+            me = self._subject(tx, one_id)
+            if me.consent is False:
+                raise Conflict(f"{me.one_id} withdrew marketing consent")
+            relationships = self._relationships(tx, me.one_id, me.addresses)
+            summaries = self._summaries(tx, {r.one_id for r in relationships})
+            contacts = [Contact(r.one_id, r.type.value) for r in relationships
+                        if r.one_id in summaries and summaries[r.one_id].reachable]
             hood = ModelNeighbourhood(
-                profile.one_id, me.touches if me else (),
-                profile.dealers[0].dealer if profile.dealers else "",
-                [c for c in contacts if c.one_id in summaries],
-                {oid: s.touches for oid, s in summaries.items()}, transitions, popularity)
-            return profile.one_id, recommend_models(hood, k)
+                me.one_id, me.touches, me.dealers[0] if me.dealers else "", contacts,
+                {c.one_id: summaries[c.one_id].touches for c in contacts},
+                transitions, popularity)
+            return me.one_id, recommend_models(hood, k)
 
         return self.store.read(work, timeout)
 
@@ -800,16 +801,16 @@ class IdentityEngine:
         self._check_tags(without_tags, "without_tags")
 
         def work(tx: GraphTx) -> list[Recommendation]:
-            profile = self._profile_in(tx, one_id, None).profile
-            owner = profile.one_id
-            edges: list[tuple[str, str, str]] = []
-            first = self._reachable_contacts(tx, profile.relationships)[:MAX_CONTACTS]
-            edges += [(owner, c.one_id, c.relation) for c in first]
-            for contact in first:
-                records = self._stored_records(tx, contact.one_id)
-                for rel in self._relationships(tx, contact.one_id, records):
-                    if rel.one_id != owner:
-                        edges.append((contact.one_id, rel.one_id, rel.type.value))
+            me = self._subject(tx, one_id)
+            owner = me.one_id
+            relationships = self._relationships(tx, owner, me.addresses)
+            near = self._summaries(tx, {r.one_id for r in relationships})
+            first = [r for r in relationships if r.one_id in near][:MAX_CONTACTS]
+            edges = [(owner, r.one_id, r.type.value) for r in first]
+            for rel in first:
+                for further in self._relationships(tx, rel.one_id, near[rel.one_id].addresses):
+                    if further.one_id != owner:
+                        edges.append((rel.one_id, further.one_id, further.type.value))
             people = {b for _, b, _ in edges}
             summaries = self._summaries(tx, people)
             in_market = {oid: why for oid, s in summaries.items()
@@ -888,16 +889,13 @@ class IdentityEngine:
              "touches": r["touches"], "attributes": json.loads(r["attributes"] or "{}")}
             for r in row["records"]], row["assigned_tags"]) for oid, row in rows.items()}
 
-    def _reachable_contacts(self, tx: GraphTx, relationships: Sequence[Relationship]
-                            ) -> list[Contact]:
-        """Household and referral contacts who did not withdraw marketing consent."""
-        summaries = self._summaries(tx, {r.one_id for r in relationships})
-        return [Contact(r.one_id, r.type.value) for r in relationships
-                if r.one_id in summaries and summaries[r.one_id].reachable]
-
-    def _stored_records(self, tx: GraphTx, one_id: str) -> list[StoredRecord]:
-        raw = tx.profile(one_id)
-        return [_stored_record(r) for r in raw["records"]] if raw else []
+    def _subject(self, tx: GraphTx, one_id: str) -> PersonSummary:
+        """The person a OneID points at now, summarized; NotFound when there is none."""
+        target = self._follow_redirects(tx, one_id)
+        found = self._summaries(tx, [target]).get(target)
+        if found is None:
+            raise NotFound(f"OneID {one_id} has no active person")
+        return found
 
     def _check_tags(self, tags: Sequence[str], field_name: str) -> None:
         for index, tag in enumerate(tags):
@@ -1000,14 +998,14 @@ class IdentityEngine:
                                                          r.source_record_id))),
             vehicles=profile_vehicles(records),
             merged_one_ids=tuple(sorted(raw["merged"])),
-            relationships=self._relationships(tx, target, records),
+            relationships=self._relationships(tx, target, addresses_of(records)),
             dealers=tuple(dealer_affinity(records, self.rules)),
         )
         profile = replace(profile, tags=person_tags(profile, self.tags, self._now(),
                                                     _assigned_tags(raw["tags"])))
         return ProfileOutcome(profile, target != requested, requested)
 
-    def _relationships(self, tx: GraphTx, one_id: str, records: Sequence[StoredRecord]
+    def _relationships(self, tx: GraphTx, one_id: str, addresses: Iterable[str]
                        ) -> tuple[Relationship, ...]:
         """Households and referrals, read from what the records share and name."""
         types = household_types(self.rules)
@@ -1025,7 +1023,7 @@ class IdentityEngine:
                  for n in raw["named"]]
         naming = [Referral(n["type"], n["value"], bool(n["hashed"]), to_native(n["at"]),
                            n["one_id"], int(n["holders"])) for n in raw["naming"]]
-        return tuple(households(records, shared, self.rules) + referrals(named, naming))
+        return tuple(households(addresses, shared, self.rules) + referrals(named, naming))
 
     def _follow_redirects(self, tx: GraphTx, one_id: str, erased: bool = False) -> str:
         """The person a OneID points at now; NotFound for an erased one unless `erased`."""

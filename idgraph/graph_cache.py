@@ -7,7 +7,8 @@ person is made of, which records are stored) is still exactly what the graph hol
 epochs do not follow on, someone else wrote, and the view is dropped.
 
 The view is bounded: the holder and record maps keep at most ``max_entries`` entries, the
-people (much larger) a quarter of that, and each forgets its oldest half when full. Forgetting is always safe, since the graph answers whatever the view lacks.
+people (much larger) a quarter of that, and each forgets its oldest half when full.
+Forgetting is always safe, since the graph answers whatever the view lacks.
 """
 
 from __future__ import annotations

@@ -71,12 +71,17 @@ def _later(a: datetime | None, b: datetime | None) -> datetime | None:
     return max(a, b) if a and b else a or b
 
 
-def households(records: Sequence[StoredRecord], shared: Iterable[SharedValue], rules: Rules
+def addresses_of(records: Iterable[StoredRecord]) -> set[str]:
+    """The addresses a person's records give."""
+    return {r.attributes["address"] for r in records if r.attributes.get("address")}
+
+
+def households(addresses: Iterable[str], shared: Iterable[SharedValue], rules: Rules
                ) -> list[Relationship]:
-    """Household members: a shared landline with matching addresses, or a shared phone
-    with someone kept apart; values held by more people than the type's hub threshold
-    do not count."""
-    addresses = {r.attributes["address"] for r in records if r.attributes.get("address")}
+    """Household members of a person living at `addresses`: a shared landline with
+    matching addresses, or a shared phone with someone kept apart; values held by more
+    people than the type's hub threshold do not count."""
+    addresses = set(addresses)
     found: dict[str, Relationship] = {}
     for value in shared:
         rule = rules.identifier_types.get(value.type)

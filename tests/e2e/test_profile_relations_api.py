@@ -35,6 +35,22 @@ def test_profile_shows_referrals_dealers_and_the_latest_consent(
     assert not theirs.HasField("consent_marketing")  # never stated
 
 
+def test_profile_shows_a_household_and_the_two_stay_two_people(
+        stub: pb_grpc.IdentityServiceStub, clean_store: object) -> None:
+    home = "上海市浦东新区世纪大道100号3栋1201室"
+    husband = ingest(stub, record("1", ("phone", "13900000001"), ("landline", "021-62265678"),
+                                  name="张伟", address=home))
+    wife = ingest(stub, record("2", ("phone", "13900000002"), ("landline", "021-62265678"),
+                               source="app", name="李娜", address=home))
+    assert wife.one_id != husband.one_id
+    profile = stub.GetProfile(pb.GetProfileRequest(one_id=husband.one_id), timeout=10).profile
+    (household,) = profile.relationships
+    assert (household.type, household.one_id) == (pb.RELATIONSHIP_TYPE_HOUSEHOLD, wife.one_id)
+    assert "landline 021-62265678 and address" in household.evidence
+    tags = {t.tag for t in profile.tags}
+    assert "relationship.household.member" in tags
+
+
 def test_a_bad_referrer_or_consent_is_refused_naming_the_field(
         stub: pb_grpc.IdentityServiceStub, clean_store: object) -> None:
     rec = pb.SourceRecord(source="media", source_record_id="9",

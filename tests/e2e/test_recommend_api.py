@@ -61,6 +61,12 @@ def test_the_three_recommendations_answer_with_explanations(
     (candidate,) = recommender.ReferralCandidates(rpb.ReferralCandidatesRequest(
         one_id=me.one_id, k=5), timeout=10).candidates
     assert candidate.one_id == friend.one_id and "test-drove X5" in candidate.explanation
+    assert recommender.ReferralCandidates(rpb.ReferralCandidatesRequest(
+        one_id=me.one_id, k=5, with_tags=["lifecycle.prospect.test_drive_no_purchase"]),
+        timeout=10).candidates[0].one_id == friend.one_id
+    assert not recommender.ReferralCandidates(rpb.ReferralCandidatesRequest(
+        one_id=me.one_id, k=5, without_tags=["lifecycle.prospect.lead"]),
+        timeout=10).candidates  # the friend is a test-drive lead
     similar = recommender.SimilarCustomers(rpb.SimilarCustomersRequest(
         one_ids=[me.one_id], k=5), timeout=10).customers
     assert similar and all("X1" in c.explanation for c in similar)

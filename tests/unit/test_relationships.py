@@ -9,6 +9,7 @@ from idgraph.domain.relationships import (
     Referral,
     SharedValue,
     Sharer,
+    addresses_of,
     household_types,
     households,
     referrals,
@@ -19,8 +20,8 @@ HOME = "上海市浦东新区世纪大道100号3栋1201室"
 T1, T2 = datetime(2020, 1, 1, tzinfo=UTC), datetime(2022, 1, 1, tzinfo=UTC)
 
 
-def mine(**attributes: str) -> list[StoredRecord]:
-    return [StoredRecord("crm", "1", T1, T1, attributes, (), ())]
+def mine(**attributes: str) -> set[str]:
+    return addresses_of([StoredRecord("crm", "1", T1, T1, attributes, (), ())])
 
 
 def shared(type_: str, value: str, *others: Sharer) -> SharedValue:

@@ -37,6 +37,7 @@ from idgraph.domain.recommend import (
     PersonNetwork,
     PersonSummary,
     Recommendation,
+    RecordFacts,
     model_statistics,
     recommend_models,
     referral_candidates,
@@ -844,7 +845,8 @@ class IdentityEngine:
             dealers = sorted({f[7:] for fs in features.values() for f in fs
                               if f.startswith("dealer:")})
             found = tx.feature_neighbours(models, dealers, NEIGHBOURS_PER_FEATURE)
-            others = self._summaries(tx, [oid for oid in found if oid not in features])
+            others = self._summaries(tx, [oid for oid in found if oid not in features
+                                          ][:MAX_LOOKALIKE_CANDIDATES])
             features.update((oid, s.features()) for oid, s in others.items() if s.reachable)
             ranked = similar_customers(FeatureGraph(seeds, features), len(features))
             return self._tag_filtered(tx, ranked, with_tags, without_tags, k)
@@ -885,8 +887,9 @@ class IdentityEngine:
     def _summaries(self, tx: GraphTx, one_ids: Iterable[str]) -> dict[str, PersonSummary]:
         rows = tx.person_summaries(one_ids)
         return {oid: summarize(oid, [
-            {"source": r["source"], "at": _iso(r["at"]), "dealers": r["dealers"],
-             "touches": r["touches"], "attributes": json.loads(r["attributes"] or "{}")}
+            RecordFacts(r["source"], _iso(r["at"]), json.loads(r["attributes"] or "{}"),
+                        r["dealers"], [(t["model"], t["relation"], bool(t["current"]))
+                                       for t in r["touches"]])
             for r in row["records"]], row["assigned_tags"]) for oid, row in rows.items()}
 
     def _subject(self, tx: GraphTx, one_id: str) -> PersonSummary:
@@ -1081,7 +1084,8 @@ MAX_K = 100
 MAX_SEEDS = 1000
 MAX_CONTACTS = 50  # first-hop contacts a referral search follows
 MAX_TAG_CHECKS = 200  # ranked results whose tags are checked, at most
-NEIGHBOURS_PER_FEATURE = 300  # people per model or dealer a lookalike search considers
+NEIGHBOURS_PER_FEATURE = 100  # people per model or dealer a lookalike search considers
+MAX_LOOKALIKE_CANDIDATES = 500
 
 
 def _check_k(k: int) -> None:

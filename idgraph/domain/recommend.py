@@ -30,6 +30,7 @@ from itertools import pairwise
 import networkx as nx
 
 DAMPING = 0.85
+SPARSE_FROM = 400  # edges from which networkx's sparse-matrix PageRank is the faster one
 
 # How strongly a relation ties a person to a model, or two people together.
 MODEL_WEIGHTS = {"OWNER": 1.0, "TEST_DRIVE": 0.9, "INTERESTED": 0.7, "DRIVER": 0.4,
@@ -112,6 +113,10 @@ class _Walk:
     def rank(self, start: Mapping[str, float]) -> dict[str, float]:
         if self.graph.number_of_edges() == 0 or not any(start.get(n) for n in self.graph):
             return {}
+        if self.graph.number_of_edges() > SPARSE_FROM:  # networkx's sparse-matrix iteration
+            personalization = {n: start.get(n, 0.0) for n in self.graph}
+            return dict(nx.pagerank(self.graph, alpha=DAMPING, personalization=personalization,
+                                    weight="weight", max_iter=200, tol=1e-9))
         return personalized_pagerank(self.graph, start)
 
     def best_paths(self, sources: Iterable[str]) -> dict[str, list[str]]:
@@ -348,25 +353,32 @@ class PersonSummary:
                 + ([f"city:{self.city}"] if self.city else []))
 
 
-def summarize(one_id: str, records: Sequence[Mapping[str, object]],
+@dataclass(frozen=True)
+class RecordFacts:
+    """What a summary reads of one record."""
+
+    source: str
+    at: str  # ISO 8601, sortable
+    attributes: Mapping[str, str]
+    dealers: Sequence[str]
+    touches: Sequence[tuple[str, str, bool]]  # (model, relation, still open)
+
+
+def summarize(one_id: str, records: Sequence[RecordFacts],
               assigned_tags: Iterable[str] = ()) -> PersonSummary:
-    """A person summary from the store's rows: each record's source, time (sortable),
-    attributes (a dict), dealers and vehicle touches."""
-    ordered = sorted(records, key=lambda r: str(r.get("at") or ""))
+    """A person summary from what their records say."""
+    ordered = sorted(records, key=lambda r: r.at)
     touches: list[Touch] = []
     dealers: dict[str, None] = {}
     consent: bool | None = None
     city = ""
     addresses: set[str] = set()
     for record in ordered:
-        attributes = record.get("attributes") or {}
-        assert isinstance(attributes, Mapping)
-        record_dealers = [str(d) for d in record.get("dealers") or ()]  # type: ignore[attr-defined]
-        for touch in record.get("touches") or ():  # type: ignore[attr-defined]
-            touches.append(Touch(str(touch["model"]), str(touch["relation"]),
-                                 bool(touch["current"]),
-                                 record_dealers[0] if record_dealers else ""))
-        for code in record_dealers:
+        attributes = record.attributes
+        for model, relation, current in record.touches:
+            touches.append(Touch(model, relation, current,
+                                 record.dealers[0] if record.dealers else ""))
+        for code in record.dealers:
             dealers.pop(code, None)
             dealers[code] = None
         if "consent_marketing" in attributes:
@@ -375,7 +387,7 @@ def summarize(one_id: str, records: Sequence[Mapping[str, object]],
         if attributes.get("address"):
             addresses.add(str(attributes["address"]))
     return PersonSummary(one_id, tuple(touches),
-                         frozenset(str(r.get("source")) for r in records),
+                         frozenset(r.source for r in records),
                          tuple(reversed(dealers)), consent, city, frozenset(assigned_tags),
                          frozenset(addresses))
 

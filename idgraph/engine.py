@@ -749,11 +749,7 @@ class IdentityEngine:
     # ----------------------------------------------------------------- vehicles
     def vehicle(self, vin: str, timeout: float | None = None) -> VehicleHistory:
         """A vehicle's make, model, year, current owner and relations over time."""
-        opts = self.rules.format_options(None, self.limits.max_value_length)
-        try:
-            normalized = normalize_vin(vin, opts)
-        except BadIdentifier as exc:
-            raise InvalidInput.one("vin", f"invalid vin: {exc}") from None
+        normalized = self._normalized_vin(vin)
         raw = self.store.read(lambda tx: tx.vehicle(normalized), timeout)
         if raw is None:
             raise NotFound(f"no record mentions vehicle {normalized}")
@@ -840,10 +836,8 @@ class IdentityEngine:
             seeds = list(dict.fromkeys(self._follow_redirects(tx, s) for s in one_ids))
             seed_summaries = self._summaries(tx, seeds)
             features = {oid: s.features() for oid, s in seed_summaries.items()}
-            models = sorted({f[6:] for fs in features.values() for f in fs
-                             if f.startswith("model:")})
-            dealers = sorted({f[7:] for fs in features.values() for f in fs
-                              if f.startswith("dealer:")})
+            models = sorted({m for s in seed_summaries.values() for m in s.owns})
+            dealers = sorted({d for s in seed_summaries.values() for d in s.feature_dealers})
             found = tx.feature_neighbours(models, dealers, NEIGHBOURS_PER_FEATURE)
             others = self._summaries(tx, [oid for oid in found if oid not in features
                                           ][:MAX_LOOKALIKE_CANDIDATES])
@@ -957,12 +951,15 @@ class IdentityEngine:
         if not self.tags.defined(kind, path):
             raise InvalidInput.one("tag", f"not a {kind} tag of the hierarchy: {path!r}")
         if kind == "person":
-            if not looks_like_one_id(one_id):
-                raise InvalidInput.one("one_id", "a OneID (oid_ + 26 characters) is required")
+            _check_one_id(one_id)
             return kind, one_id
+        return kind, self._normalized_vin(vin)
+
+    def _normalized_vin(self, vin: str) -> str:
+        """A VIN as stored; InvalidInput names `vin` when it is not a valid one."""
         try:
-            return kind, normalize_vin(vin, self.rules.format_options(
-                None, self.limits.max_value_length))
+            return normalize_vin(vin, self.rules.format_options(None,
+                                                                self.limits.max_value_length))
         except BadIdentifier as exc:
             raise InvalidInput.one("vin", f"invalid vin: {exc}") from None
 
@@ -1046,8 +1043,7 @@ class IdentityEngine:
     def explain(self, other_one_id: str, record: RawRecord | None = None,
                 one_id: str = "", timeout: float | None = None) -> ExplainOutcome:
         """Score a record (or a OneID) against another OneID and say what it would lead to."""
-        if not looks_like_one_id(other_one_id):
-            raise InvalidInput.one("other_one_id", "a OneID (oid_ + 26 characters) is required")
+        _check_one_id(other_one_id, "other_one_id")
         prepared = self.prepare(record) if record is not None else None
         if prepared is None and not looks_like_one_id(one_id):
             raise InvalidInput.one("one_id", "give a record or a OneID to explain")

@@ -342,10 +342,15 @@ class PersonSummary:
         leads = sorted(self.sources & LEAD_SOURCES)
         return f"a {leads[0].replace('_', '-')} lead with no purchase" if leads else ""
 
+    @property
+    def feature_dealers(self) -> tuple[str, ...]:
+        """The dealers lookalikes are compared on: the two most recent."""
+        return self.dealers[:2]
+
     def features(self) -> list[str]:
         """What lookalikes are compared on."""
         return ([f"model:{m}" for m in sorted(self.owns)]
-                + [f"dealer:{d}" for d in self.dealers[:2]]
+                + [f"dealer:{d}" for d in self.feature_dealers]
                 + ([f"city:{self.city}"] if self.city else []))
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
@@ -126,15 +127,18 @@ def _person_holds(when: PersonCondition, profile: Profile, now: datetime) -> boo
 
 
 def person_tags(profile: Profile, hierarchy: TagHierarchy, now: datetime,
-                assigned: list[AssignedTag] | tuple[AssignedTag, ...] = ()
-                ) -> tuple[AssignedTag, ...]:
+                assigned: Iterable[AssignedTag] = ()) -> tuple[AssignedTag, ...]:
     """The tags the data gives the person, then those assigned (each path once: an
     assigned tag that a rule also gives shows as assigned)."""
+    return _merged([path for path, tag in sorted(hierarchy.person.items())
+                    if tag.when is not None and _person_holds(tag.when, profile, now)], assigned)
+
+
+def _merged(derived: list[str], assigned: Iterable[AssignedTag]) -> tuple[AssignedTag, ...]:
+    """The tags from data, then the assigned ones; a path assigned wins over its rule."""
     explicit = {t.path: t for t in assigned}
-    derived = [AssignedTag(path, "rule") for path, tag in sorted(hierarchy.person.items())
-               if tag.when is not None and path not in explicit
-               and _person_holds(tag.when, profile, now)]
-    return tuple(derived) + tuple(sorted(explicit.values(), key=lambda t: t.path))
+    return (tuple(AssignedTag(path, "rule") for path in derived if path not in explicit)
+            + tuple(sorted(explicit.values(), key=lambda t: t.path)))
 
 
 def _vehicle_holds(when: VehicleCondition, vehicle: VehicleHistory, now: datetime) -> bool:
@@ -150,11 +154,7 @@ def _vehicle_holds(when: VehicleCondition, vehicle: VehicleHistory, now: datetim
 
 
 def vehicle_tags(vehicle: VehicleHistory, hierarchy: TagHierarchy, now: datetime,
-                 assigned: list[AssignedTag] | tuple[AssignedTag, ...] = ()
-                 ) -> tuple[AssignedTag, ...]:
+                 assigned: Iterable[AssignedTag] = ()) -> tuple[AssignedTag, ...]:
     """The tags the data gives the vehicle, then those assigned."""
-    explicit = {t.path: t for t in assigned}
-    derived = [AssignedTag(path, "rule") for path, tag in sorted(hierarchy.vehicle.items())
-               if tag.when is not None and path not in explicit
-               and _vehicle_holds(tag.when, vehicle, now)]
-    return tuple(derived) + tuple(sorted(explicit.values(), key=lambda t: t.path))
+    return _merged([path for path, tag in sorted(hierarchy.vehicle.items())
+                    if tag.when is not None and _vehicle_holds(tag.when, vehicle, now)], assigned)

@@ -38,6 +38,7 @@ from idgraph.domain.recommend import (
     PersonSummary,
     Recommendation,
     RecordFacts,
+    lookalike_candidates,
     model_statistics,
     recommend_models,
     referral_candidates,
@@ -815,7 +816,7 @@ class IdentityEngine:
             ranked = referral_candidates(
                 PersonNetwork(owner, [e for e in edges if e[1] in summaries], in_market),
                 len(in_market))
-            return self._tag_filtered(tx, ranked, with_tags, without_tags, k)
+            return self._tag_filtered(tx, ranked, with_tags, without_tags, k, summaries)
 
         return self.store.read(work, timeout)
 
@@ -838,12 +839,15 @@ class IdentityEngine:
             features = {oid: s.features() for oid, s in seed_summaries.items()}
             models = sorted({m for s in seed_summaries.values() for m in s.owns})
             dealers = sorted({d for s in seed_summaries.values() for d in s.feature_dealers})
-            found = tx.feature_neighbours(models, dealers, NEIGHBOURS_PER_FEATURE)
-            others = self._summaries(tx, [oid for oid in found if oid not in features
-                                          ][:MAX_LOOKALIKE_CANDIDATES])
+            cap = min(NEIGHBOURS_PER_FEATURE,
+                      max(MIN_NEIGHBOURS_PER_FEATURE,
+                          MAX_NEIGHBOURS // max(1, len(models) + len(dealers))))
+            holders = tx.feature_neighbours(models, dealers, cap)
+            others = self._summaries(tx, lookalike_candidates(features, holders,
+                                                              MAX_LOOKALIKE_CANDIDATES))
             features.update((oid, s.features()) for oid, s in others.items() if s.reachable)
             ranked = similar_customers(FeatureGraph(seeds, features), len(features))
-            return self._tag_filtered(tx, ranked, with_tags, without_tags, k)
+            return self._tag_filtered(tx, ranked, with_tags, without_tags, k, others)
 
         return self.store.read(work, timeout)
 
@@ -881,7 +885,7 @@ class IdentityEngine:
     def _summaries(self, tx: GraphTx, one_ids: Iterable[str]) -> dict[str, PersonSummary]:
         rows = tx.person_summaries(one_ids)
         return {oid: summarize(oid, [
-            RecordFacts(r["source"], _iso(r["at"]), json.loads(r["attributes"] or "{}"),
+            RecordFacts(r["source"], r["at"], json.loads(r["attributes"] or "{}"),
                         r["dealers"], [(t["model"], t["relation"], bool(t["current"]))
                                        for t in r["touches"]])
             for r in row["records"]], row["assigned_tags"]) for oid, row in rows.items()}
@@ -901,15 +905,23 @@ class IdentityEngine:
                                        f"not a person tag of the hierarchy: {tag!r}")
 
     def _tag_filtered(self, tx: GraphTx, ranked: Sequence[Recommendation],
-                      with_tags: Sequence[str], without_tags: Sequence[str], k: int
-                      ) -> list[Recommendation]:
+                      with_tags: Sequence[str], without_tags: Sequence[str], k: int,
+                      summaries: Mapping[str, PersonSummary]) -> list[Recommendation]:
         """The first k results whose tags (from data and assigned) include every
-        `with_tags` and none of `without_tags`."""
+        `with_tags` and none of `without_tags`. Tags only ever assigned (no rule gives
+        them) are read from the summaries at hand; a tag from data needs the person's
+        profile (one query set per result checked, at most MAX_TAG_CHECKS)."""
         if not with_tags and not without_tags:
             return list(ranked[:k])
+        from_data = any(self.tags.person[t].when is not None
+                        for t in (*with_tags, *without_tags))
         kept = []
         for result in ranked[:MAX_TAG_CHECKS]:
-            tags = {t.path for t in self._profile_in(tx, result.item, None).profile.tags}
+            summary = summaries.get(result.item)
+            if from_data or summary is None:
+                tags = {t.path for t in self._profile_in(tx, result.item, None).profile.tags}
+            else:
+                tags = set(summary.assigned_tags)
             if set(with_tags) <= tags and not tags & set(without_tags):
                 kept.append(result)
                 if len(kept) == k:
@@ -1080,8 +1092,14 @@ MAX_K = 100
 MAX_SEEDS = 1000
 MAX_CONTACTS = 50  # first-hop contacts a referral search follows
 MAX_TAG_CHECKS = 200  # ranked results whose tags are checked, at most
-NEIGHBOURS_PER_FEATURE = 100  # people per model or dealer a lookalike search considers
-MAX_LOOKALIKE_CANDIDATES = 500
+# A lookalike search reads up to NEIGHBOURS_PER_FEATURE people per model or dealer of the
+# seeds (fewer when the seeds have many, down to MIN_NEIGHBOURS_PER_FEATURE, so that about
+# MAX_NEIGHBOURS are read in all), then walks to the MAX_LOOKALIKE_CANDIDATES of them
+# sharing the most with the seeds.
+NEIGHBOURS_PER_FEATURE = 100
+MIN_NEIGHBOURS_PER_FEATURE = 20
+MAX_NEIGHBOURS = 2000
+MAX_LOOKALIKE_CANDIDATES = 300
 
 
 def _check_k(k: int) -> None:

@@ -709,7 +709,8 @@ CALL (p) {
   MATCH (p)<-[:PART_OF]-(r:Record)
   OPTIONAL MATCH (r)-[:AT_DEALER]->(d:Dealer)
   WITH r, collect(d.code) AS dealers
-  RETURN collect({source: r.source, at: r.observed_at, attributes: r.attributes,
+  RETURN collect({source: r.source, at: coalesce(r.observed_at.epochMillis, 0),
+                  attributes: r.attributes,
                   dealers: dealers,
                   touches: [(r)-[m:MENTIONS]->(car:Vehicle) WHERE car.model IS NOT NULL |
                             {model: car.model, relation: m.relation, current: m.until IS NULL}]
@@ -729,18 +730,20 @@ WITH q, collect([car.model, since.epochMillis, open = 1]) AS owned
 RETURN collect(owned) AS owned
 """
 
-# People sharing a feature with the seeds: up to $cap owners of each of their models and
-# customers of each of their dealers (cities are not indexed: they are compared among the
-# people found this way).
+# People sharing a feature with the seeds: up to $cap current owners of each of their
+# models and customers of each of their dealers, listed per feature (cities are not
+# indexed: they are compared among the people found this way).
 FEATURE_NEIGHBOURS: LiteralString = """
 CALL () {
   UNWIND $models AS model
   CALL (model) {
-    MATCH (:Vehicle {model: model})<-[:MENTIONS {relation: 'OWNER'}]-(:Record)
+    MATCH (:Vehicle {model: model})<-[m:MENTIONS {relation: 'OWNER'}]-(:Record)
           -[:PART_OF]->(q:Person {status: 'active'})
+    WHERE m.until IS NULL
     RETURN DISTINCT q LIMIT $cap
   }
-  RETURN collect(DISTINCT q.one_id) AS by_model
+  WITH model, collect(q.one_id) AS people
+  RETURN collect(['model:' + model, people]) AS by_model
 }
 CALL () {
   UNWIND $dealers AS code
@@ -748,9 +751,10 @@ CALL () {
     MATCH (:Dealer {code: code})<-[:AT_DEALER]-(:Record)-[:PART_OF]->(q:Person {status: 'active'})
     RETURN DISTINCT q LIMIT $cap
   }
-  RETURN collect(DISTINCT q.one_id) AS by_dealer
+  WITH code, collect(q.one_id) AS people
+  RETURN collect(['dealer:' + code, people]) AS by_dealer
 }
-RETURN by_model + by_dealer AS people
+RETURN by_model + by_dealer AS features
 """
 
 HOLDER_COUNTS: LiteralString = """

@@ -399,11 +399,12 @@ class GraphTx:
                 for owned in row["owned"]]
 
     def feature_neighbours(self, models: Sequence[str], dealers: Sequence[str], cap: int
-                           ) -> list[str]:
-        """People owning one of `models` or known at one of `dealers` (up to `cap` each)."""
+                           ) -> dict[str, list[str]]:
+        """For each feature (`model:X`, `dealer:D`), up to `cap` people holding it: current
+        owners of the model, customers of the dealer."""
         (row,) = self._run(cypher.FEATURE_NEIGHBOURS, models=list(models),
                            dealers=list(dealers), cap=cap)
-        return list(dict.fromkeys(row["people"]))
+        return {feature: list(people) for feature, people in row["features"]}
 
     def holder_counts(self, keys: Iterable[str], cap: int) -> dict[str, int]:
         """Distinct people holding each identifier key, counted up to `cap`."""

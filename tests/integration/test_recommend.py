@@ -120,3 +120,24 @@ def test_bad_requests_and_withdrawn_consent(engine: IdentityEngine,
     assert bad.value.violations[0].field == "without_tags[0]"
     with pytest.raises(Conflict, match="withdrew marketing consent"):
         engine.recommend_models(world["h"], 3)
+
+
+def test_assigned_tags_filter_lookalikes_and_referrals(engine: IdentityEngine,
+                                                       world: dict[str, str]) -> None:
+    engine.assign_tag("value.segment.vip", "crm-campaign", "steward", one_id=world["o3"])
+    engine.assign_tag("value.segment.vip", "crm-campaign", "steward", one_id=world["b"])
+    vip = engine.similar_customers([world["o0"], world["o1"]], 10,
+                                   with_tags=["value.segment.vip"])
+    assert [r.item for r in vip] == [world["o3"], world["b"]]  # b shares dealer D1
+    rest = {r.item for r in engine.similar_customers([world["o0"], world["o1"]], 10,
+                                                     without_tags=["value.segment.vip"])}
+    assert world["o2"] in rest and not rest & {world["o3"], world["b"]}
+    # A tag from data with an assigned one: b test-drove with no purchase but is a VIP.
+    drivers = engine.referral_candidates(
+        world["a"], 10, with_tags=["lifecycle.prospect.test_drive_no_purchase"],
+        without_tags=["value.segment.vip"])
+    assert {r.item for r in drivers} == {world["f"]}
+    engine.remove_tag("value.segment.vip", one_id=world["b"])
+    assert {r.item for r in engine.referral_candidates(
+        world["a"], 10, with_tags=["lifecycle.prospect.test_drive_no_purchase"],
+        without_tags=["value.segment.vip"])} == {world["b"], world["f"]}

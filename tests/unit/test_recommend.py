@@ -8,6 +8,7 @@ from idgraph.domain.recommend import (
     ModelNeighbourhood,
     PersonNetwork,
     Touch,
+    lookalike_candidates,
     popular_models,
     recommend_models,
     referral_candidates,
@@ -75,6 +76,19 @@ def test_similar_customers_share_what_the_seeds_share() -> None:
     assert [r.item for r in found][:2] == ["c", "d"]
     assert "X3 (model, like 2 of the 2 seeds)" in found[0].explanation
     assert "e" not in [r.item for r in found]  # shares nothing with the seeds
+
+
+def test_lookalike_candidates_prefer_what_most_seeds_share() -> None:
+    seeds = {"s1": ["model:X3", "dealer:D1"], "s2": ["model:X3", "dealer:D2"],
+             "s3": ["model:Lavida", "dealer:D1"]}
+    holders = {"model:X3": ["s1", "s2", "c", "d"],  # 2 seeds own an X3: 2 x 1.0
+               "dealer:D1": ["s1", "s3", "d", "e"],  # 2 seeds at D1: 2 x 0.6
+               "model:Lavida": ["s3", "f", "e"]}  # 1 seed: 1.0
+    assert lookalike_candidates(seeds, holders, 10) == ["d", "e", "c", "f"]
+    assert lookalike_candidates(seeds, holders, 2) == ["d", "e"]
+    # ties go by OneID, and a feature no seed holds adds nothing
+    assert lookalike_candidates({"s": ["model:A"]}, {"model:A": ["z", "y"], "model:B": ["x"]},
+                                5) == ["y", "z", "x"]
 
 
 def test_personalized_pagerank_matches_networkx() -> None:

@@ -34,6 +34,7 @@ from idgraph.domain.recommend import (
     Contact,
     FeatureGraph,
     ModelNeighbourhood,
+    ModelStatistics,
     PersonNetwork,
     PersonSummary,
     Recommendation,
@@ -233,9 +234,10 @@ class IdentityEngine:
     stage_times: StageTimes = field(default_factory=StageTimes, init=False, repr=False)
     tags: TagHierarchy = field(default_factory=load_tags)
     model_statistics_seconds: float = 300.0  # how long next-model statistics are reused
-    _statistics: tuple[tuple[dict[str, dict[str, int]], dict[str, int]] | None, float] = \
+    _statistics: tuple[ModelStatistics | None, float] = \
         field(default=(None, 0.0), init=False, repr=False)
     _statistics_refreshing: bool = field(default=False, init=False, repr=False)
+    _statistics_took: float = field(default=0.0, init=False, repr=False)  # last read, s
     _statistics_lock: threading.Lock = field(default_factory=threading.Lock, init=False,
                                              repr=False)
 
@@ -770,7 +772,7 @@ class IdentityEngine:
         answers the OneID (after redirects) and the ranked models."""
         _check_k(k)
         _check_one_id(one_id)
-        transitions, popularity = self._model_statistics(timeout)
+        statistics = self._model_statistics(timeout)
 
         def work(tx: GraphTx) -> tuple[str, list[Recommendation]]:
             me = self._subject(tx, one_id)
@@ -783,7 +785,8 @@ class IdentityEngine:
             hood = ModelNeighbourhood(
                 me.one_id, me.touches, me.dealers[0] if me.dealers else "", contacts,
                 {c.one_id: summaries[c.one_id].touches for c in contacts},
-                transitions, popularity)
+                statistics.transitions, statistics.popularity, statistics.co_interest,
+                statistics.interested)
             return me.one_id, recommend_models(hood, k)
 
         return self.store.read(work, timeout)
@@ -851,32 +854,35 @@ class IdentityEngine:
 
         return self.store.read(work, timeout)
 
-    def _model_statistics(self, timeout: float | None
-                          ) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
-        """What owners buy next and how many own each model: read from the whole graph at
-        most every `model_statistics_seconds` (a refresh runs in the background; 0 reads
-        them afresh every time)."""
+    def _model_statistics(self, timeout: float | None) -> ModelStatistics:
+        """What owners buy next, what people interested in a model also consider, and how
+        many own each model. They are read from the whole graph, then reused for
+        `model_statistics_seconds`, or ten times as long as the last read took if that is
+        longer (so a large graph is not scanned without pause). A stale copy is answered
+        while a refresh runs in the background; 0 reads them afresh every time."""
         if self.model_statistics_seconds <= 0:
             return self._refresh_statistics(timeout)
         with self._statistics_lock:
             cached, at = self._statistics
-            fresh = cached is not None and time.monotonic() - at < self.model_statistics_seconds
+            reuse = max(self.model_statistics_seconds, 10 * self._statistics_took)
+            fresh = cached is not None and time.monotonic() - at < reuse
             if cached is not None and (fresh or self._statistics_refreshing):
                 return cached
             if cached is not None:  # stale: answer it, refresh behind
                 self._statistics_refreshing = True
-                threading.Thread(target=self._refresh_statistics, args=(timeout,),
+                threading.Thread(target=self._refresh_statistics, args=(None,),
                                  daemon=True, name="model-statistics").start()
                 return cached
         return self._refresh_statistics(timeout)
 
-    def _refresh_statistics(self, timeout: float | None
-                            ) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
+    def _refresh_statistics(self, timeout: float | None) -> ModelStatistics:
         try:
-            statistics = model_statistics(self.store.read(
-                lambda tx: tx.ownership_sequences(), timeout))
+            started = time.monotonic()
+            statistics = self.store.read(lambda tx: model_statistics(tx.model_touches()),
+                                         timeout)
             with self._statistics_lock:
                 self._statistics = (statistics, time.monotonic())
+                self._statistics_took = time.monotonic() - started
             return statistics
         finally:
             with self._statistics_lock:

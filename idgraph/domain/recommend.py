@@ -7,6 +7,8 @@ Three questions:
   goes from the person to:
   - the models they own, test-drove or showed interest in;
   - from a model they own, to the models other owners of it moved on to;
+  - from a model they test-drove or asked about, to the models other people interested in
+    it also considered or bought (co-interest);
   - to their household and referral contacts, and from them to the models those people
     own, test-drove or want.
 - **Referral candidates.** Who in an owner's network is in the market (a lead or a test
@@ -38,6 +40,7 @@ MODEL_WEIGHTS = {"OWNER": 1.0, "TEST_DRIVE": 0.9, "INTERESTED": 0.7, "DRIVER": 0
 PAST_OWNER_WEIGHT = 0.4
 PERSON_WEIGHTS = {"HOUSEHOLD": 0.6, "REFERRED_BY": 0.4, "REFERRED": 0.4}
 TRANSITION_WEIGHT = 1.5  # what owners of a model bought next: the strongest signal
+CO_INTEREST_WEIGHT = 1.0  # what people interested in a model also considered
 FEATURE_WEIGHTS = {"model": 1.0, "dealer": 0.6, "city": 0.3}
 
 RELATION_WORDS = {"OWNER": "owns", "TEST_DRIVE": "test-drove", "INTERESTED": "is interested in",
@@ -85,6 +88,8 @@ class ModelNeighbourhood:
     contact_touches: Mapping[str, Sequence[Touch]]  # contact one_id -> touches
     transitions: Mapping[str, Mapping[str, int]]  # model -> next model -> owners
     popularity: Mapping[str, int]  # model -> current owners
+    co_interest: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    interested: Mapping[str, int] = field(default_factory=dict)  # see ModelStatistics
 
 
 @dataclass(frozen=True)
@@ -198,6 +203,13 @@ def recommend_models(hood: ModelNeighbourhood, k: int) -> list[Recommendation]:
         for nxt, count in following.items():
             walk.link(_m(model), _m(nxt), TRANSITION_WEIGHT * count / total,
                       f"{count} of {total} owners of {model} moved on to {nxt}")
+    for model in {t.model for t in hood.touches if t.relation in IN_MARKET_RELATIONS}:
+        total = hood.interested.get(model, 0)
+        for other, count in hood.co_interest.get(model, {}).items():
+            if total:
+                walk.link(_m(model), _m(other), CO_INTEREST_WEIGHT * count / total,
+                          f"{count} of {total} people interested in {model} also "
+                          f"considered or bought {other}")
     for contact in hood.contacts:
         node = _p(contact.one_id)
         weight = PERSON_WEIGHTS.get(contact.relation, 0.3)
@@ -420,16 +432,47 @@ def summarize(one_id: str, records: Sequence[RecordFacts],
                          frozenset(addresses))
 
 
-def model_statistics(sequences: Iterable[Sequence[tuple[str, int | None, bool]]]
-                     ) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
-    """From each owner's owned models (model, start, still owned): how many owners moved
-    from one model to the next (in order of start), and how many own each model now."""
+@dataclass(frozen=True)
+class ModelStatistics:
+    """What the whole graph says about models, for the next-model walk."""
+
+    transitions: Mapping[str, Mapping[str, int]]  # model -> next model -> owners who moved
+    popularity: Mapping[str, int]  # model -> current owners
+    # model -> other model -> people who test-drove or asked about the first and also
+    # considered (test drive, interest) or bought the other; only pairs with at least
+    # MIN_CO_INTEREST people, the CO_INTEREST_TOP most frequent per model
+    co_interest: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    interested: Mapping[str, int] = field(default_factory=dict)  # model -> people in market
+
+
+MIN_CO_INTEREST = 2
+CO_INTEREST_TOP = 10
+
+
+def model_statistics(people: Iterable[Sequence[tuple[str, str, int | None, bool]]]
+                     ) -> ModelStatistics:
+    """From each person's models (model, relation, first start, still open): how many
+    owners moved from one model to the next (owned models in order of start), how many
+    own each model now, and what people interested in a model also considered."""
     transitions: dict[str, Counter[str]] = defaultdict(Counter)
     popularity: Counter[str] = Counter()
-    for owned in sequences:
+    co_interest: dict[str, Counter[str]] = defaultdict(Counter)
+    interested: Counter[str] = Counter()
+    for touched in people:
+        owned = [(m, since, current) for m, relation, since, current in touched
+                 if relation == "OWNER"]
         ordered = sorted(owned, key=lambda o: (o[1] is not None, o[1] or 0))
         moves = {(a[0], b[0]) for a, b in pairwise(ordered) if a[0] != b[0]}
         for a, b in moves:
             transitions[a][b] += 1
         popularity.update({m for m, _, current in owned if current})
-    return {m: dict(c) for m, c in transitions.items()}, dict(popularity)
+        wanted = {m for m, relation, _, _ in touched if relation in IN_MARKET_RELATIONS}
+        considered = {m for m, _, _, _ in touched}
+        interested.update(wanted)
+        for a in wanted:
+            co_interest[a].update(considered - {a})
+    return ModelStatistics(
+        {m: dict(c) for m, c in transitions.items()}, dict(popularity),
+        {a: {b: n for b, n in c.most_common(CO_INTEREST_TOP) if n >= MIN_CO_INTEREST}
+         for a, c in co_interest.items()},
+        dict(interested))

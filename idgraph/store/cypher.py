@@ -720,14 +720,18 @@ RETURN p.one_id AS one_id, records,
        [(p)-[e:TAGGED]->(t:Tag) | t.path] AS assigned_tags
 """
 
-# Every active owner's owned models with their first start: what owners buy next, and how
-# many own each model now (for the next-model walk and the popularity baseline).
-OWNERSHIP_SEQUENCES: LiteralString = """
-MATCH (car:Vehicle)<-[o:MENTIONS {relation: 'OWNER'}]-(:Record)-[:PART_OF]->(q:Person)
+# Every active person's models (owned, test-driven, asked about), each with its first
+# start and whether a mention is still open, one row per person: what owners buy next,
+# what people interested in a model also consider, and how many own each model now (for
+# the next-model walk and the popularity baseline).
+MODEL_TOUCHES: LiteralString = """
+MATCH (car:Vehicle)<-[m:MENTIONS]-(:Record)-[:PART_OF]->(q:Person)
 WHERE car.model IS NOT NULL AND q.status = 'active'
-WITH q, car, min(o.since) AS since, max(CASE WHEN o.until IS NULL THEN 1 ELSE 0 END) AS open
-WITH q, collect([car.model, since.epochMillis, open = 1]) AS owned
-RETURN collect(owned) AS owned
+  AND m.relation IN ['OWNER', 'TEST_DRIVE', 'INTERESTED']
+WITH q, car, m.relation AS relation, min(m.since) AS since,
+     max(CASE WHEN m.until IS NULL THEN 1 ELSE 0 END) AS open
+WITH q, collect([car.model, relation, since.epochMillis, open = 1]) AS touched
+RETURN touched
 """
 
 # People sharing a feature with the seeds: up to $cap current owners of each of their

@@ -392,11 +392,13 @@ class GraphTx:
         return {r["one_id"]: dict(r) for r in self._run(cypher.PERSON_SUMMARIES,
                                                         one_ids=wanted)}
 
-    def ownership_sequences(self) -> list[list[tuple[str, int | None, bool]]]:
-        """Each active owner's owned models: (model, first start ms, still owned)."""
-        (row,) = self._run(cypher.OWNERSHIP_SEQUENCES)
-        return [[(m, since, bool(open_)) for m, since, open_ in owned]
-                for owned in row["owned"]]
+    def model_touches(self) -> Iterator[list[tuple[str, str, int | None, bool]]]:
+        """Each active person's owned, test-driven and wanted models: (model, relation,
+        first start ms, still open), one list per person, streamed: consume it inside
+        the transaction."""
+        for row in self._tx.run(cypher.MODEL_TOUCHES):
+            yield [(m, relation, since, bool(open_)) for m, relation, since, open_
+                   in row["touched"]]
 
     def feature_neighbours(self, models: Sequence[str], dealers: Sequence[str], cap: int
                            ) -> dict[str, list[str]]:

@@ -3,6 +3,8 @@ explained; withdrawn consent and erasure keep people out."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from idgraph.domain.identifiers import vin_check_char
@@ -141,3 +143,41 @@ def test_assigned_tags_filter_lookalikes_and_referrals(engine: IdentityEngine,
     assert {r.item for r in engine.referral_candidates(
         world["a"], 10, with_tags=["lifecycle.prospect.test_drive_no_purchase"],
         without_tags=["value.segment.vip"])} == {world["b"], world["f"]}
+
+
+def test_a_prospect_gets_what_people_with_the_same_interest_bought(
+        engine: IdentityEngine, world: dict[str, str]) -> None:
+    for n in range(2):  # test-drove an X5, then bought a GLC
+        phone = f"1380000000{n}"
+        engine.ingest(rec("test_drive", f"c{n}t", ("phone", phone), name=f"孙{n}号",
+                          vehicles=(RawVehicle(vin(40 + n), "TEST_DRIVE", model="X5",
+                                               since=day(2023), until=day(2023)),)))
+        engine.ingest(sale(f"c{n}s", phone, "GLC", 50 + n, 2024, name=f"孙{n}号"))
+    prospect = engine.ingest(rec("test_drive", "p", ("phone", "13800000009"), name="周杰",
+                                 vehicles=(RawVehicle(vin(60), "TEST_DRIVE", model="X5",
+                                                      since=day(2025), until=day(2025)),))
+                             ).one_id
+    _, ranked = engine.recommend_models(prospect, 3)
+    assert [r.item for r in ranked][:2] == ["X5", "GLC"]
+    assert ranked[1].explanation == ("you test-drove X5; 2 of 3 people interested in X5 "
+                                     "also considered or bought GLC")
+
+
+def test_model_statistics_are_reused_then_refreshed_behind(
+        engine: IdentityEngine, world: dict[str, str]) -> None:
+    engine.model_statistics_seconds = 3600
+
+    def why_tiguan() -> str:
+        _, ranked = engine.recommend_models(world["a"], 3)
+        return next(r.explanation for r in ranked if r.item == "Tiguan L")
+
+    assert "3 of 4 owners of Passat moved on to Tiguan L" in why_tiguan()
+    engine.ingest(sale("o9a", "13700000009", "Passat", 70, 2015, name="王9号"))
+    engine.ingest(sale("o9b", "13700000009", "Tiguan L", 71, 2021, dealer="D2", name="王9号"))
+    assert "3 of 4 owners" in why_tiguan()  # reused: read less than an hour ago
+    engine.model_statistics_seconds = 1e-6  # now stale: answered, and refreshed behind
+    assert "3 of 4 owners" in why_tiguan()
+    deadline = time.monotonic() + 20
+    while "4 of 5 owners" not in why_tiguan():
+        assert time.monotonic() < deadline, "the background refresh never landed"
+        time.sleep(0.05)

@@ -9,6 +9,7 @@ from idgraph.domain.recommend import (
     PersonNetwork,
     Touch,
     lookalike_candidates,
+    model_statistics,
     popular_models,
     recommend_models,
     referral_candidates,
@@ -49,6 +50,40 @@ def test_a_model_the_person_test_drove_counts_more_than_a_contacts_interest() ->
                                            Touch("Magotan", "TEST_DRIVE", False, "D2")]), 1)
     assert found[0].item == "Magotan"
     assert found[0].explanation.startswith("you test-drove Magotan at dealer D2")
+
+
+def test_a_prospect_is_walked_to_what_people_with_the_same_interest_chose() -> None:
+    prospect = hood(touches=[Touch("X3", "TEST_DRIVE", False, "D1")], contacts=[],
+                    contact_touches={}, co_interest={"X3": {"5 Series": 6, "GLC": 2}},
+                    interested={"X3": 10})
+    found = recommend_models(prospect, 3)
+    assert [r.item for r in found] == ["X3", "5 Series", "GLC"]
+    assert found[1].explanation == ("you test-drove X3 at your dealer; 6 of 10 people "
+                                    "interested in X3 also considered or bought 5 Series")
+    assert found[1].path == ("person:me", "model:X3", "model:5 Series")
+    # co-interest leads nowhere from a model the person only owns
+    owner = hood(contacts=[], contact_touches={}, transitions={},
+                 co_interest={"Passat": {"GLC": 9}}, interested={"Passat": 10})
+    assert all(r.score == 0 for r in recommend_models(owner, 3))
+
+
+def test_model_statistics_count_moves_owners_and_co_interest() -> None:
+    people = [
+        # owned Passat from 2015, then Tiguan L from 2021 (still), test-drove X3 first
+        [("Tiguan L", "OWNER", 1_600_000_000_000, True), ("Passat", "OWNER", 1_420_000_000_000,
+                                                          True),
+         ("X3", "TEST_DRIVE", 1_300_000_000_000, False)],
+        [("X3", "TEST_DRIVE", None, False), ("5 Series", "OWNER", None, True)],
+        [("X3", "INTERESTED", None, True), ("5 Series", "TEST_DRIVE", None, False),
+         ("GLC", "INTERESTED", None, True)],
+    ]
+    stats = model_statistics(iter(people))
+    assert stats.transitions == {"Passat": {"Tiguan L": 1}}
+    assert stats.popularity == {"Tiguan L": 1, "Passat": 1, "5 Series": 1}
+    assert stats.interested == {"X3": 3, "5 Series": 1, "GLC": 1}
+    # pairs seen once are dropped (MIN_CO_INTEREST = 2): only X3 -> 5 Series stays
+    assert stats.co_interest["X3"] == {"5 Series": 2}
+    assert stats.co_interest["GLC"] == {}
 
 
 def test_referral_candidates_are_the_in_market_people_nearest_the_owner() -> None:

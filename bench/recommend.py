@@ -11,8 +11,9 @@ Builds a world with planted structure:
   the upgrades, the next car is the one a household member test-drove (and that test
   drive is in the data).
 - **Shopping around.** Half of the first purchases come after a test drive of the bought
-  model's rival (the same rung of another make's ladder), a year before: people who
-  test-drove a model tend to buy its counterpart (co-interest).
+  model's rival (the same rung of another make's ladder), and for half of those of the
+  bought model too, a year before: people who test-drove a model tend to buy its
+  counterpart (co-interest).
 - **Cities and dealers.** Each household lives in one of 8 cities (a Zipf share) and buys
   from one of its city's 25 dealers; one test drive in five is at another dealer of the
   city.
@@ -135,8 +136,10 @@ class World:
         for person in members:
             if rng.random() < 0.6:
                 person.purchases.append(rng.choices(self.names, self.zipf)[0])
-                if rng.random() < 0.5:
+                if rng.random() < 0.5:  # shopped around: the rival, maybe the car itself
                     person.shopped.append(self._rival(person.purchases[0]))
+                    if rng.random() < 0.5:
+                        person.shopped.append(person.purchases[0])
                 while len(person.purchases) < 3 and rng.random() < 0.5:
                     others = [m for m in members if m is not person]
                     if others and rng.random() < 0.33:  # a household member test-drives it

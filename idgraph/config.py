@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     rules_file: Path | None = None
     tags_file: Path | None = None  # the tag hierarchy (default: idgraph/rules/tags.toml)
     model_statistics_seconds: float = Field(
-        300.0, ge=0, description="how long what-owners-buy-next statistics are reused")
+        300.0, ge=0, description="how long next-model statistics are reused at least")
     hmac_secret: SecretStr = SecretStr(DEV_HMAC_SECRET)
 
     # Per-record bounds.

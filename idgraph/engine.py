@@ -892,8 +892,8 @@ class IdentityEngine:
         rows = tx.person_summaries(one_ids)
         return {oid: summarize(oid, [
             RecordFacts(r["source"], r["at"], json.loads(r["attributes"] or "{}"),
-                        r["dealers"], [(t["model"], t["relation"], bool(t["current"]))
-                                       for t in r["touches"]])
+                        r["dealers"], [(t["model"], t["relation"], bool(t["current"]),
+                                        t["since"]) for t in r["touches"]])
             for r in row["records"]], row["assigned_tags"]) for oid, row in rows.items()}
 
     def _subject(self, tx: GraphTx, one_id: str) -> PersonSummary:

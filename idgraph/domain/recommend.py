@@ -38,6 +38,9 @@ DAMPING = 0.85
 MODEL_WEIGHTS = {"OWNER": 1.0, "TEST_DRIVE": 0.9, "INTERESTED": 0.7, "DRIVER": 0.4,
                  "SERVICE": 0.2}
 PAST_OWNER_WEIGHT = 0.4
+# A test drive or an interest from before the person's latest purchase: that purchase
+# answered it, so it says less about the next one.
+PAST_INTEREST_WEIGHT = 0.3
 PERSON_WEIGHTS = {"HOUSEHOLD": 0.6, "REFERRED_BY": 0.4, "REFERRED": 0.4}
 TRANSITION_WEIGHT = 1.5  # what owners of a model bought next: the strongest signal
 CO_INTEREST_WEIGHT = 1.0  # what people interested in a model also considered
@@ -66,6 +69,7 @@ class Touch:
     relation: str
     current: bool = True
     dealer: str = ""
+    since: int | None = None  # epoch milliseconds
 
 
 @dataclass(frozen=True)
@@ -183,6 +187,23 @@ def _at(dealer: str, mine: str) -> str:
     return " at your dealer" if dealer == mine else f" at dealer {dealer}"
 
 
+def _weighed(touches: Sequence[Touch]) -> list[tuple[Touch, float, str]]:
+    """Each touch with the weight of its edge and what qualifies its words: a past
+    ownership, or an interest older than the latest purchase, weighs less."""
+    bought = max((t.since for t in touches if t.relation == "OWNER" and t.since is not None),
+                 default=None)
+    weighed = []
+    for t in touches:
+        weight, note = MODEL_WEIGHTS.get(t.relation, 0.1), ""
+        if t.relation == "OWNER" and not t.current:
+            weight = PAST_OWNER_WEIGHT
+        elif (t.relation in IN_MARKET_RELATIONS and bought is not None
+              and t.since is not None and t.since < bought):
+            weight, note = PAST_INTEREST_WEIGHT, " before {whose} last purchase"
+        weighed.append((t, weight, note))
+    return weighed
+
+
 def recommend_models(hood: ModelNeighbourhood, k: int) -> list[Recommendation]:
     """The models the person is most likely to buy next, not one they own now, ranked by
     personalized PageRank; when the walk finds fewer than k, the most owned models fill
@@ -190,13 +211,11 @@ def recommend_models(hood: ModelNeighbourhood, k: int) -> list[Recommendation]:
     walk = _Walk()
     me = _p(hood.one_id)
     owned_now = {t.model for t in hood.touches if t.relation == "OWNER" and t.current}
-    for t in hood.touches:
-        weight = MODEL_WEIGHTS.get(t.relation, 0.1)
-        if t.relation == "OWNER" and not t.current:
-            weight = PAST_OWNER_WEIGHT
+    for t, weight, note in _weighed(hood.touches):
         verb = "owned" if t.relation == "OWNER" and not t.current else \
             YOUR_WORDS.get(t.relation, t.relation.lower())
-        walk.link(me, _m(t.model), weight, f"you {verb} {t.model}{_at(t.dealer, hood.dealer)}")
+        walk.link(me, _m(t.model), weight, f"you {verb} {t.model}"
+                  f"{_at(t.dealer, hood.dealer)}{note.format(whose='your')}")
     for model in {t.model for t in hood.touches if t.relation == "OWNER"}:
         following = hood.transitions.get(model, {})
         total = sum(following.values())
@@ -218,10 +237,11 @@ def recommend_models(hood: ModelNeighbourhood, k: int) -> list[Recommendation]:
                       _phrase(contact.relation, contact.via, contact.one_id, False))
         else:
             walk.link(me, node, weight, _phrase(contact.relation, "", contact.one_id, True))
-        for t in hood.contact_touches.get(contact.one_id, ()):
-            walk.link(node, _m(t.model), MODEL_WEIGHTS.get(t.relation, 0.1),
-                      f"{RELATION_WORDS.get(t.relation, t.relation.lower())} {t.model}"
-                      f"{_at(t.dealer, hood.dealer)}")
+        for t, weight, note in _weighed(hood.contact_touches.get(contact.one_id, ())):
+            verb = "owned" if t.relation == "OWNER" and not t.current else \
+                RELATION_WORDS.get(t.relation, t.relation.lower())
+            walk.link(node, _m(t.model), weight, f"{verb} {t.model}"
+                      f"{_at(t.dealer, hood.dealer)}{note.format(whose='their')}")
     ranks = walk.rank({me: 1.0})
     scored = sorted(((score, node[len("model:"):]) for node, score in ranks.items()
                      if node.startswith("model:") and node[len("model:"):] not in owned_now),
@@ -401,7 +421,7 @@ class RecordFacts:
     at: int  # observed, epoch milliseconds (0 when unknown)
     attributes: Mapping[str, str]
     dealers: Sequence[str]
-    touches: Sequence[tuple[str, str, bool]]  # (model, relation, still open)
+    touches: Sequence[tuple[str, str, bool, int | None]]  # (model, relation, open, since ms)
 
 
 def summarize(one_id: str, records: Sequence[RecordFacts],
@@ -415,9 +435,9 @@ def summarize(one_id: str, records: Sequence[RecordFacts],
     addresses: set[str] = set()
     for record in ordered:
         attributes = record.attributes
-        for model, relation, current in record.touches:
+        for model, relation, current, since in record.touches:
             touches.append(Touch(model, relation, current,
-                                 record.dealers[0] if record.dealers else ""))
+                                 record.dealers[0] if record.dealers else "", since))
         for code in record.dealers:
             dealers.pop(code, None)
             dealers[code] = None

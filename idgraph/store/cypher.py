@@ -713,7 +713,8 @@ CALL (p) {
                   attributes: r.attributes,
                   dealers: dealers,
                   touches: [(r)-[m:MENTIONS]->(car:Vehicle) WHERE car.model IS NOT NULL |
-                            {model: car.model, relation: m.relation, current: m.until IS NULL}]
+                            {model: car.model, relation: m.relation, current: m.until IS NULL,
+                             since: m.since.epochMillis}]
                  }) AS records
 }
 RETURN p.one_id AS one_id, records,

@@ -52,6 +52,21 @@ def test_a_model_the_person_test_drove_counts_more_than_a_contacts_interest() ->
     assert found[0].explanation.startswith("you test-drove Magotan at dealer D2")
 
 
+def test_an_interest_older_than_the_latest_purchase_counts_less() -> None:
+    year = 365 * 24 * 3600 * 1000
+    fresh = hood(touches=[Touch("Passat", "OWNER", True, "D1", 10 * year),
+                          Touch("Magotan", "TEST_DRIVE", False, "D1", 11 * year)])
+    stale = hood(touches=[Touch("Passat", "OWNER", True, "D1", 10 * year),
+                          Touch("Magotan", "TEST_DRIVE", False, "D1", 9 * year)])
+    assert recommend_models(fresh, 1)[0].item == "Magotan"
+    found = {r.item: r for r in recommend_models(stale, 3)}
+    assert [r.item for r in recommend_models(stale, 1)] == ["Tiguan L"]
+    assert found["Magotan"].explanation == ("you test-drove Magotan at your dealer before "
+                                            "your last purchase")
+    assert found["Magotan"].score < {r.item: r for r in recommend_models(fresh, 3)
+                                     }["Magotan"].score
+
+
 def test_a_prospect_is_walked_to_what_people_with_the_same_interest_chose() -> None:
     prospect = hood(touches=[Touch("X3", "TEST_DRIVE", False, "D1")], contacts=[],
                     contact_touches={}, co_interest={"X3": {"5 Series": 6, "GLC": 2}},

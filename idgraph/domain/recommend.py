@@ -211,7 +211,8 @@ def recommend_models(hood: ModelNeighbourhood, k: int) -> list[Recommendation]:
     walk = _Walk()
     me = _p(hood.one_id)
     owned_now = {t.model for t in hood.touches if t.relation == "OWNER" and t.current}
-    for t, weight, note in _weighed(hood.touches):
+    weighed = _weighed(hood.touches)
+    for t, weight, note in weighed:
         verb = "owned" if t.relation == "OWNER" and not t.current else \
             YOUR_WORDS.get(t.relation, t.relation.lower())
         walk.link(me, _m(t.model), weight, f"you {verb} {t.model}"
@@ -222,7 +223,8 @@ def recommend_models(hood: ModelNeighbourhood, k: int) -> list[Recommendation]:
         for nxt, count in following.items():
             walk.link(_m(model), _m(nxt), TRANSITION_WEIGHT * count / total,
                       f"{count} of {total} owners of {model} moved on to {nxt}")
-    for model in {t.model for t in hood.touches if t.relation in IN_MARKET_RELATIONS}:
+    live = {t.model for t, _, note in weighed if t.relation in IN_MARKET_RELATIONS and not note}
+    for model in live:  # an interest a later purchase answered leads no further
         total = hood.interested.get(model, 0)
         for other, count in hood.co_interest.get(model, {}).items():
             if total:

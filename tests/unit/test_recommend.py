@@ -65,6 +65,11 @@ def test_an_interest_older_than_the_latest_purchase_counts_less() -> None:
                                             "your last purchase")
     assert found["Magotan"].score < {r.item: r for r in recommend_models(fresh, 3)
                                      }["Magotan"].score
+    # and what others interested in it chose is no lead once a purchase answered it
+    also = {"co_interest": {"Magotan": {"GLC": 5}}, "interested": {"Magotan": 10}}
+    fresh_glc = {r.item: r.score for r in recommend_models(hood(**{**vars(fresh), **also}), 5)}
+    stale_glc = {r.item: r.score for r in recommend_models(hood(**{**vars(stale), **also}), 5)}
+    assert fresh_glc.get("GLC", 0) > 0 and stale_glc.get("GLC", 0) == 0
 
 
 def test_a_prospect_is_walked_to_what_people_with_the_same_interest_chose() -> None:

@@ -9,7 +9,7 @@ from functools import lru_cache
 
 import opencc
 from pypinyin import Style, lazy_pinyin
-from rapidfuzz.distance import JaroWinkler
+from rapidfuzz.distance import JaroWinkler, Levenshtein
 
 # pypinyin reads these surnames with their common-word reading; as surnames they read so.
 SURNAME_READINGS: dict[str, str] = {
@@ -116,11 +116,41 @@ def _surname_sound(name: ParsedName) -> tuple[str, ...]:
 
 
 def _similar_sound(a: ParsedName, b: ParsedName, cutoff: float) -> bool:
-    if not a.romanized and not b.romanized and (
-            _surname_sound(a) != _surname_sound(b) or len(a.pinyin) != len(b.pinyin)):
-        return False
-    if a.romanized or b.romanized:
+    if a.romanized or b.romanized:  # a typo in the letters
         left, right = " ".join(sorted(a.pinyin)), " ".join(sorted(b.pinyin))
-    else:
-        left, right = " ".join(a.pinyin), " ".join(b.pinyin)
-    return bool(JaroWinkler.similarity(left, right) >= cutoff)
+        return bool(JaroWinkler.similarity(left, right) >= cutoff)
+    # Hanzi on both sides: the same surname sound, and each given-name syllable the same
+    # or a near sound (芳 fang / 芬 fen). A string similarity of the whole pinyin would let
+    # the shared surname carry 张伟 zhang wei against 张敏 zhang min.
+    if _surname_sound(a) != _surname_sound(b) or len(a.pinyin) != len(b.pinyin):
+        return False
+    given = len(_surname_sound(a))
+    return all(x == y or _near_syllables(x, y)
+               for x, y in zip(a.pinyin[given:], b.pinyin[given:], strict=True))
+
+
+_INITIALS = ("zh", "ch", "sh", "b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j",
+             "q", "x", "r", "z", "c", "s", "y", "w")
+# Initials often confused in speech and typing: flat and retroflex, n and l.
+_CONFUSED_INITIALS = {frozenset(pair) for pair in (("z", "zh"), ("c", "ch"), ("s", "sh"),
+                                                   ("n", "l"))}
+
+
+def _split_syllable(syllable: str) -> tuple[str, str]:
+    for initial in _INITIALS:
+        if syllable.startswith(initial) and len(syllable) > len(initial):
+            return initial, syllable[len(initial):]
+    return "", syllable
+
+
+def _near_syllables(x: str, y: str) -> bool:
+    """Near sounds: the same (or an often confused) initial, and the same final once -ng
+    is folded into -n, or two nasal finals one vowel apart (fang/fen, lin/ling, zhi/zi;
+    not wei/wen)."""
+    (ix, fx), (iy, fy) = _split_syllable(x), _split_syllable(y)
+    if ix != iy and frozenset((ix, iy)) not in _CONFUSED_INITIALS:
+        return False
+    fx, fy = fx.removesuffix("g") if fx.endswith("ng") else fx, \
+        fy.removesuffix("g") if fy.endswith("ng") else fy
+    return fx == fy or (fx.endswith("n") and fy.endswith("n")
+                        and Levenshtein.distance(fx, fy) <= 1)

@@ -85,6 +85,9 @@ class IdentifierTypeRule(_Strict):
     blocklist: frozenset[str] = frozenset()
     pattern: str | None = Field(None, description="override the mobile-number pattern")
     dealer_scope: bool = Field(False, description="the scope is a dealer code (dealer affinity)")
+    implies: frozenset[str] = Field(
+        frozenset(), description="attributes whose agreement comes with sharing a value (a "
+        "household's landline comes with its address): their agreement adds nothing then")
 
     @model_validator(mode="after")
     def _id_cards_are_hashed(self) -> IdentifierTypeRule:
@@ -244,6 +247,15 @@ class Rules(_Strict):
             if not _TYPE_NAME.fullmatch(name):
                 raise ValueError(f"identifier type name {name!r} must match {_TYPE_NAME.pattern}")
         return value
+
+    @model_validator(mode="after")
+    def _implied_attributes_known(self) -> Rules:
+        for name, rule in self.identifier_types.items():
+            unknown = sorted(rule.implies - self.attributes.keys())
+            if unknown:
+                raise ValueError(f"identifier type {name!r} implies unconfigured attributes "
+                                 f"{unknown}")
+        return self
 
     @model_validator(mode="after")
     def _blocking_attributes_known(self) -> Rules:

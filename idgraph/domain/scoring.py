@@ -122,22 +122,31 @@ class EvidenceFilter:
 
 def score(subject: Evidence, candidate: Evidence, rules: Rules,
           evidence_filter: EvidenceFilter | None = None) -> Score:
-    """Compare two sides comparison by comparison; the weights and the prior add up."""
+    """Compare two sides comparison by comparison; the weights and the prior add up. An
+    attribute that an agreeing identifier implies (a shared landline implies the address)
+    adds no agreement bits: the two are not independent evidence."""
     ignored = evidence_filter.ignored if evidence_filter else {}
     results = _attribute_comparisons(subject, candidate, rules)
     total = rules.prior_bits
-    for result in results:
-        total += result.weight
     conflict, support = False, 0.0
     if subject.identifiers and candidate.identifiers:
         identifier_results = _identifier_comparisons(subject, candidate, rules, ignored)
+        implied: dict[str, str] = {}
         for result in identifier_results:
             total += result.weight
             if result.level == "agree":
                 support += result.weight
+                for name in rules.identifier_types[result.name.partition("[")[0]].implies:
+                    implied.setdefault(name, result.name)
             elif result.level == "conflict":
                 conflict = True
+        if implied:
+            results = [r._replace(weight=0.0, note=f"comes with the shared {implied[r.name]}")
+                       if r.name in implied and r.weight > 0 else r for r in results]
         results = identifier_results + results
+    for result in results:
+        if result.kind == "attribute":
+            total += result.weight
     return Score(round(total, 6), tuple(results), conflict, support, rules.prior_bits)
 
 

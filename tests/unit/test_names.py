@@ -15,6 +15,13 @@ from idgraph.domain.names import compare_names, parse_name
     ("张伟", "张炜", "pinyin"),
     ("王静", "王婧", "pinyin"),
     ("王芳", "王芬", "similar"),  # near sound: fang / fen
+    ("张林", "张玲", "similar"),  # lin / ling
+    ("周志明", "周子明", "similar"),  # zhi / zi: retroflex and flat
+    ("张伟", "张敏", "disagree"),  # the shared surname does not make given names alike
+    ("张伟", "张文", "disagree"),  # wei / wen
+    ("李娜", "李静", "disagree"),
+    ("王建国", "王建华", "disagree"),  # one syllable of two differs: another person
+    ("客户0", "客户1", "disagree"),
     ("王芳", "李芬", "disagree"),  # near sound, but another surname
     ("王芳", "王方", "pinyin"),
     ("李娜", "李那", "pinyin"),

@@ -39,6 +39,7 @@ def test_default_rules_cover_every_domain_type() -> None:
     (("attributes", "name", "levels"), {"exact": 1.0, "bogus": 2.0}, "bogus"),
     (("identifier_types", "phone", "format"), "telex", "format"),
     (("blocking_keys",), [["name", "shoe_size"]], "shoe_size"),
+    (("identifier_types", "landline", "implies"), ["address", "floor"], "floor"),
 ])
 def test_invalid_rules_are_refused(path: tuple[str, ...], value: object, message: str) -> None:
     data = default_data()

@@ -45,6 +45,46 @@ def test_total_is_prior_plus_the_weights(rules: Rules) -> None:
     assert s.probability == pytest.approx(probability(s.total))
 
 
+HOME = "上海市浦东新区世纪大道100号3栋1201室"
+
+
+def test_what_comes_with_a_shared_landline_adds_nothing(rules: Rules) -> None:
+    """DOMAIN: a household shares an address and a landline; that is a relationship."""
+    husband = record(rules, ("phone", "13912345678"), ("landline", "021-62265678"), key="a",
+                     name="张伟", address=HOME, city="上海")
+    wife = record(rules, ("phone", "13987654321"), ("landline", "021-62265678"), key="b",
+                  name="李娜", address=HOME, city="上海")
+    s = score(Evidence.of(wife.identifiers, [wife.attributes]),
+              Evidence.of(husband.identifiers, [husband.attributes]), rules)
+    found = {c.name: c for c in s.comparisons}
+    assert (found["address"].level, found["address"].weight) == ("exact", 0.0)
+    assert found["address"].note == "comes with the shared landline"
+    assert found["city"].weight == 0.0
+    assert s.total == pytest.approx(rules.prior_bits + found["landline"].weight
+                                    + found["name"].weight, abs=1e-5)
+    assert s.probability < rules.thresholds.review  # not even a review task
+    # The same person's second record: landline and name agree, and that links.
+    again = record(rules, ("landline", "021-62265678"), key="c", name="张伟", address=HOME)
+    assert score(Evidence.of(again.identifiers, [again.attributes]),
+                 Evidence.of(husband.identifiers, [husband.attributes]),
+                 rules).probability >= rules.thresholds.link
+    # Without the landline the address still counts.
+    alone = record(rules, key="d", name="张伟", address=HOME)
+    plain = score(Evidence.of((), [alone.attributes]),
+                  Evidence.of((), [husband.attributes]), rules)
+    assert {c.name: c.weight for c in plain.comparisons}["address"] > 5
+
+
+def test_a_family_phone_with_another_name_is_reviewed_not_linked(rules: Rules) -> None:
+    """The city comes with a shared phone; a different full name then keeps it at review."""
+    owner = record(rules, ("phone", "13912345678"), key="a", name="张伟", city="杭州")
+    lead = record(rules, ("phone", "13912345678"), key="b", name="王芳", city="杭州")
+    s = score(Evidence.of(lead.identifiers, [lead.attributes]),
+              Evidence.of(owner.identifiers, [owner.attributes]), rules)
+    assert {c.name: c.weight for c in s.comparisons}["city"] == 0.0
+    assert rules.thresholds.review <= s.probability < rules.thresholds.link
+
+
 def test_a_common_name_counts_for_less_than_a_rare_one(rules: Rules) -> None:
     """DOMAIN: 张伟 is shared by ~280,000 people; agreeing on it is weak evidence."""
     def name_weight(name: str) -> float:

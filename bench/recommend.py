@@ -10,10 +10,10 @@ Builds a world with planted structure:
 - **Households.** People live in households (shared landline and address). In a third of
   the upgrades, the next car is the one a household member test-drove (and that test
   drive is in the data).
-- **Shopping around.** Half of the first purchases come after a test drive of the bought
-  model's rival (the same rung of another make's ladder), and for half of those of the
-  bought model too, a year before: people who test-drove a model tend to buy its
-  counterpart (co-interest).
+- **Shopping around.** Half of the first purchases come after a test drive of a rival
+  (the same rung of the next or the previous make's ladder, or one time in three any
+  model), and for half of those of the bought model too, a year before: people who
+  test-drove a model tend to buy one of its counterparts (co-interest).
 - **Cities and dealers.** Each household lives in one of 8 cities (a Zipf share) and buys
   from one of its city's 25 dealers; one test drive in five is at another dealer of the
   city.
@@ -55,7 +55,7 @@ from idgraph.domain.identifiers import vin_check_char  # noqa: E402
 from idgraph.domain.recommend import popular_models  # noqa: E402
 from idgraph.domain.records import RawIdentifier  # noqa: E402
 from idgraph.localdb import LocalNeo4j, free_port  # noqa: E402
-from idgraph.serve import build_engine, open_store  # noqa: E402
+from idgraph.serve import build_engine, open_store, tune_gc  # noqa: E402
 from idgraph.store.neo4j_store import Neo4jStore  # noqa: E402
 from idgraph.v1 import recommend_pb2 as rpb  # noqa: E402
 from idgraph.v1 import recommend_pb2_grpc as rpb_grpc  # noqa: E402
@@ -127,10 +127,14 @@ class World:
         return self.rng.choices(self.names, self.zipf)[0]
 
     def _rival(self, model: str) -> str:
-        """The same rung of the next make's ladder."""
+        """Usually the same rung of the next or the previous make's ladder; one time in
+        three any model, by popularity."""
+        if self.rng.random() < 1 / 3:
+            return self.rng.choices(self.names, self.zipf)[0]
         makes = list(MAKES)
         make = self.wmi[model]
-        rival = MAKES[makes[(makes.index(make) + 1) % len(makes)]]
+        step = self.rng.choice((1, -1))
+        rival = MAKES[makes[(makes.index(make) + step) % len(makes)]]
         return rival[MAKES[make].index(model)]
 
     def _lives(self, members: list[Person]) -> None:
@@ -243,8 +247,13 @@ def main() -> None:
         engine = build_engine(settings, store)
         stack.callback(engine.close)
         started = time.perf_counter()
-        backfill_file(engine, data, Path(tmp) / "dead.jsonl", batch_size=2000)
-        print(f"loaded in {time.perf_counter() - started:.0f} s", flush=True)
+        loaded = backfill_file(engine, data, Path(tmp) / "dead.jsonl", batch_size=2000).counts
+        assert loaded is not None
+        present = len({str(r["sourceRecordId"]).split("-")[0] for r in rows})
+        print(f"loaded in {time.perf_counter() - started:.0f} s: {loaded.new_people:,} OneIDs "
+              f"minted, {loaded.merges:,} merges, {loaded.review_tasks:,} review tasks, for "
+              f"{present:,} people with records (household members must stay apart)",
+              flush=True)
 
         def one_id(person: Person) -> str:
             return engine.profile(identifier=RawIdentifier("phone", person.phone)
@@ -272,6 +281,7 @@ def main() -> None:
             results[group] = (len(people), hits, baseline, from_graph, at_dealer)
         running = build_server(engine, "127.0.0.1:0")
         stack.callback(running.stop, 1)
+        tune_gc(settings.gc_threshold)  # as `idgraph serve` does: the world is frozen too
         channel = stack.enter_context(grpc.insecure_channel(f"127.0.0.1:{running.port}"))
         stub = rpb_grpc.RecommendationServiceStub(channel)
         owners = [one_id(p) for p in rng.sample(upgraders, min(200, len(upgraders)))]

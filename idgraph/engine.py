@@ -813,7 +813,8 @@ class IdentityEngine:
                     if further.one_id != owner:
                         edges.append((rel.one_id, further.one_id, further.type.value))
             people = {b for _, b, _ in edges}
-            summaries = self._summaries(tx, people)
+            summaries = {oid: near[oid] for oid in people & near.keys()}
+            summaries.update(self._summaries(tx, people - near.keys()))  # second hop
             in_market = {oid: why for oid, s in summaries.items()
                          if s.reachable and (why := s.in_market())}
             ranked = referral_candidates(

@@ -130,14 +130,12 @@ def score(subject: Evidence, candidate: Evidence, rules: Rules,
     total = rules.prior_bits
     conflict, support = False, 0.0
     if subject.identifiers and candidate.identifiers:
-        identifier_results = _identifier_comparisons(subject, candidate, rules, ignored)
-        implied: dict[str, str] = {}
+        identifier_results, implied = _identifier_comparisons(subject, candidate, rules,
+                                                              ignored)
         for result in identifier_results:
             total += result.weight
             if result.level == "agree":
                 support += result.weight
-                for name in rules.identifier_types[result.name.partition("[")[0]].implies:
-                    implied.setdefault(name, result.name)
             elif result.level == "conflict":
                 conflict = True
         if implied:
@@ -151,9 +149,13 @@ def score(subject: Evidence, candidate: Evidence, rules: Rules,
 
 
 def _identifier_comparisons(subject: Evidence, candidate: Evidence, rules: Rules,
-                            ignored: Mapping[str, str]) -> list[ComparisonResult]:
+                            ignored: Mapping[str, str]
+                            ) -> tuple[list[ComparisonResult], dict[str, str]]:
+    """The identifier comparisons, and the attributes the agreeing ones imply (attribute
+    -> the comparison that implies it)."""
     left, right = subject.by_type_scope, candidate.by_type_scope
     results: list[ComparisonResult] = []
+    implied: dict[str, str] = {}
     for type_scope in sorted(left.keys() & right.keys()):
         rule = rules.identifier_types.get(type_scope[0])
         if rule is None:
@@ -164,6 +166,8 @@ def _identifier_comparisons(subject: Evidence, candidate: Evidence, rules: Rules
         if usable:
             results.append(ComparisonResult(name, "identifier", "agree", rule.agree_bits,
                                             usable[0].display, usable[0].display))
+            for attribute in rule.implies:
+                implied.setdefault(attribute, name)
         elif shared:
             note = ignored.get(shared[0].key, "not merge evidence for this type")
             results.append(ComparisonResult(name, "identifier", "ignored", 0.0,
@@ -173,7 +177,7 @@ def _identifier_comparisons(subject: Evidence, candidate: Evidence, rules: Rules
             results.append(ComparisonResult(name, "identifier", "conflict", rule.conflict_bits,
                                             a.display, b.display,
                                             "one-per-person type holds different values"))
-    return results
+    return results, implied
 
 
 def level_bits(rule: AttributeRule, level: str, left: str) -> tuple[float, str]:

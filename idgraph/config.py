@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from idgraph.domain.records import Limits
@@ -57,6 +58,9 @@ class Settings(BaseSettings):
         300.0, ge=0, description="how long next-model statistics are reused at least")
     hmac_secret: SecretStr = SecretStr(DEV_HMAC_SECRET)
 
+    # Batch inputs: the zone of times written without one ("2021-07-15 08:30:00", "2021-07").
+    timezone: str = "Asia/Shanghai"
+
     # Per-record bounds.
     max_identifiers: int = Field(64, ge=1)
     max_value_length: int = Field(256, ge=16)
@@ -67,6 +71,21 @@ class Settings(BaseSettings):
     gc_threshold: int = Field(50_000, ge=0, description="allocations between Python's "
                               "young-generation collections; 0 keeps Python's default")
     log_level: str = "INFO"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (an IANA name such as "
+                             "Asia/Shanghai)") from exc
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The zone of naive times in batch inputs."""
+        return ZoneInfo(self.timezone)
 
     @property
     def limits(self) -> Limits:

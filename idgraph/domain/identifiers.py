@@ -156,10 +156,15 @@ def id_card_facts(normalized: str) -> tuple[date, str]:
 
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_HEX_RUN = re.compile(r"^[0-9a-f]{16,64}$")
 
 
 def normalize_device_id(raw: str, opts: FormatOptions) -> str | None:
-    """OAID/IDFA (UUID, lowercased) or IMEI (15 digits, Luhn). All-zero means "no value"."""
+    """A device id as issued, hex lowercased; all zeros means "no value".
+
+    IMEI: 15 digits with a Luhn check. OAID: a UUID (Huawei, Honor) or a run of 16 to 64 hex
+    digits (Xiaomi and others). IDFA: a UUID in any case. Android ID: 16 hex digits. A run of
+    32 hex digits is written as the UUID it spells, as before."""
     value = raw.strip().lower()
     if value and set(value) <= {"0", "-"}:
         return None
@@ -168,10 +173,11 @@ def normalize_device_id(raw: str, opts: FormatOptions) -> str | None:
             raise BadIdentifier("IMEI fails its Luhn check digit")
         return value
     if re.fullmatch(r"[0-9a-f]{32}", value):
-        value = f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
-    if not _UUID.fullmatch(value):
-        raise BadIdentifier("a device id is a UUID (OAID/IDFA) or a 15-digit IMEI")
-    return value
+        return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
+    if _UUID.fullmatch(value) or _HEX_RUN.fullmatch(value):
+        return value
+    raise BadIdentifier("a device id is a UUID (OAID, IDFA), 16 to 64 hex digits (OAID, "
+                        "Android ID) or a 15-digit IMEI")
 
 
 _VIN_VALUES = {

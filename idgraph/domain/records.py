@@ -1,9 +1,16 @@
-"""Source records as the core sees them, and their validation into prepared records."""
+"""Source records as the core sees them, and their validation into prepared records.
+
+Two policies: strict (a single ``Ingest``) refuses a record naming every bad field;
+lenient (batch inputs) drops each bad optional value, keeps the record with its valid
+evidence and says what was dropped and why. Both refuse what is structurally broken: no
+source, no id, bounds exceeded, or nothing left to resolve (no identifier, no attribute).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -13,6 +20,7 @@ from functools import cached_property
 from idgraph.domain.comparators import blocking_value
 from idgraph.domain.identifiers import (
     BadIdentifier,
+    FormatOptions,
     keyed_hash,
     normalize,
     normalize_plate,
@@ -34,6 +42,28 @@ class VehicleRelation(StrEnum):
     INTERESTED = "INTERESTED"
     TEST_DRIVE = "TEST_DRIVE"
     SERVICE = "SERVICE"
+
+
+@dataclass(frozen=True)
+class DroppedValue:
+    """A value left out of a record (invalid, or in conflict) and why: a warning."""
+
+    field: str  # path in the record, e.g. "identifiers[2].value"
+    description: str
+    kind: str  # what was dropped, for counting: "identifiers.phone", "vehicles.vin", ...
+
+
+def vehicle_relation(name: str) -> VehicleRelation | None:
+    """A relation by name in any case, short (``owner``, ``Test_Drive``, ``test drive``) or
+    as the proto's enum (``VEHICLE_RELATION_OWNER``); None when it names none."""
+    text = _RELATION_NOISE.sub("_", name.strip()).upper().removeprefix("VEHICLE_RELATION_")
+    return _RELATIONS.get(text)
+
+
+_RELATION_NOISE = re.compile(r"[\s-]+")
+_RELATIONS = {r.value: r for r in VehicleRelation}
+# A lead or a test drive names a model and often no VIN: interest in a model is information.
+MODEL_RELATIONS = frozenset({VehicleRelation.INTERESTED, VehicleRelation.TEST_DRIVE})
 
 
 @dataclass(frozen=True)
@@ -68,6 +98,9 @@ class RawRecord:
     attributes: dict[str, str] = field(default_factory=dict)
     vehicles: tuple[RawVehicle, ...] = ()
     referred_by: tuple[RawIdentifier, ...] = ()
+    # Values a reader could not read (a date in no known format, a list for a string):
+    # dropped with a warning when lenient, refused otherwise.
+    unreadable: tuple[DroppedValue, ...] = ()
 
 
 @dataclass(frozen=True, order=True)
@@ -97,7 +130,8 @@ class IdKey:
 
 @dataclass(frozen=True)
 class Vehicle:
-    """A validated vehicle mention."""
+    """A validated vehicle mention; without a VIN (``vin == ""``) it is interest in a model
+    (INTERESTED or TEST_DRIVE)."""
 
     vin: str
     relation: VehicleRelation
@@ -124,6 +158,8 @@ class PreparedRecord:
     actor: str = "ingest"  # who sent it (the API key's actor); not part of the fingerprint
     referrers: tuple[IdKey, ...] = ()  # identifiers naming who referred the person
     dealers: tuple[str, ...] = ()  # dealer codes the record comes from or names
+    # Values left out (lenient validation only); not part of the fingerprint.
+    dropped: tuple[DroppedValue, ...] = field(default=(), compare=False)
 
     @property
     def key(self) -> str:
@@ -150,28 +186,47 @@ class Limits:
 
 @dataclass
 class _Collector:
+    lenient: bool = False
     violations: list[FieldViolation] = field(default_factory=list)
+    dropped: list[DroppedValue] = field(default_factory=list)
 
     def add(self, path: str, description: str) -> None:
+        """A structural problem: the record is refused."""
         self.violations.append(FieldViolation(path, description))
+
+    def drop(self, path: str, description: str, kind: str) -> None:
+        """A bad optional value: dropped with a warning when lenient, refused otherwise."""
+        if self.lenient:
+            self.dropped.append(DroppedValue(path, description, kind))
+        else:
+            self.add(path, description)
 
 
 def prepare_record(
     raw: RawRecord, rules: Rules, limits: Limits, secret: bytes, now: datetime,
-    prefix: str = "record", actor: str = "ingest",
+    prefix: str = "record", actor: str = "ingest", *, lenient: bool = False,
 ) -> PreparedRecord:
-    """Validate and normalize a record; raise InvalidInput naming every bad field."""
-    errors = _Collector()
+    """Validate and normalize a record; raise InvalidInput naming every bad field.
+
+    Lenient, a bad optional value (identifier, vehicle, plate, attribute, an unreadable
+    time, a one-per-person conflict inside the record) is dropped and listed in
+    ``PreparedRecord.dropped``; only a structurally broken record is refused."""
+    errors = _Collector(lenient)
     at = f"{prefix}." if prefix else ""
     _check_key(raw.source, f"{at}source", limits, errors)
     _check_key(raw.source_record_id, f"{at}source_record_id", limits, errors)
+    for problem in raw.unreadable:
+        errors.drop(at + problem.field, problem.description, problem.kind)
     identifiers = prepare_identifiers(raw.identifiers, rules, limits, secret, errors,
                                       f"{at}identifiers")
-    _check_one_per_person(identifiers, rules, errors, f"{at}identifiers")
+    identifiers = _one_per_person(identifiers, rules, errors, f"{at}identifiers")
     attributes = _prepare_attributes(raw.attributes, limits, errors, f"{at}attributes")
     vehicles = _prepare_vehicles(raw.vehicles, rules, limits, errors, f"{at}vehicles", now)
     referrers = prepare_identifiers(raw.referred_by, rules, limits, secret, errors,
-                                    f"{at}referred_by") if raw.referred_by else ()
+                                    f"{at}referred_by", "referred_by") if raw.referred_by else ()
+    if not errors.violations and not identifiers and not attributes:
+        errors.add(f"{at}identifiers", "no valid identifier and no attribute: nothing to "
+                   "resolve" + "".join(f"; {d.field}: {d.description}" for d in errors.dropped))
     if errors.violations:
         raise InvalidInput(errors.violations)
     observed = raw.observed_at or now
@@ -187,6 +242,7 @@ def prepare_record(
         actor=actor,
         referrers=referrers,
         dealers=dealers_of(identifiers, attributes, rules),
+        dropped=tuple(errors.dropped),
     )
 
 
@@ -211,7 +267,7 @@ def _check_key(value: str, path: str, limits: Limits, errors: _Collector) -> Non
 
 def prepare_identifiers(
     raws: tuple[RawIdentifier, ...], rules: Rules, limits: Limits, secret: bytes,
-    errors: _Collector | None = None, path: str = "identifiers",
+    errors: _Collector | None = None, path: str = "identifiers", kind: str = "identifiers",
 ) -> tuple[IdKey, ...]:
     """Normalize identifiers; values that mean "no value" are dropped, duplicates merged."""
     collector = errors or _Collector()
@@ -220,7 +276,8 @@ def prepare_identifiers(
         raws = ()
     keys: dict[str, IdKey] = {}
     for index, raw in enumerate(raws):
-        key = _prepare_identifier(raw, rules, limits, secret, collector, f"{path}[{index}]")
+        key = _prepare_identifier(raw, rules, limits, secret, collector, f"{path}[{index}]",
+                                  f"{kind}.{raw.type[:64]}")
         if key is not None:
             keys.setdefault(key.key, key)
     if errors is None and collector.violations:
@@ -230,26 +287,27 @@ def prepare_identifiers(
 
 def _prepare_identifier(
     raw: RawIdentifier, rules: Rules, limits: Limits, secret: bytes, errors: _Collector,
-    path: str,
+    path: str, kind: str,
 ) -> IdKey | None:
     rule = rules.identifier_types.get(raw.type)
     if rule is None:
-        errors.add(f"{path}.type", f"unknown identifier type {raw.type[:64]!r}; configured: "
-                   + ", ".join(sorted(rules.identifier_types)))
+        errors.drop(f"{path}.type", f"unknown identifier type {raw.type[:64]!r}; configured: "
+                    + ", ".join(sorted(rules.identifier_types)), kind)
         return None
     scope = raw.scope.strip()
     if rule.scoped and not scope:
-        errors.add(f"{path}.scope", f"{raw.type} needs a scope (appid, platform or dealer)")
+        errors.drop(f"{path}.scope", f"{raw.type} needs a scope (appid, platform or dealer)",
+                    kind)
         return None
     if len(scope) > limits.max_value_length or KEY_SEPARATOR in scope:
-        errors.add(f"{path}.scope", f"scope must be at most {limits.max_value_length} "
-                   f"characters without {KEY_SEPARATOR!r}")
+        errors.drop(f"{path}.scope", f"scope must be at most {limits.max_value_length} "
+                    f"characters without {KEY_SEPARATOR!r}", kind)
         return None
     try:
         value = normalize(rule.format, raw.value, rules.format_options(raw.type,
                                                                          limits.max_value_length))
     except BadIdentifier as exc:
-        errors.add(f"{path}.value", f"invalid {raw.type}: {exc}")
+        errors.drop(f"{path}.value", f"invalid {raw.type}: {exc}", kind)
         return None
     if value is None:
         return None
@@ -258,18 +316,23 @@ def _prepare_identifier(
     return IdKey(raw.type, scope if rule.scoped else "", value)
 
 
-def _check_one_per_person(
+def _one_per_person(
     identifiers: tuple[IdKey, ...], rules: Rules, errors: _Collector, path: str,
-) -> None:
+) -> tuple[IdKey, ...]:
+    """More values of a type (in a scope) than one person holds: which one is right is
+    unknown, so all of them are dropped (lenient) or the record is refused."""
     seen: dict[tuple[str, str], int] = {}
     for key in identifiers:
         seen[(key.type, key.scope)] = seen.get((key.type, key.scope), 0) + 1
+    over = set()
     for (type_name, scope), count in sorted(seen.items()):
         limit = rules.identifier_types[type_name].max_per_person
         if limit is not None and count > limit:
             where = f" in scope {scope!r}" if scope else ""
-            errors.add(path, f"{count} different {type_name} values{where}; one person holds "
-                       f"at most {limit}")
+            errors.drop(path, f"{count} different {type_name} values{where}; one person holds "
+                        f"at most {limit}", f"identifiers.{type_name}")
+            over.add((type_name, scope))
+    return tuple(k for k in identifiers if (k.type, k.scope) not in over) if over else identifiers
 
 
 def _prepare_attributes(
@@ -281,12 +344,15 @@ def _prepare_attributes(
     cleaned: dict[str, str] = {}
     for name, value in sorted(raw.items()):
         if not name or len(name) > 64:
-            errors.add(f"{path}[{name[:64]!r}]", "attribute names have 1 to 64 characters")
+            errors.drop(f"{path}[{name[:64]!r}]", "attribute names have 1 to 64 characters",
+                        "attributes")
         elif len(value) > limits.max_attribute_length:
-            errors.add(f"{path}[{name!r}]",
-                       f"longer than {limits.max_attribute_length} characters")
+            errors.drop(f"{path}[{name!r}]",
+                        f"longer than {limits.max_attribute_length} characters",
+                        f"attributes.{name}")
         elif name in BOOLEAN_ATTRIBUTES and value.strip().lower() not in _BOOLEANS:
-            errors.add(f"{path}[{name!r}]", "true or false")
+            errors.drop(f"{path}[{name!r}]", f"true or false, got {value[:32]!r}",
+                        f"attributes.{name}")
         elif name in BOOLEAN_ATTRIBUTES:
             cleaned[name] = _BOOLEANS[value.strip().lower()]
         elif value.strip():
@@ -307,34 +373,53 @@ def _prepare_vehicles(
     if len(raws) > limits.max_vehicles:
         errors.add(path, f"more than {limits.max_vehicles} vehicles")
         return ()
-    vehicles = []
     opts = rules.format_options(None, limits.max_value_length)
-    for index, raw in enumerate(raws):
-        where = f"{path}[{index}]"
+    vehicles = (_prepare_vehicle(raw, rules, opts, errors, f"{path}[{index}]", now)
+                for index, raw in enumerate(raws))
+    return tuple(v for v in vehicles if v is not None)
+
+
+def _prepare_vehicle(raw: RawVehicle, rules: Rules, opts: FormatOptions, errors: _Collector,
+                     where: str, now: datetime) -> Vehicle | None:
+    relation = vehicle_relation(raw.relation)
+    if relation is None:
+        errors.drop(f"{where}.relation", "one of " + ", ".join(r.value for r in VehicleRelation),
+                    "vehicles.relation")
+        return None
+    vin = _vehicle_vin(raw, relation, opts, errors, where)
+    if vin is None:
+        return None
+    plate = ""
+    if raw.plate.strip():
         try:
-            vin = normalize_vin(raw.vin, opts)
+            plate = normalize_plate(raw.plate, opts)
         except BadIdentifier as exc:
-            errors.add(f"{where}.vin", f"invalid vin: {exc}")
-            continue
-        try:
-            relation = VehicleRelation(raw.relation)
-        except ValueError:
-            errors.add(f"{where}.relation", "one of " + ", ".join(r.value for r in VehicleRelation))
-            continue
-        plate = ""
-        if raw.plate.strip():
-            try:
-                plate = normalize_plate(raw.plate, opts)
-            except BadIdentifier as exc:
-                errors.add(f"{where}.plate", f"invalid plate: {exc}")
-                continue
-        if raw.since and raw.until and raw.until < raw.since:
-            errors.add(f"{where}.until", "ends before it starts")
-            continue
-        vehicles.append(Vehicle(vin, relation, raw.model.strip()[:128], plate,
-                                raw.since, raw.until, vin_make(vin, rules.makes),
-                                vin_model_year(vin, now)))
-    return tuple(vehicles)
+            errors.drop(f"{where}.plate", f"invalid plate: {exc}", "vehicles.plate")
+    if raw.since and raw.until and raw.until < raw.since:
+        errors.drop(f"{where}.until", "ends before it starts", "vehicles.until")
+        return None
+    return Vehicle(vin, relation, raw.model.strip()[:128], plate, raw.since, raw.until,
+                   vin_make(vin, rules.makes) if vin else "",
+                   vin_model_year(vin, now) if vin else None)
+
+
+def _vehicle_vin(raw: RawVehicle, relation: VehicleRelation, opts: FormatOptions,
+                 errors: _Collector, where: str) -> str | None:
+    """The normalized VIN; "" for interest in a model (a lead or a test drive naming a model
+    and no valid VIN); None when the mention cannot be kept."""
+    as_interest = relation in MODEL_RELATIONS and bool(raw.model.strip())
+    if not raw.vin.strip():
+        if as_interest:
+            return ""
+        needs = ("a VIN, or a model for INTERESTED and TEST_DRIVE" if relation in MODEL_RELATIONS
+                 else f"a VIN for {relation.value}")
+        errors.drop(f"{where}.vin", f"a vehicle mention needs {needs}", "vehicles.vin")
+        return None
+    try:
+        return normalize_vin(raw.vin, opts)
+    except BadIdentifier as exc:
+        errors.drop(f"{where}.vin", f"invalid vin: {exc}", "vehicles.vin")
+        return "" if as_interest else None
 
 
 def derive_blocking_keys(attributes: dict[str, str], rules: Rules) -> tuple[IdKey, ...]:

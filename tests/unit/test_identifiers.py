@@ -38,6 +38,10 @@ def norm(fmt: str, raw: str) -> str | None:
     ("id_card", "130503670401001", "130503196704010016"),  # case 8
     ("device_id", "490154203237518", "490154203237518"),  # case 9
     ("device_id", "6F9619FF-8B86-D011-B42D-00C04FC964FF", "6f9619ff-8b86-d011-b42d-00c04fc964ff"),
+    ("device_id", "6f9619ff-8b86-d011-b42d-00c04fc964ff", "6f9619ff-8b86-d011-b42d-00c04fc964ff"),
+    ("device_id", " 3F2A9C0B1D4E5F60 ", "3f2a9c0b1d4e5f60"),  # OAID (Xiaomi) / Android ID: 16 hex
+    ("device_id", "a" * 64, "a" * 64),  # OAID: up to 64 hex digits
+    ("device_id", "6F9619FF8B86D011B42D00C04FC964FF", "6f9619ff-8b86-d011-b42d-00c04fc964ff"),
     ("plate", "粤b·12345", "粤B12345"),  # case 10
     ("plate", "粤BD12345", "粤BD12345"),
     ("plate", "粤B12345D", "粤B12345D"),
@@ -62,6 +66,9 @@ def test_normalizes(fmt: str, raw: str, expected: str) -> None:
     ("id_card", "110105194913310028"),  # month 13
     ("device_id", "490154203237517"),  # Luhn (case 9)
     ("device_id", "not-a-device"),
+    ("device_id", "3f2a9c0b1d4e5f6"),  # 15 hex digits, not all decimal: no format
+    ("device_id", "a" * 65),
+    ("device_id", "3f2a9c0b1d4e5f6g"),
     ("plate", "京AO1234"),  # letter O (case 10)
     ("plate", "粤B1234"),
     ("opaque", "   "),
@@ -71,7 +78,8 @@ def test_rejects(fmt: str, raw: str) -> None:
         norm(fmt, raw)
 
 
-@pytest.mark.parametrize("raw", ["000000000000000", "00000000-0000-0000-0000-000000000000"])
+@pytest.mark.parametrize("raw", ["000000000000000", "00000000-0000-0000-0000-000000000000",
+                                 "0000000000000000"])
 def test_all_zero_device_ids_are_no_value(raw: str) -> None:
     assert norm("device_id", raw) is None
 

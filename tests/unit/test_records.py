@@ -101,3 +101,116 @@ def test_vehicle_interval_must_be_ordered(rules: Rules) -> None:
     with pytest.raises(InvalidInput) as exc:
         prepare(rules, raw)
     assert fields(exc) == ["record.vehicles[0].until"]
+
+
+# --- what exports contain: accepted, dropped with a warning, refused ----------------------
+
+def lenient(rules: Rules, raw: RawRecord, limits: Limits | None = None):  # type: ignore[no-untyped-def]
+    return prepare_record(raw, rules, limits or Limits(), SECRET, NOW, prefix="", lenient=True)
+
+
+def dropped(prepared) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    return [(d.field, d.kind) for d in prepared.dropped]
+
+
+PHONE = RawIdentifier("phone", "13912345678")
+
+
+@pytest.mark.parametrize("relation", ["TEST_DRIVE", "INTERESTED", "test_drive", "Interested"])
+def test_a_model_without_a_vin_is_interest_in_the_model(rules: Rules, relation: str) -> None:
+    raw = RawRecord("test_drive", "1", None, (PHONE,), vehicles=(RawVehicle(
+        "", relation, model="Model-E5", since=datetime(2021, 7, 1, tzinfo=UTC)),))
+    for prepared in (prepare(rules, raw), lenient(rules, raw)):
+        (vehicle,) = prepared.vehicles
+        assert (vehicle.vin, vehicle.model, vehicle.make, vehicle.model_year) == (
+            "", "Model-E5", "", None)
+        assert vehicle.relation.value == relation.upper() and prepared.dropped == ()
+
+
+@pytest.mark.parametrize("relation", ["OWNER", "DRIVER", "SERVICE"])
+def test_a_vehicle_without_a_vin_is_dropped_for_owners_drivers_and_service(
+        rules: Rules, relation: str) -> None:
+    raw = RawRecord("dms", "1", None, (PHONE,), vehicles=(RawVehicle("", relation, "X5"),))
+    with pytest.raises(InvalidInput) as exc:
+        prepare(rules, raw)
+    assert fields(exc) == ["record.vehicles[0].vin"]
+    prepared = lenient(rules, raw)
+    assert prepared.vehicles == () and prepared.identifiers[0].value == "13912345678"
+    assert dropped(prepared) == [("vehicles[0].vin", "vehicles.vin")]
+
+
+def test_an_invalid_vin_drops_the_vehicle_or_keeps_the_model_interest(rules: Rules) -> None:
+    bad_vin = "1M8GDM9A1KP042788"  # check digit
+    prepared = lenient(rules, RawRecord("dms", "1", None, (PHONE,), vehicles=(
+        RawVehicle(bad_vin, "OWNER", "X5"), RawVehicle(bad_vin, "TEST_DRIVE", "X7"),
+        RawVehicle("", "TEST_DRIVE"))))
+    assert [(v.vin, v.model) for v in prepared.vehicles] == [("", "X7")]
+    assert dropped(prepared) == [("vehicles[0].vin", "vehicles.vin"),
+                                 ("vehicles[1].vin", "vehicles.vin"),
+                                 ("vehicles[2].vin", "vehicles.vin")]
+    assert "check digit" in prepared.dropped[0].description
+
+
+def test_a_bad_plate_or_relation_or_interval_drops_only_that(rules: Rules) -> None:
+    vin = "LJCPCBLCX11000237"
+    prepared = lenient(rules, RawRecord("dms", "1", None, (PHONE,), vehicles=(
+        RawVehicle(vin, "OWNER", plate="京AO1234"), RawVehicle(vin, "SOLD"),
+        RawVehicle(vin, "OWNER", since=datetime(2024, 1, 1, tzinfo=UTC),
+                   until=datetime(2023, 1, 1, tzinfo=UTC)))))
+    assert [(v.vin, v.plate) for v in prepared.vehicles] == [(vin, "")]
+    assert dropped(prepared) == [("vehicles[0].plate", "vehicles.plate"),
+                                 ("vehicles[1].relation", "vehicles.relation"),
+                                 ("vehicles[2].until", "vehicles.until")]
+
+
+def test_bad_identifier_and_attribute_values_are_dropped_and_the_rest_kept(
+        rules: Rules) -> None:
+    raw = RawRecord("crm", "1", None, (
+        PHONE, RawIdentifier("phone", "12345678901"), RawIdentifier("landline", "46590442"),
+        RawIdentifier("fax", "1"), RawIdentifier("wechat_openid", "o1")),
+        {"name": "张伟", "consent_marketing": "maybe"},
+        referred_by=(RawIdentifier("phone", "123"),))
+    prepared = lenient(rules, raw)
+    assert [k.key for k in prepared.identifiers] == ["phone||13912345678"]
+    assert prepared.attributes == {"name": "张伟"} and prepared.referrers == ()
+    assert dropped(prepared) == [
+        ("identifiers[1].value", "identifiers.phone"),
+        ("identifiers[2].value", "identifiers.landline"),
+        ("identifiers[3].type", "identifiers.fax"),
+        ("identifiers[4].scope", "identifiers.wechat_openid"),
+        ("attributes['consent_marketing']", "attributes.consent_marketing"),
+        ("referred_by[0].value", "referred_by.phone")]
+    clean = lenient(rules, RawRecord("crm", "1", None, (PHONE,), {"name": "张伟"}))
+    assert prepared.fingerprint == clean.fingerprint  # what was dropped is not content
+    with pytest.raises(InvalidInput) as exc:
+        prepare(rules, raw)
+    assert len(exc.value.violations) == 6
+
+
+def test_a_one_per_person_conflict_inside_a_record_drops_those_values(rules: Rules) -> None:
+    raw = RawRecord("dms", "1", None, (PHONE, RawIdentifier("id_card", "11010519491231002X"),
+                                       RawIdentifier("id_card", "130503670401001")))
+    prepared = lenient(rules, raw)
+    assert [k.type for k in prepared.identifiers] == ["phone"]
+    assert dropped(prepared) == [("identifiers", "identifiers.id_card")]
+    assert "2 different id_card values" in prepared.dropped[0].description
+
+
+def test_only_structurally_broken_records_are_refused(rules: Rules) -> None:
+    for raw, field in (
+            (RawRecord("", "1", None, (PHONE,)), "source"),
+            (RawRecord("crm", " ", None, (PHONE,)), "source_record_id"),
+            (RawRecord("crm", "1", None, (RawIdentifier("phone", "12345678901"),)),
+             "identifiers"),
+            (RawRecord("crm", "1", None, (RawIdentifier("device_id", "0" * 16),)),
+             "identifiers"),
+    ):
+        with pytest.raises(InvalidInput) as exc:
+            lenient(rules, raw)
+        assert fields(exc) == [field]
+    with pytest.raises(InvalidInput, match=r"nothing to resolve.*invalid phone"):
+        lenient(rules, RawRecord("crm", "1", None, (RawIdentifier("phone", "12345678901"),)))
+    with pytest.raises(InvalidInput, match="more than 4 identifiers"):  # bounds still hold
+        lenient(rules, RawRecord("crm", "1", None, (PHONE,) * 5), Limits(max_identifiers=4))
+    only_attributes = lenient(rules, RawRecord("crm", "1", None, (), {"dealer": "SZ004"}))
+    assert only_attributes.identifiers == () and only_attributes.dealers == ("SZ004",)

@@ -154,54 +154,6 @@ def test_train_command_writes_a_loadable_rules_file(tmp_path: Path, data: list[L
     assert math.isfinite(exact.bits)
 
 
-@pytest.mark.parametrize("row", [
-    {"source": "crm", "sourceRecordId": "1", "identifiers": [
-        {"type": "phone", "value": "139 1234 5678"},
-        {"type": "wechat_openid", "value": "o1", "scope": "app1"}],
-     "attributes": {"name": "张伟", "city": "上海"}},
-    {"source": "crm", "source_record_id": "2", "attributes": {"name": "李娜"}},
-    {"source": "dms", "sourceRecordId": "3", "observedAt": "2025-03-01T08:00:00Z",
-     "vehicles": [{"vin": "LJCPCBLCX11000237", "relation": "VEHICLE_RELATION_OWNER"}]},
-    {"source": "dms", "sourceRecordId": "4", "observedAt": "2025-03-01T16:00:00.123456+08:00",
-     "vehicles": [{"vin": "LJCPCBLCX11000237", "relation": "VEHICLE_RELATION_SERVICE",
-                   "model": "X3", "plate": "粤B12345", "since": "2020-01-01T00:00:00Z",
-                   "until": "2021-06-30T23:59:59.5-05:00"}]},
-    {"source": "app", "sourceRecordId": "6", "referredBy": [{"type": "phone", "value": "1"}],
-     "identifiers": [{"type": "phone", "value": "13912345678"}]},
-    {"source": "app", "sourceRecordId": "5", "observed_at": "2025-03-01T08:00:00.123456789Z",
-     "vehicles": [{"vin": "LJCPCBLCX11000237", "relation": "VEHICLE_RELATION_UNSPECIFIED"},
-                  {"vin": "LJCPCBLCX11000237", "relation": 2}]},
-])
-def test_json_rows_read_like_protobuf_reads_them(row: dict[str, object]) -> None:
-    from google.protobuf import json_format
-
-    from idgraph.api.convert import record_from_proto
-    from idgraph.training_io import record_from_json
-    from idgraph.v1 import identity_pb2 as pb
-
-    assert record_from_json(row) == record_from_proto(
-        json_format.ParseDict(row, pb.SourceRecord()))
-    with pytest.raises(json_format.ParseError):
-        record_from_json({**row, "bogus": 1})
-
-
-@pytest.mark.parametrize("when", ["2025-03-01", "2025-03-01T08:00:00", "2025-03-01 08:00:00Z",
-                                  "2025-02-30T08:00:00Z", "yesterday", 20250301])
-def test_json_rows_with_bad_times_are_refused_like_protobuf_refuses_them(when: object) -> None:
-    from google.protobuf import json_format
-
-    from idgraph.training_io import record_from_json
-    from idgraph.v1 import identity_pb2 as pb
-
-    for row in ({"source": "crm", "sourceRecordId": "1", "observedAt": when},
-                {"source": "crm", "sourceRecordId": "1",
-                 "vehicles": [{"vin": "V", "since": when}]}):
-        with pytest.raises(json_format.ParseError):
-            json_format.ParseDict(row, pb.SourceRecord())
-        with pytest.raises(json_format.ParseError):
-            record_from_json(row)
-
-
 def test_identifier_levels_one_value_or_several() -> None:
     from idgraph.training import TrainingRecord, _Columns, comparison_specs, identifier_level
 

@@ -254,13 +254,19 @@ class IdentityEngine:
     def submit(self, raw: RawRecord, timeout: float | None = None,
                prefix: str = "record", actor: str = "ingest") -> Future[IngestOutcome]:
         """Validate now (InvalidInput raises here, nothing queued) and queue for group commit."""
-        return self._group_committer().submit(self.prepare(raw, prefix, actor), timeout)
+        return self.enqueue(self.prepare(raw, prefix, actor), timeout)
 
-    def prepare(self, raw: RawRecord, prefix: str = "record", actor: str = "ingest"
-                ) -> PreparedRecord:
-        """Validate and normalize one record without writing anything."""
+    def enqueue(self, record: PreparedRecord, timeout: float | None = None
+                ) -> Future[IngestOutcome]:
+        """Queue a prepared record for group commit."""
+        return self._group_committer().submit(record, timeout)
+
+    def prepare(self, raw: RawRecord, prefix: str = "record", actor: str = "ingest", *,
+                lenient: bool = False) -> PreparedRecord:
+        """Validate and normalize one record without writing anything; lenient, bad
+        optional values are dropped and listed in ``dropped`` instead of refused."""
         return prepare_record(raw, self.rules, self.limits, self.secret, self.clock(), prefix,
-                              actor)
+                              actor, lenient=lenient)
 
     # ------------------------------------------------------------------ steward decisions
     def keep_apart(self, one_ids: Sequence[str], actor: str, reason: str, task_id: str = "",
@@ -1143,11 +1149,11 @@ def _stored_record(raw: Mapping[str, object]) -> StoredRecord:
         IdKey(str(i["type"]), str(i["scope"]), str(i["value"]), bool(i["hashed"]))
         for i in raw["identifiers"]  # type: ignore[attr-defined]
     )
-    vehicles = tuple(
-        StoredVehicle(str(v["vin"]), str(v["model"] or ""), str(v["plate"] or ""),
+    vehicles = tuple(  # a mention without a VIN is interest in a model (vin "")
+        StoredVehicle(str(v["vin"] or ""), str(v["model"] or ""), str(v["plate"] or ""),
                       str(v["relation"]), to_native(v["since"]), to_native(v["until"]))
         for v in raw["vehicles"]  # type: ignore[attr-defined]
-        if v["vin"] is not None
+        if v["vin"] is not None or v["model"] is not None
     )
     return StoredRecord(
         source=str(raw["source"]), source_record_id=str(raw["source_record_id"]),

@@ -268,6 +268,21 @@ CALL (car, v, p, since, m) {
 }
 """
 
+# Interest in a model without a VIN (a lead, a test drive): a MENTIONS edge to the model's
+# node, read wherever vehicle mentions are read for models (profile, recommendations).
+LINK_MODEL_INTERESTS: LiteralString = """
+UNWIND $rows AS row
+MATCH (r:Record {key: row.key})
+UNWIND row.interests AS v
+MERGE (model:Model {model: v.model})
+CREATE (r)-[:MENTIONS {relation: v.relation,
+                       since: CASE WHEN v.since IS NULL THEN null
+                                   ELSE datetime({epochMillis: v.since}) END,
+                       until: CASE WHEN v.until IS NULL THEN null
+                                   ELSE datetime({epochMillis: v.until}) END,
+                       observed_at: datetime({epochMillis: row.observed_at})}]->(model)
+"""
+
 # What a record says about other people and places: the identifiers naming its referrer
 # (created when nobody holds them yet) and the dealers it comes from.
 LINK_RELATIONS: LiteralString = """
@@ -630,7 +645,7 @@ CALL (p) {
     RETURN collect(i {.key, .type, .scope, .value, .hashed}) AS identifiers
   }
   CALL (r) {
-    MATCH (r)-[m:MENTIONS]->(car:Vehicle)
+    MATCH (r)-[m:MENTIONS]->(car:Vehicle|Model)
     RETURN collect({vin: car.vin, model: car.model, plate: car.plate, relation: m.relation,
                     since: m.since, until: m.until}) AS vehicles
   }
@@ -712,7 +727,7 @@ CALL (p) {
   RETURN collect({source: r.source, at: coalesce(r.observed_at.epochMillis, 0),
                   attributes: r.attributes,
                   dealers: dealers,
-                  touches: [(r)-[m:MENTIONS]->(car:Vehicle) WHERE car.model IS NOT NULL |
+                  touches: [(r)-[m:MENTIONS]->(car:Vehicle|Model) WHERE car.model IS NOT NULL |
                             {model: car.model, relation: m.relation, current: m.until IS NULL,
                              since: m.since.epochMillis}]
                  }) AS records
@@ -726,7 +741,7 @@ RETURN p.one_id AS one_id, records,
 # what people interested in a model also consider, and how many own each model now (for
 # the next-model walk and the popularity baseline).
 MODEL_TOUCHES: LiteralString = """
-MATCH (car:Vehicle)<-[m:MENTIONS]-(:Record)-[:PART_OF]->(q:Person)
+MATCH (car:Vehicle|Model)<-[m:MENTIONS]-(:Record)-[:PART_OF]->(q:Person)
 WHERE car.model IS NOT NULL AND q.status = 'active'
   AND m.relation IN ['OWNER', 'TEST_DRIVE', 'INTERESTED']
 WITH q, car, m.relation AS relation, min(m.since) AS since,

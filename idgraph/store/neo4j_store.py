@@ -218,10 +218,15 @@ class GraphTx:
                  "evidence": m.evidence, "actor": m.actor} for m in plan.merges], now=ms)
         if plan.changes:
             self.record_changes(plan.changes, now)
-        with_vehicles = [(r, one_id) for r, one_id in plan.records.values() if r.vehicles]
+        with_vehicles = [r for r, _ in plan.records.values() if any(v.vin for v in r.vehicles)]
         if with_vehicles:
-            self._run(cypher.LINK_VEHICLES, rows=[_vehicle_row(r) for r, _ in with_vehicles],
+            self._run(cypher.LINK_VEHICLES, rows=[_vehicle_row(r) for r in with_vehicles],
                       now=ms)
+        with_interests = [r for r, _ in plan.records.values()
+                          if any(not v.vin for v in r.vehicles)]
+        if with_interests:
+            self._run(cypher.LINK_MODEL_INTERESTS,
+                      rows=[_interest_row(r) for r in with_interests])
         related = [r for r, _ in plan.records.values() if r.referrers or r.dealers]
         if related:
             self._run(cypher.LINK_RELATIONS, rows=[{
@@ -444,7 +449,15 @@ def _vehicle_row(record: PreparedRecord) -> dict[str, Any]:
             "vehicles": [{"vin": v.vin, "relation": v.relation.value, "model": v.model,
                           "plate": v.plate, "since": epoch_ms(v.since),
                           "until": epoch_ms(v.until), "make": v.make,
-                          "model_year": v.model_year} for v in record.vehicles]}
+                          "model_year": v.model_year} for v in record.vehicles if v.vin]}
+
+
+def _interest_row(record: PreparedRecord) -> dict[str, Any]:
+    """Mentions of a model without a VIN (interest, test drive)."""
+    return {"key": record.key, "observed_at": epoch_ms(record.observed_at),
+            "interests": [{"model": v.model, "relation": v.relation.value,
+                           "since": epoch_ms(v.since), "until": epoch_ms(v.until)}
+                          for v in record.vehicles if not v.vin]}
 
 
 class GraphStore(Protocol):

@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 from typing import cast
 
 from google.protobuf.timestamp_pb2 import Timestamp
+from google.rpc import error_details_pb2
 
 from idgraph.domain.profile import AssignedTag, Profile, RelationType
-from idgraph.domain.records import RawIdentifier, RawRecord, RawVehicle
+from idgraph.domain.records import DroppedValue, RawIdentifier, RawRecord, RawVehicle
 from idgraph.domain.resolution import Action
 from idgraph.domain.scoring import ComparisonResult, probability
 from idgraph.domain.working_set import IngestOutcome
@@ -85,13 +86,17 @@ def record_from_proto(message: pb.SourceRecord, path: str = "record") -> RawReco
 _SCORED = frozenset({Action.LINKED, Action.MERGED, Action.REVIEW})
 
 
-def ingest_response(outcome: IngestOutcome, record: pb.SourceRecord) -> pb.IngestResponse:
-    """Domain outcome -> IngestResponse."""
+def ingest_response(outcome: IngestOutcome, record: pb.SourceRecord,
+                    dropped: Iterable[DroppedValue] = ()) -> pb.IngestResponse:
+    """Domain outcome (and the values left out of the record) -> IngestResponse."""
     return pb.IngestResponse(
         one_id=outcome.one_id, decision=ACTION_TO_PROTO[outcome.action], score=outcome.score,
         merged_one_ids=list(outcome.merged_one_ids), review_task_id=outcome.review_task_id,
         source=record.source, source_record_id=record.source_record_id,
         match_probability=(probability(outcome.score) if outcome.action in _SCORED else 0.0),
+        dropped=[error_details_pb2.BadRequest.FieldViolation(field=d.field,
+                                                             description=d.description)
+                 for d in dropped],
     )
 
 

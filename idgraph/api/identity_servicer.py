@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future
+from typing import NamedTuple
 
 import grpc
 from google.protobuf.message import Message
@@ -21,12 +22,22 @@ from idgraph.api.convert import (
     record_from_proto,
 )
 from idgraph.api.status import to_status_proto
-from idgraph.domain.records import RawRecord
+from idgraph.domain.records import DroppedValue, RawRecord
 from idgraph.domain.working_set import IngestOutcome
 from idgraph.engine import IdentityEngine
 from idgraph.errors import IdGraphError, InvalidInput
 from idgraph.v1 import identity_pb2 as pb
 from idgraph.v1 import identity_pb2_grpc as pb_grpc
+
+
+class _Queued(NamedTuple):
+    """A record queued for group commit, with the values left out of it."""
+
+    dropped: tuple[DroppedValue, ...]
+    outcome: Future[IngestOutcome]
+
+
+Pending = _Queued | IdGraphError
 
 
 def remaining(context: grpc.ServicerContext) -> float | None:
@@ -61,9 +72,11 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
 
     def Ingest(self, request: pb.IngestRequest, context: grpc.ServicerContext
                ) -> pb.IngestResponse:
-        outcome = self.engine.ingest(self._record_of(request), remaining(context),
-                                     current_caller().actor)
-        return ingest_response(outcome, request.record)
+        # Strict unless the caller asks to drop invalid values (then listed in the answer).
+        prepared = self.engine.prepare(self._record_of(request), actor=current_caller().actor,
+                                       lenient=request.drop_invalid_values)
+        outcome = self.engine.enqueue(prepared, remaining(context)).result()
+        return ingest_response(outcome, request.record, prepared.dropped)
 
     def _record_of(self, request: pb.IngestRequest) -> RawRecord:
         self._check_size(request, "record")
@@ -75,7 +88,7 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
                     context: grpc.ServicerContext) -> Iterator[pb.IngestResponse]:
         # Records are validated as they arrive and queued for group commit; up to
         # batch_window are in flight, and answers leave in request order.
-        window: deque[tuple[pb.IngestRequest, Future[IngestOutcome] | IdGraphError]] = deque()
+        window: deque[tuple[pb.IngestRequest, Pending]] = deque()
         for request in request_iterator:
             window.append((request, self._submit(request, remaining(context))))
             while len(window) >= self.batch_window:
@@ -83,19 +96,24 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         while window:
             yield _answer(*window.popleft())
 
-    def _submit(self, request: pb.IngestRequest, timeout: float | None
-                ) -> Future[IngestOutcome] | IdGraphError:
+    def _submit(self, request: pb.IngestRequest, timeout: float | None) -> Pending:
         try:
-            return self.engine.submit(self._record_of(request), timeout,
-                                      actor=current_caller().actor)
+            return self._queue(self._record_of(request), timeout, "record",
+                               current_caller().actor)
         except IdGraphError as error:
             return error
+
+    def _queue(self, raw: RawRecord, timeout: float | None, prefix: str, actor: str
+               ) -> _Queued:
+        """Batch RPCs drop invalid values and answer them; InvalidInput for broken records."""
+        prepared = self.engine.prepare(raw, prefix, actor, lenient=True)
+        return _Queued(prepared.dropped, self.engine.enqueue(prepared, timeout))
 
     def IngestBatches(self, request_iterator: Iterator[pb.IngestBatchRequest],
                       context: grpc.ServicerContext) -> Iterator[pb.IngestBatchResponse]:
         # Like BatchIngest: every record of a request is validated and queued as the
         # request arrives; requests holding up to batch_window records are in flight.
-        window: deque[tuple[pb.IngestBatchRequest, list[Future[IngestOutcome] | IdGraphError]]]
+        window: deque[tuple[pb.IngestBatchRequest, list[Pending]]]
         window, in_flight = deque(), 0
         for request in request_iterator:
             pending = self._submit_all(request, remaining(context))
@@ -109,18 +127,17 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
             yield _batch_answer(*window.popleft())
 
     def _submit_all(self, request: pb.IngestBatchRequest, timeout: float | None
-                    ) -> list[Future[IngestOutcome] | IdGraphError]:
+                    ) -> list[Pending]:
         try:
             self._check_size(request, "records")
         except IdGraphError as error:
             return [error] * len(request.records)
         actor = current_caller().actor
-        pending: list[Future[IngestOutcome] | IdGraphError] = []
+        pending: list[Pending] = []
         for index, record in enumerate(request.records):
             try:
                 raw = record_from_proto(record, f"records[{index}]")
-                pending.append(self.engine.submit(raw, timeout, prefix=f"records[{index}]",
-                                                  actor=actor))
+                pending.append(self._queue(raw, timeout, f"records[{index}]", actor))
             except IdGraphError as error:
                 pending.append(error)
         return pending
@@ -186,26 +203,23 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
             match_probability=outcome.score.probability)
 
 
-def _batch_answer(request: pb.IngestBatchRequest,
-                  pending: list[Future[IngestOutcome] | IdGraphError]
+def _batch_answer(request: pb.IngestBatchRequest, pending: list[Pending]
                   ) -> pb.IngestBatchResponse:
     """The answer for one IngestBatches request: each record's outcome or error, in order."""
     return pb.IngestBatchResponse(results=[_outcome(record, item) for record, item
                                            in zip(request.records, pending, strict=True)])
 
 
-def _answer(request: pb.IngestRequest, pending: Future[IngestOutcome] | IdGraphError
-            ) -> pb.IngestResponse:
+def _answer(request: pb.IngestRequest, pending: Pending) -> pb.IngestResponse:
     """The answer for one BatchIngest request: its outcome, or its error in its place."""
     return _outcome(request.record, pending)
 
 
-def _outcome(record: pb.SourceRecord, pending: Future[IngestOutcome] | IdGraphError
-             ) -> pb.IngestResponse:
+def _outcome(record: pb.SourceRecord, pending: Pending) -> pb.IngestResponse:
     try:
         if isinstance(pending, IdGraphError):
             raise pending
-        return ingest_response(pending.result(), record)
+        return ingest_response(pending.outcome.result(), record, pending.dropped)
     except IdGraphError as error:
         return pb.IngestResponse(error=to_status_proto(error), source=record.source,
                                  source_record_id=record.source_record_id)

@@ -1,6 +1,7 @@
 import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.rpc import error_details_pb2 as _error_details_pb2
 from google.rpc import status_pb2 as _status_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -125,13 +126,15 @@ class SourceRecord(_message.Message):
     def __init__(self, source: _Optional[str] = ..., source_record_id: _Optional[str] = ..., observed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., identifiers: _Optional[_Iterable[_Union[Identifier, _Mapping]]] = ..., attributes: _Optional[_Mapping[str, str]] = ..., vehicles: _Optional[_Iterable[_Union[VehicleLink, _Mapping]]] = ..., referred_by: _Optional[_Iterable[_Union[Identifier, _Mapping]]] = ...) -> None: ...
 
 class IngestRequest(_message.Message):
-    __slots__ = ("record",)
+    __slots__ = ("record", "drop_invalid_values")
     RECORD_FIELD_NUMBER: _ClassVar[int]
+    DROP_INVALID_VALUES_FIELD_NUMBER: _ClassVar[int]
     record: SourceRecord
-    def __init__(self, record: _Optional[_Union[SourceRecord, _Mapping]] = ...) -> None: ...
+    drop_invalid_values: bool
+    def __init__(self, record: _Optional[_Union[SourceRecord, _Mapping]] = ..., drop_invalid_values: _Optional[bool] = ...) -> None: ...
 
 class IngestResponse(_message.Message):
-    __slots__ = ("one_id", "decision", "score", "merged_one_ids", "review_task_id", "error", "source", "source_record_id", "match_probability")
+    __slots__ = ("one_id", "decision", "score", "merged_one_ids", "review_task_id", "error", "source", "source_record_id", "match_probability", "dropped")
     ONE_ID_FIELD_NUMBER: _ClassVar[int]
     DECISION_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
@@ -141,6 +144,7 @@ class IngestResponse(_message.Message):
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     SOURCE_RECORD_ID_FIELD_NUMBER: _ClassVar[int]
     MATCH_PROBABILITY_FIELD_NUMBER: _ClassVar[int]
+    DROPPED_FIELD_NUMBER: _ClassVar[int]
     one_id: str
     decision: Decision
     score: float
@@ -150,7 +154,8 @@ class IngestResponse(_message.Message):
     source: str
     source_record_id: str
     match_probability: float
-    def __init__(self, one_id: _Optional[str] = ..., decision: _Optional[_Union[Decision, str]] = ..., score: _Optional[float] = ..., merged_one_ids: _Optional[_Iterable[str]] = ..., review_task_id: _Optional[str] = ..., error: _Optional[_Union[_status_pb2.Status, _Mapping]] = ..., source: _Optional[str] = ..., source_record_id: _Optional[str] = ..., match_probability: _Optional[float] = ...) -> None: ...
+    dropped: _containers.RepeatedCompositeFieldContainer[_error_details_pb2.BadRequest.FieldViolation]
+    def __init__(self, one_id: _Optional[str] = ..., decision: _Optional[_Union[Decision, str]] = ..., score: _Optional[float] = ..., merged_one_ids: _Optional[_Iterable[str]] = ..., review_task_id: _Optional[str] = ..., error: _Optional[_Union[_status_pb2.Status, _Mapping]] = ..., source: _Optional[str] = ..., source_record_id: _Optional[str] = ..., match_probability: _Optional[float] = ..., dropped: _Optional[_Iterable[_Union[_error_details_pb2.BadRequest.FieldViolation, _Mapping]]] = ...) -> None: ...
 
 class IngestBatchRequest(_message.Message):
     __slots__ = ("records",)

@@ -87,7 +87,10 @@ class IdentityServiceServicer:
 
     def BatchIngest(self, request_iterator, context):
         """BatchIngest answers one IngestResponse per request, in order. An invalid
-        record gets an answer carrying its error and the stream goes on.
+        value (an identifier, a vehicle, a plate, an attribute value) is dropped and
+        the record stored with the rest; its answer lists what was dropped. A record
+        that is structurally broken (no source, no id, nothing valid to resolve) gets
+        an answer carrying its error and the stream goes on.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -96,8 +99,9 @@ class IdentityServiceServicer:
     def IngestBatches(self, request_iterator, context):
         """IngestBatches is BatchIngest with many records per message, for bulk loads:
         gRPC's per-message cost is paid once per batch, not once per record. Each
-        response answers one request, with one result per record in order; an
-        invalid record gets its error in its place and the others go on.
+        response answers one request, with one result per record in order; invalid
+        values are dropped as in BatchIngest, and a broken record gets its error in
+        its place and the others go on.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -4,7 +4,10 @@ Rows (JSON Lines of ``SourceRecord``) are validated and resolved in batches by t
 ``ingest_batch`` as the service. Each batch commits together with its file's checkpoint
 (byte offset, line, counts) in one Neo4j transaction, so a run killed at any point
 resumes exactly after the last committed batch: no row is lost or counted twice.
-Invalid rows go to a dead-letter file (line, reason, row) and the run goes on.
+A bad optional value (an identifier, a vehicle, an attribute value, a time) is dropped and
+written to the warnings file beside the dead letters (``dead-letters.warnings.jsonl``);
+only a structurally broken row goes to the dead-letter file (line, reason, row). The run
+goes on either way.
 """
 
 from __future__ import annotations
@@ -18,22 +21,28 @@ import queue
 import threading
 import time
 import tomllib
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, fields
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
-from google.protobuf import json_format
-
-from idgraph.domain.records import PreparedRecord, RawIdentifier, RawRecord
+from idgraph.domain.records import (
+    DroppedValue,
+    PreparedRecord,
+    RawIdentifier,
+    RawRecord,
+    RawVehicle,
+)
 from idgraph.domain.resolution import Action
+from idgraph.domain.timestamps import parse_timestamp
 from idgraph.domain.working_set import IngestOutcome
 from idgraph.engine import IdentityEngine
 from idgraph.errors import ConfigError, InvalidInput
+from idgraph.record_json import DEFAULT_ZONE, record_from_json
 from idgraph.store.neo4j_store import GraphTx
-from idgraph.training_io import record_from_json
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +60,7 @@ class Counts:
     merges: int = 0
     review_tasks: int = 0
     dead_letters: int = 0
+    dropped_values: int = 0  # values left out of stored rows (see the warnings file)
 
     def add(self, outcomes: list[IngestOutcome]) -> None:
         """Count a committed batch's answers."""
@@ -107,12 +117,20 @@ class ColumnMapping:
 
         source = "dms"                   # the source system (required)
         source_record_id = "cust_no"     # the column with the record's id (required)
-        observed_at = "updated_at"       # a column with an ISO 8601 time (optional)
+        observed_at = "updated_at"       # a column with a time (optional)
         [identifiers]                    # column = identifier type, or {type, scope}
         mobile = "phone"
         openid = { type = "wechat_openid", scope = "wx-app-1" }
         [attributes]                     # column = attribute name
         cust_name = "name"
+        [vehicle]                        # one vehicle mention per row (optional)
+        vin = "vin"                      # columns: vin, relation, model, plate, since, until
+        relation = "rel"                 # or a fixed one: relation = { value = "OWNER" }
+        since = "sold_on"
+
+    Times are read like JSON Lines times (``2021-07``, ``2021/07/15``, local times in
+    IDGRAPH_TIMEZONE, RFC 3339, epoch seconds or millis); relations by short name in any
+    case.
     """
 
     source: str
@@ -120,6 +138,8 @@ class ColumnMapping:
     observed_column: str = ""
     identifiers: tuple[tuple[str, str, str], ...] = ()  # (column, type, scope)
     attributes: tuple[tuple[str, str], ...] = ()  # (column, attribute)
+    vehicle: tuple[tuple[str, str], ...] = ()  # (field, column) of one vehicle mention
+    relation: str = ""  # a fixed relation, when no column holds one
 
     @staticmethod
     def load(path: Path) -> ColumnMapping:
@@ -144,14 +164,16 @@ class ColumnMapping:
                                   "or {type, scope}")
         attributes = [(column, str(name))
                       for column, name in dict(doc.get("attributes", {})).items()]
+        vehicle, relation = _vehicle_columns(dict(doc.get("vehicle", {})), path)
         return ColumnMapping(source.strip(), id_column, str(doc.get("observed_at", "")),
-                             tuple(identifiers), tuple(attributes))
+                             tuple(identifiers), tuple(attributes), vehicle, relation)
 
     @property
     def columns(self) -> frozenset[str]:
         """Every column the mapping reads."""
         return frozenset({self.id_column, *(c for c, _, _ in self.identifiers),
-                          *(c for c, _ in self.attributes)} | ({self.observed_column} - {""}))
+                          *(c for c, _ in self.attributes), *(c for _, c in self.vehicle)}
+                         | ({self.observed_column} - {""}))
 
     def check_header(self, header: list[str], path: Path) -> None:
         """Every mapped column must be in the file."""
@@ -160,28 +182,73 @@ class ColumnMapping:
             raise ConfigError(f"{path}: columns {', '.join(missing)} are mapped but not in "
                               "the header")
 
-    def record(self, row: dict[str, str]) -> RawRecord:
-        """The raw record of one row (empty cells are left out)."""
-        observed = None
-        if self.observed_column and (row.get(self.observed_column) or "").strip():
-            observed = datetime.fromisoformat(row[self.observed_column].strip())
-            if observed.tzinfo is None:
-                raise ValueError(f"{self.observed_column}: a time zone is required")
+    def record(self, row: dict[str, str], zone: tzinfo = DEFAULT_ZONE) -> RawRecord:
+        """The raw record of one row (empty cells are left out; unreadable times listed)."""
+        unreadable: list[DroppedValue] = []
+
+        def time(column: str, field: str) -> datetime | None:
+            text = (row.get(column) or "").strip() if column else ""
+            if not text:
+                return None
+            try:
+                return parse_timestamp(text, zone)
+            except ValueError as exc:  # kind: "observed_at", "vehicles.since", ...
+                kind = field.replace("[0]", "")
+                unreadable.append(DroppedValue(field, f"column {column}: {exc}", kind))
+                return None
+
         return RawRecord(
             source=self.source, source_record_id=(row.get(self.id_column) or "").strip(),
-            observed_at=observed,
+            observed_at=time(self.observed_column, "observed_at"),
             identifiers=tuple(RawIdentifier(t, row[c].strip(), scope)
                               for c, t, scope in self.identifiers if (row.get(c) or "").strip()),
             attributes={name: row[c].strip() for c, name in self.attributes
-                        if (row.get(c) or "").strip()})
+                        if (row.get(c) or "").strip()},
+            vehicles=self._vehicles(row, time), unreadable=tuple(unreadable))
+
+    def _vehicles(self, row: dict[str, str],
+                  time: Callable[[str, str], datetime | None]) -> tuple[RawVehicle, ...]:
+        columns = dict(self.vehicle)
+        cells = {f: (row.get(c) or "").strip() for f, c in self.vehicle}
+        if not any(cells.get(f) for f in ("vin", "model", "plate")):
+            return ()
+        return (RawVehicle(cells.get("vin", ""), cells.get("relation") or self.relation,
+                           cells.get("model", ""), cells.get("plate", ""),
+                           time(columns.get("since", ""), "vehicles[0].since"),
+                           time(columns.get("until", ""), "vehicles[0].until")),)
+
+
+_VEHICLE_FIELDS = ("vin", "relation", "model", "plate", "since", "until")
+
+
+def _vehicle_columns(spec: dict[str, Any], path: Path) -> tuple[tuple[tuple[str, str], ...], str]:
+    """The [vehicle] table: field -> column, and a fixed relation ({ value = "OWNER" })."""
+    columns, relation = [], ""
+    for name, column in spec.items():
+        if name == "relation" and isinstance(column, dict) and isinstance(column.get("value"),
+                                                                          str):
+            relation = column["value"]
+        elif name in _VEHICLE_FIELDS and isinstance(column, str) and column:
+            columns.append((name, column))
+        else:
+            raise ConfigError(f"mapping {path}: vehicle.{name} must be a column ("
+                              + ", ".join(_VEHICLE_FIELDS) + ") or relation = { value = ... }")
+    return tuple(columns), relation
+
+
+def warnings_path(dead_letters: Path) -> Path:
+    """Where dropped values are written: beside the dead letters (``x.warnings.jsonl``)."""
+    return dead_letters.with_name(f"{dead_letters.stem}.warnings{dead_letters.suffix}")
 
 
 def backfill_file(engine: IdentityEngine, path: Path, dead_letters: Path, *,
                   batch_size: int = 2000, restart: bool = False,
                   report: Report | None = None, mapping: ColumnMapping | None = None,
-                  prepare_time: PrepareTime | None = None) -> FileState:
+                  prepare_time: PrepareTime | None = None,
+                  zone: tzinfo = DEFAULT_ZONE) -> FileState:
     """Load one file (JSON Lines, or CSV or Parquet with a column mapping), resuming from its
-    checkpoint; answers its final state."""
+    checkpoint; answers its final state. Times without a zone are local times in ``zone``;
+    dropped values go to ``warnings_path(dead_letters)``."""
     kind = {".csv": "CSV", ".parquet": "Parquet", ".pq": "Parquet"}.get(path.suffix.lower(), "")
     if kind and mapping is None:
         raise ConfigError(f"{path}: {kind} needs a column mapping (--mapping)")
@@ -197,16 +264,20 @@ def backfill_file(engine: IdentityEngine, path: Path, dead_letters: Path, *,
     state.counts = state.counts or Counts()
     if state.finished:
         return state
+    warned = warnings_path(dead_letters)
     _keep_dead_letters_before(dead_letters, name, state.line)
+    _keep_dead_letters_before(warned, name, state.line)
     started = time.monotonic()
     if mapping is not None and kind == "CSV":
-        rows = _csv_rows(path, state, mapping)
+        rows = _csv_rows(path, state, mapping, zone)
     elif mapping is not None and kind == "Parquet":
-        rows = _parquet_rows(path, state, mapping)
+        rows = _parquet_rows(path, state, mapping, zone)
     else:
-        rows = _jsonl_rows(path, state)
-    with dead_letters.open("a", encoding="utf-8") as dead, _Reader(
-            engine, rows, name, dead, batch_size, prepare_time or PrepareTime()) as reader:
+        rows = _jsonl_rows(path, state, zone)
+    with dead_letters.open("a", encoding="utf-8") as dead, warned.open(
+            "a", encoding="utf-8") as warn, _Reader(
+            engine, rows, _Letters(name, dead, warn), batch_size,
+            prepare_time or PrepareTime()) as reader:
         for batch in reader:
             _commit(engine, name, state, batch)
             if report is not None:
@@ -223,7 +294,22 @@ class _Batch:
     line: int
     read: int
     dead_letters: int
+    dropped_values: int = 0
     last: bool = False
+
+
+@dataclass
+class _Letters:
+    """Where a file's refused rows (dead letters) and dropped values (warnings) go."""
+
+    name: str  # the file's resolved path
+    dead: IO[str]
+    warnings: IO[str]
+
+    def flush(self) -> None:
+        """Out before a checkpoint says the batch is done."""
+        self.dead.flush()
+        self.warnings.flush()
 
 
 class _Reader:
@@ -231,9 +317,9 @@ class _Reader:
     resolved and committed (the graph's work then overlaps with parsing). At most two
     batches wait; a failure in the thread is raised to the consumer."""
 
-    def __init__(self, engine: IdentityEngine, rows: Iterator[Row], name: str, dead: IO[str],
+    def __init__(self, engine: IdentityEngine, rows: Iterator[Row], letters: _Letters,
                  batch_size: int, preparing: PrepareTime) -> None:
-        self._engine, self._rows, self._name, self._dead = engine, rows, name, dead
+        self._engine, self._rows, self._letters = engine, rows, letters
         self._batch_size, self._preparing = batch_size, preparing
         self._queue: queue.Queue[_Batch | BaseException] = queue.Queue(maxsize=2)
         self._stop = threading.Event()
@@ -275,22 +361,23 @@ class _Reader:
             mark = time.perf_counter()
             for line, offset, text, parse in self._rows:
                 batch.read += 1
-                prepared = _prepare(self._engine, parse, text, line, self._name, self._dead,
-                                    counts)
+                prepared = _prepare(self._engine, parse, text, line, self._letters, counts)
                 if prepared is not None:
                     batch.records.append(prepared)
                 batch.offset, batch.line = offset, line
                 if len(batch.records) >= self._batch_size:
                     batch.dead_letters, counts.dead_letters = counts.dead_letters, 0
-                    self._dead.flush()  # out before a checkpoint says the batch is done
+                    batch.dropped_values, counts.dropped_values = counts.dropped_values, 0
+                    self._letters.flush()
                     self._preparing.seconds += time.perf_counter() - mark
                     if not self._put(batch):
                         return
                     mark = time.perf_counter()
                     batch = _Batch([], offset, line, 0, 0)
             batch.dead_letters, batch.last = counts.dead_letters, True
+            batch.dropped_values = counts.dropped_values
             batch.offset = -1  # the end of the file, whatever was read ahead
-            self._dead.flush()
+            self._letters.flush()
             self._preparing.seconds += time.perf_counter() - mark
             self._put(batch)
         except BaseException as error:  # handed to the consumer, raised there
@@ -300,7 +387,7 @@ class _Reader:
 Row = tuple[int, int, str, Callable[[], RawRecord]]  # line, offset after it, text, parse
 
 
-def _jsonl_rows(path: Path, state: FileState) -> Iterator[Row]:
+def _jsonl_rows(path: Path, state: FileState, zone: tzinfo) -> Iterator[Row]:
     """Non-blank lines after the checkpoint's byte offset."""
     with path.open("rb") as source:
         source.seek(state.offset)
@@ -310,14 +397,15 @@ def _jsonl_rows(path: Path, state: FileState) -> Iterator[Row]:
             offset += len(raw)
             if raw.strip():
                 text = raw.decode("utf-8", "replace").rstrip("\r\n")
-                yield line, offset, text, partial(_from_json_line, raw)
+                yield line, offset, text, partial(_from_json_line, raw, zone)
 
 
-def _from_json_line(raw: bytes) -> RawRecord:
-    return record_from_json(json.loads(raw))
+def _from_json_line(raw: bytes, zone: tzinfo) -> RawRecord:
+    return record_from_json(json.loads(raw), zone)
 
 
-def _csv_rows(path: Path, state: FileState, mapping: ColumnMapping) -> Iterator[Row]:
+def _csv_rows(path: Path, state: FileState, mapping: ColumnMapping, zone: tzinfo
+              ) -> Iterator[Row]:
     """Rows after the checkpoint's line (a row may span lines: quoted line breaks)."""
     with path.open("rb") as binary, io.TextIOWrapper(binary, encoding="utf-8-sig",
                                                      newline="") as handle:
@@ -328,10 +416,11 @@ def _csv_rows(path: Path, state: FileState, mapping: ColumnMapping) -> Iterator[
                 continue
             offset = min(binary.tell(), state.size)  # read-ahead: for progress only
             text = json.dumps(row, ensure_ascii=False)
-            yield reader.line_num, offset, text, partial(mapping.record, row)
+            yield reader.line_num, offset, text, partial(mapping.record, row, zone)
 
 
-def _parquet_rows(path: Path, state: FileState, mapping: ColumnMapping) -> Iterator[Row]:
+def _parquet_rows(path: Path, state: FileState, mapping: ColumnMapping, zone: tzinfo
+                  ) -> Iterator[Row]:
     """Rows after the checkpoint's row number (rows count from 1, like lines), read a row
     group at a time and only the mapped columns. Cells become text: integers as digits,
     times in ISO 8601."""
@@ -361,7 +450,7 @@ def _parquet_rows(path: Path, state: FileState, mapping: ColumnMapping) -> Itera
                 cells = {column: _cell(value) for column, value in row.items()}
                 text = json.dumps(cells, ensure_ascii=False)
                 yield (number, state.size * number // total, text,
-                       partial(mapping.record, cells))
+                       partial(mapping.record, cells, zone))
 
 
 def _cell(value: object) -> str:
@@ -376,14 +465,24 @@ def _cell(value: object) -> str:
 
 
 def _prepare(engine: IdentityEngine, parse: Callable[[], RawRecord], text: str, line: int,
-             name: str, dead: IO[str], counts: Counts) -> PreparedRecord | None:
+             letters: _Letters, counts: Counts) -> PreparedRecord | None:
+    """The row prepared leniently (each dropped value written as a warning), or None when
+    it is refused (written as a dead letter)."""
     try:
-        return engine.prepare(parse(), prefix="", actor=ACTOR)
-    except (ValueError, json_format.ParseError, InvalidInput) as error:
+        prepared = engine.prepare(parse(), prefix="", actor=ACTOR, lenient=True)
+    except (ValueError, InvalidInput) as error:
         counts.dead_letters += 1
-        dead.write(json.dumps({"file": name, "line": line, "reason": str(error),
-                               "row": text}, ensure_ascii=False) + "\n")
+        letters.dead.write(json.dumps({"file": letters.name, "line": line,
+                                       "reason": str(error), "row": text},
+                                      ensure_ascii=False) + "\n")
         return None
+    counts.dropped_values += len(prepared.dropped)
+    for value in prepared.dropped:
+        letters.warnings.write(json.dumps({
+            "file": letters.name, "line": line, "source": prepared.source,
+            "source_record_id": prepared.source_record_id, "field": value.field,
+            "kind": value.kind, "reason": value.description}, ensure_ascii=False) + "\n")
+    return prepared
 
 
 def _commit(engine: IdentityEngine, name: str, state: FileState, batch: _Batch) -> None:
@@ -391,6 +490,7 @@ def _commit(engine: IdentityEngine, name: str, state: FileState, batch: _Batch) 
     before = asdict(state.counts or Counts())
     before["read"] += batch.read
     before["dead_letters"] += batch.dead_letters
+    before["dropped_values"] += batch.dropped_values
     after = [Counts(**before)]
     offset = state.size if batch.last else batch.offset
     line = batch.line if batch.read else state.line
@@ -410,7 +510,8 @@ def _commit(engine: IdentityEngine, name: str, state: FileState, batch: _Batch) 
 
 
 def _keep_dead_letters_before(path: Path, name: str, line: int) -> None:
-    """Drop this file's dead letters past its checkpoint: their rows are read again."""
+    """Drop this file's dead letters (or warnings) past its checkpoint: their rows are read
+    again."""
     if not path.exists():
         return
     kept = [row for row in _dead_rows(path)
@@ -425,3 +526,15 @@ def _dead_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
                 yield text, json.loads(text)
             except json.JSONDecodeError:
                 yield text, {}
+
+
+def dropped_value_counts(warnings: Path, names: set[str] | None = None
+                         ) -> Counter[tuple[str, str]]:
+    """Dropped values per (source, kind) in a warnings file, for the files named (all when
+    None)."""
+    counts: Counter[tuple[str, str]] = Counter()
+    if warnings.exists():
+        for _, row in _dead_rows(warnings):
+            if row and (names is None or row.get("file") in names):
+                counts[(str(row.get("source", "")), str(row.get("kind", "")))] += 1
+    return counts

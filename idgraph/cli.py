@@ -51,7 +51,9 @@ def main(argv: list[str] | None = None) -> int:
                                    "resumably")
     backfill.add_argument("files", type=Path, nargs="+")
     backfill.add_argument("--dead-letters", type=Path, default=Path("dead-letters.jsonl"),
-                          help="invalid rows with line and reason (default dead-letters.jsonl)")
+                          help="refused rows with line and reason (default dead-letters.jsonl);"
+                          " values dropped from stored rows go beside it "
+                          "(dead-letters.warnings.jsonl)")
     backfill.add_argument("--batch", type=int, default=2000, help="records per transaction")
     backfill.add_argument("--restart", action="store_true",
                           help="ignore the files' checkpoints and read them from the start")
@@ -141,7 +143,15 @@ def _backfill(settings: Settings, args: argparse.Namespace) -> int:
         TimeRemainingColumn,
     )
 
-    from idgraph.backfill import ColumnMapping, Counts, FileState, PrepareTime, backfill_file
+    from idgraph.backfill import (
+        ColumnMapping,
+        Counts,
+        FileState,
+        PrepareTime,
+        backfill_file,
+        dropped_value_counts,
+        warnings_path,
+    )
     from idgraph.serve import build_engine, open_store, tune_gc
 
     console = Console(stderr=True)
@@ -182,15 +192,20 @@ def _backfill(settings: Settings, args: argparse.Namespace) -> int:
         for path in args.files:
             state = backfill_file(engine, path, args.dead_letters, batch_size=args.batch,
                                   restart=args.restart, report=report, mapping=mapping,
-                                  prepare_time=preparing)
+                                  prepare_time=preparing, zone=settings.zone)
             for name, value in vars(state.counts or Counts()).items():
                 setattr(total, name, getattr(total, name) + value)
         times = engine.stage_times
     seconds = time.monotonic() - started
     print(f"read {total.read}, ingested {total.ingested}, unchanged {total.unchanged}, "
           f"new people {total.new_people}, merges {total.merges}, review tasks "
-          f"{total.review_tasks}, dead letters {total.dead_letters} ({args.dead_letters}); "
+          f"{total.review_tasks}, dead letters {total.dead_letters} ({args.dead_letters}), "
+          f"values dropped {total.dropped_values} ({warnings_path(args.dead_letters)}); "
           f"{seconds:.1f} s (counts include earlier runs of resumed files)")
+    dropped = dropped_value_counts(warnings_path(args.dead_letters),
+                                   {str(p.resolve()) for p in args.files})
+    for (source, kind), n in sorted(dropped.items(), key=lambda item: (-item[1], item[0])):
+        print(f"  dropped {n:>8}  {source:20} {kind}")
     print(f"time: parse+validate {preparing.seconds:.1f} s, graph reads {times.reads:.1f} s, "
           f"decide {times.decide:.1f} s, graph writes {times.writes:.1f} s, commit "
           f"{times.commit:.1f} s ({times.batches} batches, {times.records} records)")

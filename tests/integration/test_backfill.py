@@ -167,8 +167,8 @@ def test_csv_with_a_column_mapping_resumes_by_row(engine: IdentityEngine,
     for n in range(40):
         openid = f"o-{n // 2}" if n % 4 < 2 else ""  # rows 0+1, 4+5, ... share one
         rows.append(f'{n},139{n:08d},{openid},"王, {n}",2024-05-0{1 + n % 9}T08:00:00+08:00')
-    rows.insert(6, "5b,12345,,bad phone,2024-05-01T08:00:00+08:00")
-    rows.insert(9, '7b,13900000000,,"two\nlines",not-a-time')
+    rows.insert(6, "5b,12345,,,2024-05-01T08:00:00+08:00")  # nothing valid: refused
+    rows.insert(9, '7b,13700000007,,"two\nlines",not-a-time')  # the time is dropped
     path = tmp_path / "dms.csv"
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     dead = tmp_path / "dead.jsonl"
@@ -187,12 +187,17 @@ def test_csv_with_a_column_mapping_resumes_by_row(engine: IdentityEngine,
     monkeypatch.setattr(IdentityEngine, "ingest_batch", real)
     state = backfill_file(engine, path, dead, batch_size=8, mapping=mapping)
     assert state.counts is not None
-    assert (state.counts.read, state.counts.ingested, state.counts.dead_letters) == (42, 40, 2)
-    letters = [json.loads(line) for line in dead.read_text(encoding="utf-8").splitlines()]
-    assert [d["line"] for d in letters] == [7, 11]  # the second row spans two lines
-    assert "phone" in letters[0]["reason"] and "not-a-time" in letters[1]["reason"]
-    assert node_counts(clean_store)["Record"] == 40
-    assert node_counts(clean_store)["Person"] == 40 - 10  # ten pairs share an openid
+    assert (state.counts.read, state.counts.ingested, state.counts.dead_letters,
+            state.counts.dropped_values) == (42, 41, 1, 1)
+    (letter,) = [json.loads(line) for line in dead.read_text(encoding="utf-8").splitlines()]
+    assert letter["line"] == 7 and "phone" in letter["reason"]
+    (warning,) = [json.loads(line) for line in
+                  (tmp_path / "dead.warnings.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert warning["line"] == 11  # the row spans two lines
+    assert (warning["source_record_id"], warning["field"]) == ("7b", "observed_at")
+    assert "not-a-time" in warning["reason"]
+    assert node_counts(clean_store)["Record"] == 41
+    assert node_counts(clean_store)["Person"] == 41 - 10  # ten pairs share an openid
     (stored,) = clean_store.run_cypher(
         "MATCH (r:Record {key: 'dms|3'}) RETURN r.attributes AS a, r.observed_at AS t")
     assert json.loads(stored["a"]) == {"name": "王, 3"} and stored["t"].hour == 0
@@ -216,7 +221,7 @@ def test_parquet_with_a_column_mapping_resumes_by_row(engine: IdentityEngine,
              "openid": f"o-{n // 2}" if n % 4 < 2 else None, "cust_name": f"王{n}",
              "updated": datetime(2024, 5, 1 + n % 9, 8, tzinfo=east8), "unused": n}
             for n in range(40)]
-    rows.insert(6, {"cust_no": 1005, "mobile": 12345, "openid": None, "cust_name": "bad",
+    rows.insert(6, {"cust_no": 1005, "mobile": 12345, "openid": None, "cust_name": None,
                     "updated": datetime(2024, 5, 1, tzinfo=UTC), "unused": 0})
     path = tmp_path / "dms.parquet"
     pq.write_table(pa.Table.from_pylist(rows), path, row_group_size=7)  # 6 row groups
@@ -306,4 +311,105 @@ def test_kill_9_mid_run_then_resume_ends_with_the_records_of_an_uninterrupted_ru
     assert finish.returncode == 0, finish.stderr
     assert f"read {len(records)}, ingested {len(records)}, unchanged 0" in finish.stdout
     assert actual_clusters(clean_store) == expected
+    check_invariants(clean_store)
+
+
+EXPORT = [  # rows as brand and dealer systems export them
+    {"source": "dms_sale", "source_record_id": "dms-1", "observed_at": "2024-12-19T11:35:02Z",
+     "identifiers": [{"type": "phone", "value": "+86 183-1607-8643"},
+                     {"type": "vin", "value": "LJCPCBLCX11000237"}],
+     "attributes": {"name": "冯梓豪", "dealer": "SZ004"},
+     "vehicles": [{"vin": "LJCPCBLCX11000237", "relation": "OWNER", "model": "Model-X5",
+                   "since": "2021-07"}]},
+    {"source": "test_drive", "source_record_id": "td-1", "observed_at": "2020-12-04 16:40:21",
+     "identifiers": [{"type": "phone", "value": "152 9059 9159"},
+                     {"type": "phone", "value": "12345678901"}],
+     "attributes": {"name": "任先生", "dealer": "NB001"},
+     "vehicles": [{"relation": "test_drive", "model": "Model-X5"}]},
+    {"source": "app", "source_record_id": "app-1", "observed_at": 1626309000123,
+     "identifiers": [{"type": "device_id", "value": "3F2A9C0B1D4E5F60"},
+                     {"type": "device_id", "value": "00000000-0000-0000-0000-000000000000"},
+                     {"type": "app_user_id", "value": "U1"}],
+     "attributes": {"consent_marketing": "maybe", "city": "宁波"},
+     "vehicles": [{"relation": "Interested", "model": "Model-E5", "since": "2021/07/15"},
+                  {"relation": "SERVICE", "model": "Model-X5"}]},
+    {"source": "service", "source_record_id": "svc-1", "observed_at": "2023-03-01",
+     "identifiers": [{"type": "phone", "value": "18316078643"}],
+     "vehicles": [{"vin": "LJCPCBLCX11000237", "relation": "service", "plate": "浙b·736a9"}]},
+]
+
+
+def test_a_backfill_of_rows_as_exports_write_them_refuses_nothing(
+        clean_store: Neo4jStore, neo4j_uri: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from idgraph.cli import main
+
+    path = tmp_path / "export.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in EXPORT),
+                    encoding="utf-8")
+    monkeypatch.setenv("IDGRAPH_NEO4J_URI", neo4j_uri)
+    dead = tmp_path / "dead.jsonl"
+    assert main(["backfill", str(path), "--dead-letters", str(dead)]) == 0
+    out = capsys.readouterr().out
+    assert "read 4, ingested 4" in out and "dead letters 0" in out
+    assert "values dropped 3" in out and "dropped        1  test_drive" in out
+    assert dead.read_text(encoding="utf-8") == ""
+    warnings = [json.loads(line) for line in
+                (tmp_path / "dead.warnings.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(w["line"], w["source"], w["field"], w["kind"]) for w in warnings] == [
+        (2, "test_drive", "identifiers[1].value", "identifiers.phone"),
+        (3, "app", "attributes['consent_marketing']", "attributes.consent_marketing"),
+        (3, "app", "vehicles[1].vin", "vehicles.vin")]
+    assert "invalid phone" in warnings[0]["reason"]
+    mentions = clean_store.run_cypher(
+        "MATCH (r:Record)-[m:MENTIONS]->(x) RETURN r.source_record_id AS rid, m.relation AS "
+        "relation, x.model AS model, x.vin AS vin, m.since AS since ORDER BY rid, relation")
+    assert [(m["rid"], m["relation"], m["model"], m["vin"]) for m in mentions] == [
+        ("app-1", "INTERESTED", "Model-E5", None),
+        ("dms-1", "OWNER", "Model-X5", "LJCPCBLCX11000237"),
+        ("svc-1", "SERVICE", "Model-X5", "LJCPCBLCX11000237"),
+        ("td-1", "TEST_DRIVE", "Model-X5", None)]
+    since = mentions[1]["since"].to_native()  # July 2021 in China Standard Time
+    assert (since.year, since.month, since.day, since.hour) == (2021, 6, 30, 16)
+    (device,) = clean_store.run_cypher(
+        "MATCH (i:Identifier {type: 'device_id'}) RETURN i.value AS value")
+    assert device["value"] == "3f2a9c0b1d4e5f60"
+    check_invariants(clean_store)
+
+
+def test_csv_vehicles_by_short_relation_and_dates_as_exported(
+        engine: IdentityEngine, clean_store: Neo4jStore, tmp_path: Path) -> None:
+    from zoneinfo import ZoneInfo
+
+    from idgraph.backfill import ColumnMapping
+
+    (tmp_path / "map.toml").write_text(MAPPING.replace("[attributes]", """[vehicle]
+vin = "vin"
+relation = "rel"
+model = "model"
+since = "sold"
+[attributes]"""), encoding="utf-8")
+    mapping = ColumnMapping.load(tmp_path / "map.toml")
+    path = tmp_path / "dms.csv"
+    path.write_text("cust_no,mobile,openid,cust_name,updated,vin,rel,model,sold\n"
+                    "1,13900000001,,张伟,2024/05/01 08:00:00,LJCPCBLCX11000237,owner,X5,2021-07\n"
+                    "2,13900000002,,李娜,1714521600,,Test_Drive,X3,20240501\n"
+                    "3,13900000003,,王芳,2024-05,,OWNER,X1,someday\n", encoding="utf-8")
+    dead = tmp_path / "dead.jsonl"
+    state = backfill_file(engine, path, dead, mapping=mapping, zone=ZoneInfo("UTC"))
+    assert state.counts is not None
+    assert (state.counts.ingested, state.counts.dead_letters, state.counts.dropped_values
+            ) == (3, 0, 2)
+    warnings = [json.loads(line) for line in
+                (tmp_path / "dead.warnings.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(w["source_record_id"], w["field"]) for w in warnings] == [
+        ("3", "vehicles[0].since"), ("3", "vehicles[0].vin")]
+    rows = clean_store.run_cypher(
+        "MATCH (r:Record)-[m:MENTIONS]->(x) RETURN r.source_record_id AS rid, "
+        "m.relation AS relation, x.model AS model, m.since AS since, r.observed_at AS at "
+        "ORDER BY rid")
+    assert [(r["rid"], r["relation"], r["model"]) for r in rows] == [
+        ("1", "OWNER", "X5"), ("2", "TEST_DRIVE", "X3")]
+    assert rows[0]["since"].to_native().isoformat() == "2021-07-01T00:00:00+00:00"
+    assert rows[0]["at"].to_native().hour == 8  # naive: in the zone given (UTC here)
     check_invariants(clean_store)

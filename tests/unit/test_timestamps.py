@@ -30,3 +30,16 @@ def test_accepts(value: object, expected: datetime) -> None:
 def test_refuses(value: object) -> None:
     with pytest.raises(ValueError, match="not a time"):
         parse_timestamp(value, SHANGHAI)
+
+
+def test_the_zone_of_naive_times_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    from idgraph.config import Settings
+
+    assert Settings().zone == SHANGHAI
+    monkeypatch.setenv("IDGRAPH_TIMEZONE", "Europe/Berlin")
+    assert Settings().zone == ZoneInfo("Europe/Berlin")
+    monkeypatch.setenv("IDGRAPH_TIMEZONE", "Mars/Olympus")
+    with pytest.raises(ValidationError, match="unknown time zone"):
+        Settings()

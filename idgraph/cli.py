@@ -46,6 +46,20 @@ def main(argv: list[str] | None = None) -> int:
                        help="comma-separated attributes to adjust by term frequency "
                        "(besides those the template already adjusts)")
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--prior-method", choices=("deterministic", "em"), default="deterministic",
+                       help="the prior from the pairs deterministic rules link, divided by "
+                       "their recall (default, as Splink does), or by EM")
+    train.add_argument("--recall", type=float, default=0.6,
+                       help="share of all matching pairs the deterministic rules find "
+                       "(default 0.6)")
+    train.add_argument("--deterministic", action="append", default=None, metavar="RULE",
+                       help="a deterministic rule: an identifier type (phone) or attributes "
+                       "agreeing exactly (name+birth_date); repeatable (default: every "
+                       "evidence identifier type and each blocking key of 2+ attributes)")
+    train.add_argument("--force", action="store_true",
+                       help="write the rules even when they would link under a tenth of the "
+                       "pairs the deterministic rules link or over ten times the matches "
+                       "they imply")
     backfill = commands.add_parser("backfill", help="load JSON Lines of SourceRecord (or CSV "
                                    "and Parquet with --mapping) through the batch path, "
                                    "resumably")
@@ -214,20 +228,37 @@ def _backfill(settings: Settings, args: argparse.Namespace) -> int:
 
 def _train(settings: Settings, args: argparse.Namespace) -> int:
     from idgraph.domain.rules import load_rules
-    from idgraph.training_io import train_to_file
+    from idgraph.training import (
+        DegenerateModel,
+        DeterministicRule,
+        report_lines,
+        rules_file_text,
+        train,
+    )
+    from idgraph.training_io import read_training_records
 
     template = load_rules(args.rules) if args.rules else settings.load_rules()
-    report, rejected = train_to_file(
-        args.input, template, args.out, settings, max_pairs=args.max_pairs,
-        u_sample=args.u_sample, seed=args.seed,
-        tf_attributes=[a for a in args.term_frequencies.split(",") if a])
-    print(f"records used {report.records}, rejected {rejected}; "
-          f"prior {report.rules.prior:.4g}")
-    for name, pairs, share in report.sessions:
-        print(f"  session {name:40} {pairs:>10} pairs  {share:8.4f} matches")
-    print(f"{'comparison':24}{'level':10}{'m':>10}{'u':>12}{'bits':>8}")
-    for comparison, level, m, u, bits in report.table:
-        print(f"{comparison:24}{level:10}{m:>10.4g}{u:>12.4g}{bits:>8.2f}")
+    try:
+        deterministic = [DeterministicRule.parse(text, template)
+                         for text in args.deterministic] if args.deterministic else None
+        records, rejected = read_training_records(args.input, template, settings)
+        print(f"records used {len(records)}, rejected {rejected}")
+        report = train(records, template, max_pairs=args.max_pairs, u_sample=args.u_sample,
+                       seed=args.seed, prior_method=args.prior_method, recall=args.recall,
+                       deterministic=deterministic, force=args.force,
+                       tf_attributes=[a for a in args.term_frequencies.split(",") if a])
+    except DegenerateModel as exc:
+        print("\n".join(report_lines(exc.report)))
+        print(f"idgraph train: not written: {exc} (--force writes it anyway)", file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        print(f"idgraph train: {exc}", file=sys.stderr)
+        return 2
+    print("\n".join(report_lines(report)))
+    if report.refused:
+        print(f"idgraph train: warning: {report.refused}; written because of --force",
+              file=sys.stderr)
+    args.out.write_text(rules_file_text(report), encoding="utf-8")
     print(f"wrote {args.out}")
     return 0
 

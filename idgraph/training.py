@@ -235,18 +235,17 @@ def train(records: Sequence[TrainingRecord], template: Rules, *, max_pairs: int 
           check_pairs: int = 20_000) -> TrainingReport:
     """Estimate m, u, the prior and term frequencies; return the trained rules.
 
+    `deterministic` rules (default: `default_deterministic_rules`) are said to find
+    `recall` of all matching pairs; they give the prior (`prior_method` "deterministic") and
+    the yardstick of the check.
+
     Raises:
-        DegenerateModel: the rules would link less than a tenth or more than ten times as
-            many pairs as the deterministic rules on these records (unless `force`).
+        DegenerateModel: on these records the rules would link under a tenth of the pairs
+            the deterministic rules link, or over ten times the matches they imply (unless
+            `force`: then `TrainingReport.refused` says so).
         ValueError: too few records, bad options, or nothing brings two records together.
     """
-    if len(records) < 10:
-        raise ValueError(f"training needs at least 10 records, got {len(records)}")
-    if prior_method not in PRIOR_METHODS:
-        raise ValueError(f"prior method {prior_method!r}: one of {', '.join(PRIOR_METHODS)}")
-    if not 0 < recall <= 1:
-        raise ValueError(f"recall {recall:g}: the share of matches the deterministic rules "
-                         "find, above 0 and at most 1")
+    _check_options(len(records), prior_method, recall)
     rng = random.Random(seed)
     specs = comparison_specs(template)
     n = len(records)
@@ -273,6 +272,16 @@ def train(records: Sequence[TrainingRecord], template: Rules, *, max_pairs: int 
     if report.refused and not force:
         raise DegenerateModel(report.refused, report)
     return report
+
+
+def _check_options(records: int, prior_method: str, recall: float) -> None:
+    if records < 10:
+        raise ValueError(f"training needs at least 10 records, got {records}")
+    if prior_method not in PRIOR_METHODS:
+        raise ValueError(f"prior method {prior_method!r}: one of {', '.join(PRIOR_METHODS)}")
+    if not 0 < recall <= 1:
+        raise ValueError(f"recall {recall:g}: the share of matches the deterministic rules "
+                         "find, above 0 and at most 1")
 
 
 def _fit(records: Sequence[TrainingRecord], specs: Sequence[ComparisonSpec], rules: Rules,

@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import opencc
 from pypinyin import Style, lazy_pinyin
@@ -17,14 +18,29 @@ SURNAME_READINGS: dict[str, str] = {
     "朴": "piao", "翟": "zhai", "盖": "ge", "尉迟": "yuchi", "万俟": "moqi", "乐": "yue",
     "缪": "miao", "召": "shao", "繁": "po", "覃": "qin", "种": "chong", "秘": "bi",
 }
-COMPOUND_SURNAMES = (
-    "欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙",
-    "宇文", "司徒", "夏侯", "令狐", "万俟", "澹台", "轩辕", "端木", "南宫", "独孤",
-)
 HONORIFICS: dict[str, str] = {"先生": "M", "女士": "F", "小姐": "F", "太太": "F", "夫人": "F"}
 
 HAN = re.compile(r"[\u3400-\u9fff]")
 _NOISE = re.compile(r"[\s·•.\-_,]")
+_HAN_ONLY = re.compile(r"[\u3400-\u9fff]+")
+_LATIN_ONLY = re.compile(r"[a-z][a-z\s,']*")
+# Nickname prefixes: 阿英, 小王, 老李 name a person the way friends do, not their full name.
+_NICKNAME_PREFIXES = ("阿", "小", "老")
+
+
+def _read_surnames() -> tuple[frozenset[str], tuple[str, ...]]:
+    path = Path(__file__).with_name("surnames.txt")
+    single: set[str] = set()
+    compound: set[str] = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("#"):
+            continue
+        for word in line.split():
+            (compound if len(word) > 1 else single).add(word)
+    return frozenset(single), tuple(sorted(compound))
+
+
+SURNAMES, COMPOUND_SURNAMES = _read_surnames()
 
 
 @lru_cache(maxsize=1)
@@ -48,22 +64,59 @@ class ParsedName:
     romanized: bool
 
 
+NO_NAME = ParsedName("", "", (), "", False)
+
+
 @lru_cache(maxsize=65536)
 def parse_name(raw: str) -> ParsedName:
-    """Parse a person's name: simplified Hanzi, surname, pinyin, honorific gender."""
-    text = _NOISE.sub("", raw.strip()) if HAN.search(raw) else " ".join(raw.lower().split())
-    if not text:
-        return ParsedName("", "", (), "", False)
-    if not HAN.search(text):
-        tokens = tuple(sorted(re.split(r"[\s,]+", re.sub(r"[^a-z\s,]", "", text))))
-        return ParsedName(" ".join(tokens), "", tuple(t for t in tokens if t), "", True)
-    text = t2s(text)
-    for honorific, gender in HONORIFICS.items():
-        if text.endswith(honorific) and len(text) > len(honorific):
-            surname = text[: -len(honorific)]
-            return ParsedName("", surname, _pinyin(surname, surname), gender, False)
-    surname = next((c for c in COMPOUND_SURNAMES if text.startswith(c) and len(text) > 2), text[0])
-    return ParsedName(text, surname, _pinyin(text, surname), "", False)
+    """Parse a person's name: simplified Hanzi, surname, pinyin, honorific gender.
+
+    What is not a person's name answers ``NO_NAME`` (no basis for comparison): WeChat and
+    app nicknames (晴天, 俊俊, 阿英, 追梦人, emoji, a single Latin word such as Kevin).
+    """
+    if HAN.search(raw):
+        text = t2s(_NOISE.sub("", raw.strip()))
+        if not _HAN_ONLY.fullmatch(text):
+            return NO_NAME  # emoji, digits or Latin letters mixed into Hanzi: a nickname
+        for honorific, gender in HONORIFICS.items():
+            if text.endswith(honorific) and len(text) > len(honorific):
+                surname = text[: -len(honorific)]
+                if surname not in SURNAMES and surname not in COMPOUND_SURNAMES:
+                    return NO_NAME
+                return ParsedName("", surname, _pinyin(surname, surname), gender, False)
+        surname = next((c for c in COMPOUND_SURNAMES if text.startswith(c) and len(text) > 2),
+                       text[0])
+        if not _is_full_name(text, surname):
+            return NO_NAME
+        return ParsedName(text, surname, _pinyin(text, surname), "", False)
+    text = " ".join(raw.lower().split())
+    if not _LATIN_ONLY.fullmatch(text):
+        return NO_NAME
+    tokens = tuple(sorted(t for t in re.split(r"[\s,']+", text) if t))
+    if len(tokens) < 2:
+        return NO_NAME  # Kevin, Coco: an English nickname, not a full name
+    return ParsedName(" ".join(tokens), "", tokens, "", True)
+
+
+def _is_full_name(text: str, surname: str) -> bool:
+    """A surname and one to three given characters, not a nickname pattern (阿英, 小王, a
+    doubled character such as 俊俊). A two- or three-character name may start with a
+    homophone of a surname (a typo: 朋凤静 for 彭凤静)."""
+    given = text[len(surname):]
+    if not 1 <= len(given) <= 3 or text.startswith(_NICKNAME_PREFIXES):
+        return False
+    if len(text) == 2 and text[0] == text[1]:
+        return False
+    if surname in SURNAMES or surname in COMPOUND_SURNAMES:
+        return True
+    return len(text) <= 3 and _reading(surname) in _SURNAME_SOUNDS
+
+
+def _reading(surname: str) -> str:
+    return SURNAME_READINGS.get(surname) or "".join(lazy_pinyin(surname, style=Style.NORMAL))
+
+
+_SURNAME_SOUNDS = frozenset(_reading(s) for s in SURNAMES)
 
 
 def _pinyin(text: str, surname: str) -> tuple[str, ...]:
@@ -104,9 +157,13 @@ def compare_names(left: str, right: str, cutoffs: Sequence[float] = (0.9,)) -> s
 
 
 def _same_sound(a: ParsedName, b: ParsedName) -> bool:
-    if a.romanized or b.romanized:
-        joined_a, joined_b = "".join(sorted(a.pinyin)), "".join(sorted(b.pinyin))
-        return joined_a == joined_b
+    if a.romanized and b.romanized:
+        return "".join(a.pinyin) == "".join(b.pinyin)
+    if a.romanized or b.romanized:  # Hanzi against romanization: surname and given name
+        hanzi, latin = (b, a) if a.romanized else (a, b)
+        count = len(_surname_sound(hanzi))
+        parts = ("".join(hanzi.pinyin[:count]), "".join(hanzi.pinyin[count:]))
+        return tuple(sorted(parts)) == latin.pinyin
     return a.pinyin == b.pinyin
 
 

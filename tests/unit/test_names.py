@@ -21,7 +21,14 @@ from idgraph.domain.names import compare_names, parse_name
     ("张伟", "张文", "disagree"),  # wei / wen
     ("李娜", "李静", "disagree"),
     ("王建国", "王建华", "disagree"),  # one syllable of two differs: another person
-    ("客户0", "客户1", "disagree"),
+    ("客户0", "客户1", ""),  # a placeholder with digits is no name
+    ("晴天", "张伟", ""),  # WeChat nicknames are no basis for comparison
+    ("俊俊", "陈少俊", ""),
+    ("阿英", "李英", ""),
+    ("小王", "王伟", ""),
+    ("Kevin", "Zhang Wei", ""),
+    ("张伟😊", "张伟", ""),
+    ("朋凤静", "彭凤静", "pinyin"),  # a surname homophone typo is still a name
     ("王芳", "李芬", "disagree"),  # near sound, but another surname
     ("王芳", "王方", "pinyin"),
     ("李娜", "李那", "pinyin"),

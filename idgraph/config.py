@@ -93,7 +93,7 @@ class Settings(BaseSettings):
         return Limits(
             max_identifiers=self.max_identifiers, max_value_length=self.max_value_length,
             max_attributes=self.max_attributes, max_attribute_length=self.max_attribute_length,
-            max_vehicles=self.max_vehicles,
+            max_vehicles=self.max_vehicles, local_zone=self.zone,
         )
 
     def load_rules(self) -> Rules:

@@ -85,6 +85,28 @@ def compare_exact(left: str, right: str, cutoffs: Sequence[float] = ()) -> str:
     return "exact" if a == b else "disagree"
 
 
+_CITY_SUFFIXES = ("市", "地区", "盟")
+
+
+@lru_cache(maxsize=4096)
+def canonical_city(raw: str) -> str:
+    """A city as exports spell it, folded: simplified Hanzi, no spaces, no trailing 市
+    (上海市 = 上海 = 上海 市), case-folded Latin."""
+    value = t2s(_fold(raw))
+    for suffix in _CITY_SUFFIXES:
+        if value.endswith(suffix) and len(value) > len(suffix) + 1:
+            return value[: -len(suffix)]
+    return value
+
+
+def compare_cities(left: str, right: str, cutoffs: Sequence[float] = ()) -> str:
+    """exact or disagree on the canonical city (上海市 = 上海)."""
+    a, b = canonical_city(left), canonical_city(right)
+    if not a or not b:
+        return ""
+    return "exact" if a == b else "disagree"
+
+
 def compare_text(left: str, right: str, cutoffs: Sequence[float] = (90.0,)) -> str:
     """exact, fuzzy (token-set similarity >= cut-off, 0-100) or disagree."""
     a, b = _fold(left), _fold(right)
@@ -298,6 +320,7 @@ COMPARATORS: dict[Comparator, CompareFn] = {
     Comparator.ADDRESS: compare_addresses,
     Comparator.JARO_WINKLER: compare_jaro_winkler,
     Comparator.EDIT_DISTANCE: compare_edit_distance,
+    Comparator.CITY: compare_cities,
 }
 
 
@@ -334,6 +357,8 @@ def blocking_value(comparator: Comparator, raw: str, transform: str = "") -> str
         value = canonical_gender(raw)
     elif comparator is Comparator.ADDRESS:
         value = canonical_address(raw)
+    elif comparator is Comparator.CITY:
+        value = canonical_city(raw)
     else:
         value = _fold(raw)
     if transform == "initial":

@@ -12,7 +12,7 @@ import hmac
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, tzinfo
 from enum import StrEnum
 
 from stdnum import imei as stdnum_imei
@@ -33,6 +33,7 @@ class IdentifierFormat(StrEnum):
     DEVICE_ID = "device_id"
     VIN = "vin"
     PLATE = "plate"
+    OWNERSHIP = "ownership"
 
 
 DEFAULT_MOBILE_PATTERN = r"^1[3-9]\d{9}$"
@@ -228,6 +229,25 @@ def normalize_plate(raw: str, opts: FormatOptions) -> str:
     return value
 
 
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def normalize_ownership(raw: str, opts: FormatOptions) -> str:
+    """One ownership of a vehicle, ``VIN@YYYY-MM`` (the VIN and the month it began): one
+    person's, whoever else later owns, drives or services the car. Derived from OWNER
+    mentions with a start date; a client may send it too."""
+    vin, _, month = raw.strip().partition("@")
+    if not _MONTH.fullmatch(month.strip()):
+        raise BadIdentifier(f"not VIN@YYYY-MM: {raw!r}")
+    return f"{normalize_vin(vin, opts)}@{month.strip()}"
+
+
+def ownership_value(vin: str, since: datetime, zone: tzinfo) -> str:
+    """The ownership identifier of a VIN owned since a time (its month in the local zone,
+    so that 2021-07 and 2021-07-15 name the same ownership)."""
+    return f"{vin}@{since.astimezone(zone):%Y-%m}"
+
+
 Normalizer = Callable[[str, FormatOptions], "str | None"]
 
 NORMALIZERS: dict[IdentifierFormat, Normalizer] = {
@@ -239,6 +259,7 @@ NORMALIZERS: dict[IdentifierFormat, Normalizer] = {
     IdentifierFormat.DEVICE_ID: normalize_device_id,
     IdentifierFormat.VIN: normalize_vin,
     IdentifierFormat.PLATE: normalize_plate,
+    IdentifierFormat.OWNERSHIP: normalize_ownership,
 }
 
 

@@ -13,18 +13,21 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
 from functools import cached_property
+from zoneinfo import ZoneInfo
 
 from idgraph.domain.comparators import blocking_value
 from idgraph.domain.identifiers import (
     BadIdentifier,
     FormatOptions,
+    IdentifierFormat,
     keyed_hash,
     normalize,
     normalize_plate,
     normalize_vin,
+    ownership_value,
 )
 from idgraph.domain.rules import Rules
 from idgraph.domain.vin import vin_make, vin_model_year
@@ -172,6 +175,9 @@ class PreparedRecord:
         return self.identifiers + self.blocking_keys
 
 
+CHINA_STANDARD_TIME = ZoneInfo("Asia/Shanghai")
+
+
 @dataclass(frozen=True)
 class Limits:
     """Bounds on one record, so that no request does unbounded work."""
@@ -182,6 +188,8 @@ class Limits:
     max_attribute_length: int = 2048
     max_vehicles: int = 32
     max_key_length: int = 256
+    # The zone in which a time is a calendar day or month (an ownership's start month).
+    local_zone: tzinfo = CHINA_STANDARD_TIME
 
 
 @dataclass
@@ -222,6 +230,7 @@ def prepare_record(
     identifiers = _one_per_person(identifiers, rules, errors, f"{at}identifiers")
     attributes = _prepare_attributes(raw.attributes, limits, errors, f"{at}attributes")
     vehicles = _prepare_vehicles(raw.vehicles, rules, limits, errors, f"{at}vehicles", now)
+    identifiers = _with_ownerships(identifiers, vehicles, rules, limits.local_zone)
     referrers = prepare_identifiers(raw.referred_by, rules, limits, secret, errors,
                                     f"{at}referred_by", "referred_by") if raw.referred_by else ()
     if not errors.violations and not identifiers and not attributes:
@@ -364,6 +373,25 @@ def _prepare_attributes(
 BOOLEAN_ATTRIBUTES = frozenset({"consent_marketing"})
 _BOOLEANS = {"true": "true", "1": "true", "yes": "true", "y": "true",
              "false": "false", "0": "false", "no": "false", "n": "false"}
+
+
+def _with_ownerships(identifiers: tuple[IdKey, ...], vehicles: tuple[Vehicle, ...],
+                     rules: Rules, zone: tzinfo) -> tuple[IdKey, ...]:
+    """Add the ownership identifiers of OWNER mentions with a start date, for every type
+    of the ``ownership`` format the rules define."""
+    types = [name for name, rule in rules.identifier_types.items()
+             if rule.format is IdentifierFormat.OWNERSHIP]
+    owned = [v for v in vehicles
+             if v.relation is VehicleRelation.OWNER and v.vin and v.since is not None]
+    if not types or not owned:
+        return identifiers
+    keys = {key.key: key for key in identifiers}
+    for type_name in types:
+        for vehicle in owned:
+            assert vehicle.since is not None
+            key = IdKey(type_name, "", ownership_value(vehicle.vin, vehicle.since, zone))
+            keys.setdefault(key.key, key)
+    return tuple(sorted(keys.values()))
 
 
 def _prepare_vehicles(

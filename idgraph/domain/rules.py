@@ -67,6 +67,17 @@ class Level(_Strict):
         return math.log2(self.m / self.u)
 
 
+class DifferentPersonLevel(Level):
+    """What sharing a value adds when the two sides name different people: a relative's
+    phone on a test drive, a household's landline, a family tablet. Its m and u are those
+    of the pair (shared value, disagreeing names), so the names' own disagreement still
+    counts besides it."""
+
+    attributes: frozenset[str] = Field(
+        frozenset({"name"}), description="attributes whose disagreement says the two "
+        "sides are different people")
+
+
 class IdentifierTypeRule(_Strict):
     """How one identifier type is validated and how much agreeing on it counts."""
 
@@ -88,6 +99,9 @@ class IdentifierTypeRule(_Strict):
     implies: frozenset[str] = Field(
         frozenset(), description="attributes whose agreement comes with sharing a value (a "
         "household's landline comes with its address): their agreement adds nothing then")
+    different_person: DifferentPersonLevel | None = Field(
+        None, description="the weight of sharing a value when names (or another listed "
+        "attribute) disagree; unset: the agreement weight, whatever the names say")
 
     @model_validator(mode="after")
     def _id_cards_are_hashed(self) -> IdentifierTypeRule:
@@ -130,6 +144,7 @@ class Comparator(StrEnum):
     ADDRESS = "address"
     JARO_WINKLER = "jaro_winkler"
     EDIT_DISTANCE = "edit_distance"
+    CITY = "city"
 
 
 # Levels of each comparator, most to least similar ("" = no basis is not a level).
@@ -142,6 +157,7 @@ COMPARATOR_LEVELS: dict[Comparator, tuple[str, ...]] = {
     Comparator.ADDRESS: ("exact", "close", "similar", "disagree"),
     Comparator.JARO_WINKLER: ("exact", "close", "similar", "distant", "disagree"),
     Comparator.EDIT_DISTANCE: ("exact", "close", "similar", "disagree"),
+    Comparator.CITY: ("exact", "disagree"),
 }
 
 # Default cut-offs of the fuzzy levels, in level order (similarity or edit distance).
@@ -164,6 +180,14 @@ class TermFrequencies(_Strict):
     levels: tuple[str, ...] = ("exact",)
     values: dict[str, float] = {}
     default: float = Field(gt=0, le=1, description="frequency of values not listed")
+    level_defaults: dict[str, float] = Field(
+        {}, description="frequency of values not listed, per level (a surname not listed is "
+        "far commoner than a full name not listed)")
+
+    def frequency(self, level: str, key: str) -> float:
+        """How common the agreed value is at a level."""
+        found = self.values.get(key)
+        return found if found is not None else self.level_defaults.get(level, self.default)
 
 
 class AttributeRule(_Strict):

@@ -130,8 +130,9 @@ def score(subject: Evidence, candidate: Evidence, rules: Rules,
     total = rules.prior_bits
     conflict, support = False, 0.0
     if subject.identifiers and candidate.identifiers:
+        disagreeing = frozenset(r.name for r in results if r.level == "disagree")
         identifier_results, implied = _identifier_comparisons(subject, candidate, rules,
-                                                              ignored)
+                                                              ignored, disagreeing)
         for result in identifier_results:
             total += result.weight
             if result.level == "agree":
@@ -149,10 +150,11 @@ def score(subject: Evidence, candidate: Evidence, rules: Rules,
 
 
 def _identifier_comparisons(subject: Evidence, candidate: Evidence, rules: Rules,
-                            ignored: Mapping[str, str]
+                            ignored: Mapping[str, str], disagreeing: frozenset[str]
                             ) -> tuple[list[ComparisonResult], dict[str, str]]:
     """The identifier comparisons, and the attributes the agreeing ones imply (attribute
-    -> the comparison that implies it)."""
+    -> the comparison that implies it). A shared value of a type that families share
+    weighs its `different_person` level when the sides disagree on a listed attribute."""
     left, right = subject.by_type_scope, candidate.by_type_scope
     results: list[ComparisonResult] = []
     implied: dict[str, str] = {}
@@ -164,8 +166,16 @@ def _identifier_comparisons(subject: Evidence, candidate: Evidence, rules: Rules
         shared = sorted(left[type_scope] & right[type_scope])
         usable = [k for k in shared if rule.evidence and k.key not in ignored]
         if usable:
-            results.append(ComparisonResult(name, "identifier", "agree", rule.agree_bits,
-                                            usable[0].display, usable[0].display))
+            other = rule.different_person
+            if other is not None and not other.attributes.isdisjoint(disagreeing):
+                named = ", ".join(sorted(other.attributes & disagreeing))
+                results.append(ComparisonResult(
+                    name, "identifier", "agree", other.bits, usable[0].display,
+                    usable[0].display, f"shared by records whose {named} disagree: "
+                    "what a relative's or a colleague's value looks like"))
+            else:
+                results.append(ComparisonResult(name, "identifier", "agree", rule.agree_bits,
+                                                usable[0].display, usable[0].display))
             for attribute in rule.implies:
                 implied.setdefault(attribute, name)
         elif shared:
@@ -188,7 +198,7 @@ def level_bits(rule: AttributeRule, level: str, left: str) -> tuple[float, str]:
     if tf is None or level not in tf.levels or spec.m is None:
         return spec.bits, ""
     key = term_key(rule.comparator, level, left)
-    frequency = tf.values.get(key, tf.default)
+    frequency = tf.frequency(level, key)
     return math.log2(spec.m / frequency), f"term frequency {frequency:.3g}"
 
 

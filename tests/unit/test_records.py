@@ -214,3 +214,46 @@ def test_only_structurally_broken_records_are_refused(rules: Rules) -> None:
         lenient(rules, RawRecord("crm", "1", None, (PHONE,) * 5), Limits(max_identifiers=4))
     only_attributes = lenient(rules, RawRecord("crm", "1", None, (), {"dealer": "SZ004"}))
     assert only_attributes.identifiers == () and only_attributes.dealers == ("SZ004",)
+
+
+# --- ownership: one owner of one car from one month on ------------------------------------
+
+def _owner(since: datetime | None, relation: str = "OWNER", source: str = "dms") -> RawRecord:
+    return RawRecord(source, "1", None, (PHONE,), vehicles=(RawVehicle(
+        " ljcpcblcx11000237 ", relation, model="Model-E5", since=since),))
+
+
+def ownerships(prepared) -> list[str]:  # type: ignore[no-untyped-def]
+    return [k.value for k in prepared.identifiers if k.type == "ownership"]
+
+
+def test_an_owner_mention_with_a_start_date_is_an_ownership_identifier(rules: Rules) -> None:
+    # Month precision and a day in the same month, as two exports write one purchase: the
+    # month is read in the local zone (2021-07-01 00:00 in Shanghai is 2021-06-30 UTC).
+    month = datetime(2021, 6, 30, 16, 0, tzinfo=UTC)
+    day = datetime(2021, 7, 15, 2, 0, tzinfo=UTC)
+    assert ownerships(prepare(rules, _owner(month))) == ["LJCPCBLCX11000237@2021-07"]
+    assert ownerships(prepare(rules, _owner(day))) == ["LJCPCBLCX11000237@2021-07"]
+    # The next owner after a transfer holds another ownership of the same car.
+    assert ownerships(prepare(rules, _owner(datetime(2023, 3, 1, tzinfo=UTC)))) == [
+        "LJCPCBLCX11000237@2023-03"]
+
+
+@pytest.mark.parametrize(("since", "relation"), [
+    (None, "OWNER"),  # no start date: which ownership is unknown
+    (datetime(2021, 7, 1, tzinfo=UTC), "SERVICE"),  # a relative servicing the car
+    (datetime(2021, 7, 1, tzinfo=UTC), "TEST_DRIVE"),  # a demo car
+    (datetime(2021, 7, 1, tzinfo=UTC), "DRIVER"),
+])
+def test_only_owner_mentions_with_a_start_date_name_an_ownership(
+        rules: Rules, since: datetime | None, relation: str) -> None:
+    assert ownerships(prepare(rules, _owner(since, relation))) == []
+
+
+def test_an_ownership_sent_as_an_identifier_is_normalized_and_checked(rules: Rules) -> None:
+    good = RawRecord("x", "1", None, (RawIdentifier("ownership", "ljcpcblcx11000237@2021-07"),))
+    assert ownerships(prepare(rules, good)) == ["LJCPCBLCX11000237@2021-07"]
+    bad = RawRecord("x", "1", None, (PHONE, RawIdentifier("ownership", "LJCPCBLCX11000237")))
+    with pytest.raises(InvalidInput) as exc:
+        prepare(rules, bad)
+    assert fields(exc) == ["record.identifiers[1].value"]

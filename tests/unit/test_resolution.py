@@ -86,11 +86,28 @@ def test_merge_that_would_break_one_per_person_is_blocked(rules: Rules) -> None:
     assert "conflict" in result.review[0].reason
 
 
-def test_name_disagreement_on_shared_phone_goes_to_review(rules: Rules) -> None:
+def test_a_phone_shared_with_another_name_is_another_person(rules: Rules) -> None:
+    """Issue 16 item 3: a relative's phone on a test drive neither joins nor floods review."""
     a = record(rules, ("phone", "13912345678"), key="a", name="张伟")
     b = record(rules, ("phone", "13912345678"), key="b", name="王芳")
     result = decide(snapshot(b, person("oid_A", a)), rules)
-    assert result.action is Action.REVIEW
+    assert result.action is Action.NEW
+    assert not result.review
+
+
+@pytest.mark.parametrize(("name", "gender", "action"), [
+    ("张先生", "M", Action.LINKED),  # a surname lead agrees with 张伟
+    ("张伟", "", Action.LINKED),
+    ("張偉", "", Action.LINKED),  # traditional characters are the same name
+    ("张女士", "F", Action.NEW),  # a woman's lead on a man's phone: his wife, not him
+    ("李先生", "M", Action.NEW),
+])
+def test_a_shared_phone_links_only_without_a_conflicting_identity(
+        rules: Rules, name: str, gender: str, action: Action) -> None:
+    owner = record(rules, ("phone", "13912345678"), key="a", name="张伟", gender="M")
+    lead = record(rules, ("phone", "13912345678"), key="b", name=name,
+                  **({"gender": gender} if gender else {}))
+    assert decide(snapshot(lead, person("oid_A", owner)), rules).action is action
 
 
 def test_name_alone_never_links(rules: Rules) -> None:

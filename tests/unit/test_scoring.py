@@ -75,14 +75,20 @@ def test_what_comes_with_a_shared_landline_adds_nothing(rules: Rules) -> None:
     assert {c.name: c.weight for c in plain.comparisons}["address"] > 5
 
 
-def test_a_family_phone_with_another_name_is_reviewed_not_linked(rules: Rules) -> None:
-    """The city comes with a shared phone; a different full name then keeps it at review."""
+def test_a_family_phone_with_another_name_is_weak_evidence(rules: Rules) -> None:
+    """The city comes with a shared phone; a different full name makes the shared phone its
+    `different_person` level, and the pair falls below review (issue 16 item 3)."""
     owner = record(rules, ("phone", "13912345678"), key="a", name="张伟", city="杭州")
     lead = record(rules, ("phone", "13912345678"), key="b", name="王芳", city="杭州")
     s = score(Evidence.of(lead.identifiers, [lead.attributes]),
               Evidence.of(owner.identifiers, [owner.attributes]), rules)
-    assert {c.name: c.weight for c in s.comparisons}["city"] == 0.0
-    assert rules.thresholds.review <= s.probability < rules.thresholds.link
+    weights = {c.name: c for c in s.comparisons}
+    assert weights["city"].weight == 0.0
+    different = rules.identifier_types["phone"].different_person
+    assert different is not None
+    assert weights["phone"].weight == pytest.approx(different.bits)
+    assert "name disagree" in weights["phone"].note
+    assert s.probability < rules.thresholds.review
 
 
 def test_a_common_name_counts_for_less_than_a_rare_one(rules: Rules) -> None:
@@ -193,3 +199,26 @@ def test_a_record_does_not_merge_people_who_disagree_with_each_other() -> None:
     assert result.action is Action.LINKED and result.absorbed_one_ids == ()
     assert [r.candidate_one_id for r in result.review] == ["oid_OTHER"]
     assert "not the people it joins" in result.review[0].reason
+
+
+def test_cities_compare_without_the_shi_suffix() -> None:
+    from idgraph.domain.comparators import compare_cities
+
+    assert compare_cities("上海市", "上海") == "exact"
+    assert compare_cities("上海 市", "上海") == "exact"
+    assert compare_cities("哈爾濱", "哈尔滨市") == "exact"  # traditional characters
+    assert compare_cities("上海", "北京市") == "disagree"
+    assert compare_cities("", "上海") == ""
+
+
+def test_a_surname_not_listed_weighs_its_own_default(rules: Rules) -> None:
+    """A surname lead agreeing on an unlisted surname is evidence of about one person in
+    170, not of one in 100,000 like an unlisted full name."""
+    lead = record(rules, key="a", name="罗先生")
+    owner = record(rules, key="b", name="罗春明")
+    s = score(Evidence.of((), [lead.attributes]), Evidence.of((), [owner.attributes]), rules)
+    (name,) = [c for c in s.comparisons if c.name == "name"]
+    tf = rules.attributes["name"].term_frequencies
+    assert tf is not None and name.level == "surname"
+    assert name.weight == pytest.approx(math.log2(0.95 / tf.level_defaults["surname"]))
+    assert name.weight < 8

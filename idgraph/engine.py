@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from idgraph.domain.identifiers import BadIdentifier, normalize_vin
+from idgraph.domain.identities import shared_keys
 from idgraph.domain.oneid import format_one_id, looks_like_one_id
 from idgraph.domain.profile import (
     AssignedTag,
@@ -461,6 +462,10 @@ class IdentityEngine:
     def _stored_as_prepared(self, tx: GraphTx, one_id: str, actor: str) -> PreparedRecord:
         """The one record of a person as stored, ready to be resolved again."""
         (stored,) = self._profile_in(tx, one_id, None).profile.records
+        return self._as_prepared(stored, actor)
+
+    def _as_prepared(self, stored: StoredRecord, actor: str) -> PreparedRecord:
+        """A stored record as a prepared one, ready to be resolved again."""
         attributes = dict(stored.attributes)
         return PreparedRecord(
             source=stored.source, source_record_id=stored.source_record_id,
@@ -614,7 +619,8 @@ class IdentityEngine:
                          ) -> tuple[list[IngestOutcome], BatchEffect]:
         self.view.begin(tx.epoch)
         try:
-            resolved = self._resolve_batch(tx, records, now, tx.epoch, recheck)
+            resolved = self._resolve_batch(tx, records, now, tx.epoch, recheck,
+                                           lambda one_ids: self._stored_records(tx, one_ids))
         except StaleSnapshot:
             self._invalidate_view()  # then the store runs the transaction again
             raise
@@ -629,8 +635,26 @@ class IdentityEngine:
                       resolved.new_records)
         self.stage_times.writes += time.perf_counter() - started
 
+    @staticmethod
+    def _no_reevaluation(one_ids: Sequence[str]) -> list[PreparedRecord]:
+        """A batch planned ahead of earlier batches' commits cannot read the records of the
+        people a newly shared value merged: it resolves in its own transaction instead."""
+        raise StaleSnapshot
+
+    def _stored_records(self, tx: GraphTx, one_ids: Sequence[str]) -> list[PreparedRecord]:
+        """The stored records of people, as prepared records (to resolve them again)."""
+        found: list[PreparedRecord] = []
+        for one_id in one_ids:
+            raw = tx.profile(one_id)
+            if raw is not None:
+                found.extend(self._as_prepared(_stored_record(r), "idgraph")
+                             for r in raw["records"])
+        return found
+
     def _resolve_batch(self, tx: GraphTx, records: Sequence[PreparedRecord], now: datetime,
-                       epoch: int, recheck: bool = False) -> ResolvedBatch:
+                       epoch: int, recheck: bool = False,
+                       records_of: Callable[[Sequence[str]], list[PreparedRecord]] | None = None
+                       ) -> ResolvedBatch:
         """Resolve records in order against the view, reading from the graph only what the
         view lacks; what the view holds is mapped through the merges it knows of."""
         started = time.perf_counter()
@@ -639,19 +663,22 @@ class IdentityEngine:
         keys = {k.key: k for r in records for k in r.all_keys}
         lookup = lookup_keys(list(keys.values()), self.rules)
         holders: dict[str, list[str]] = {}
+        identities: dict[str, tuple[str, ...]] = {}
         for key in keys:
             known = view.holders_of(key)
-            if known is not None:
-                holders[key] = known
+            named = view.identities_of(key)
+            if known is not None and named is not None:
+                holders[key], identities[key] = known, named
         stored: dict[str, tuple[str, str]] = {}
         for record in records:
             found = view.record(record.key)
             if found is not None:
                 stored[record.key] = found
         mark = time.perf_counter()
-        read_stored, read_holders = tx.lookup_batch(
+        read_stored, read_holders, read_identities = tx.lookup_batch(
             [r.key for r in records if r.key not in stored],
             [k for k in keys if k not in holders], lookup, self.rules.hub_cap)
+        identities.update(read_identities)
         reading += time.perf_counter() - mark
         stored.update((key, (fingerprint, view.final(one_id)))
                       for key, (fingerprint, one_id) in read_stored.items())
@@ -672,7 +699,8 @@ class IdentityEngine:
             raise StaleSnapshot
         persons.update((r.one_id, _candidate(r)) for r in rows)
         working = WorkingSet(self.rules, stored, holders, list(persons.values()),
-                             lambda: self.mint_one_id(now), self._new_id, now, recheck)
+                             lambda: self.mint_one_id(now), self._new_id, now, recheck,
+                             identities, records_of or self._no_reevaluation)
         outcomes = [working.ingest(record) for record in records]
         plan = working.finished_plan()
         cap = self.rules.hub_cap
@@ -685,7 +713,8 @@ class IdentityEngine:
             records={key: (fingerprint, working.final(one_id))
                      for key, (fingerprint, one_id) in working.stored.items()},
             redirects=dict(plan.redirects),
-            rewritten={working.final(oid) for oid in rewritten})
+            rewritten={working.final(oid) for oid in rewritten | working.split_persons},
+            identities={key: working.identities.get(key, ()) for key in working.holders})
         self.stage_times.reads += reading
         self.stage_times.decide += time.perf_counter() - started - reading
         return ResolvedBatch(outcomes, plan, new_identifiers, new_records, effect)
@@ -732,10 +761,12 @@ class IdentityEngine:
                 for key in sorted(lookup_keys(record.all_keys, self.rules))]
         holders, people = tx.resolve_lookup(rows, self.rules.hub_cap)
         counts = {key: len(found) for key, found in holders.items()}
-        wanted = set(candidate_ids(record.all_keys, holders, self.rules, None))
+        shared = shared_keys(record.all_keys, tx.identities(k.key for k in record.identifiers),
+                             self.rules)
+        wanted = set(candidate_ids(record.all_keys, holders, self.rules, None, shared))
         candidates = tuple(_candidate(p) for p in people
                            if p.one_id in wanted and p.status == "active")
-        return decide(Snapshot(record, candidates, counts), self.rules)
+        return decide(Snapshot(record, candidates, counts, shared=shared), self.rules)
 
     def _max_holders(self, record: PreparedRecord, key: str) -> int:
         """Holders a key may have and still find candidates (its hub threshold)."""
@@ -1014,11 +1045,12 @@ class IdentityEngine:
         records = tuple(_stored_record(r) for r in raw["records"])
         keys = {k.key for r in records for k in r.identifiers}
         counts = tx.holder_counts(keys, self.rules.hub_cap)
+        named = {key: len(found) for key, found in tx.identities(keys).items()}
         profile = Profile(
             one_id=raw["one_id"], created_at=_dt(raw["created_at"]),
             updated_at=_dt(raw["updated_at"]),
             attributes=golden_attributes(records, self.rules),
-            identifiers=profile_identifiers(records, counts, self.rules),
+            identifiers=profile_identifiers(records, counts, self.rules, named),
             records=tuple(sorted(records, key=lambda r: (r.observed_at, r.source,
                                                          r.source_record_id))),
             vehicles=profile_vehicles(records),
@@ -1086,7 +1118,8 @@ class IdentityEngine:
             subject = person.evidence
             keys = tuple(person.evidence.identifiers)
         counts = tx.holder_counts([k.key for k in keys], self.rules.hub_cap)
-        filt = evidence_filter(tuple(keys), counts, self.rules)
+        shared = shared_keys(keys, tx.identities(k.key for k in keys), self.rules)
+        filt = evidence_filter(tuple(keys), counts, self.rules, shared)
         result = score(subject, other.evidence, self.rules, filt)
         verdict = classify_pair(result, self.rules)
         action = {PairVerdict.MATCH: Action.LINKED, PairVerdict.UNCERTAIN: Action.REVIEW,

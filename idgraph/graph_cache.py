@@ -50,6 +50,8 @@ class BatchEffect:
     records: Mapping[str, tuple[str, str]]  # record key -> (fingerprint, one_id)
     redirects: Mapping[str, str]  # absorbed -> survivor
     rewritten: Iterable[str]  # people whose stored records were replaced by a new version
+    # identifier key -> the different people its records name (every key of `holders`)
+    identities: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass
@@ -59,6 +61,7 @@ class GraphView:
     max_entries: int = 200_000
     epoch: int | None = None
     holders: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    identities: dict[str, tuple[str, ...]] = field(default_factory=dict)
     persons: dict[str, CandidatePerson] = field(default_factory=dict)
     records: dict[str, tuple[str, str]] = field(default_factory=dict)
     redirects: dict[str, str] = field(default_factory=dict)
@@ -79,6 +82,7 @@ class GraphView:
         """Forget everything (another writer committed, or a batch failed)."""
         self.epoch = None
         self.holders.clear()
+        self.identities.clear()
         self.persons.clear()
         self.records.clear()
         self.redirects.clear()
@@ -100,6 +104,10 @@ class GraphView:
         if self.suspect and any(p in self.suspect for p in people):
             return None
         return people
+
+    def identities_of(self, key: str) -> tuple[str, ...] | None:
+        """The different people the records carrying a key name, or None when not known."""
+        return self.identities.get(key)
 
     def person(self, one_id: str) -> CandidatePerson | None:
         """A person as last written, or None."""
@@ -124,6 +132,8 @@ class GraphView:
             self.redirects[absorbed] = survivor
         for key, people in effect.holders.items():
             _bounded_put(self.holders, key, tuple(people), limit, protected)
+        for key, named in effect.identities.items():
+            _bounded_put(self.identities, key, named, limit, protected)
         for person in persons:  # people weigh most: a quarter as many of them
             _bounded_put(self.persons, person.one_id, person, max(1, limit // 4), protected)
         for key, stored in effect.records.items():

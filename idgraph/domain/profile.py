@@ -175,8 +175,11 @@ def golden_attributes(records: Sequence[StoredRecord], rules: Rules) -> tuple[Go
 
 
 def profile_identifiers(records: Sequence[StoredRecord], holder_counts: Mapping[str, int],
-                        rules: Rules) -> tuple[ProfileIdentifier, ...]:
-    """Each identifier once, with its sources, first/last seen, and whether it is shared."""
+                        rules: Rules, named: Mapping[str, int] | None = None
+                        ) -> tuple[ProfileIdentifier, ...]:
+    """Each identifier once, with its sources, first/last seen, and whether it is shared
+    (held by more people than its hub threshold, or its records name `shared_identities`
+    different people: `named` counts them)."""
     seen: dict[str, tuple[IdKey, set[str], datetime, datetime]] = {}
     for record in records:
         for key in record.identifiers:
@@ -190,6 +193,8 @@ def profile_identifiers(records: Sequence[StoredRecord], holder_counts: Mapping[
         rule = rules.identifier_types.get(key.type)
         holders = holder_counts.get(key.key, 1)
         shared = bool(rule and rule.hub_threshold is not None and holders > rule.hub_threshold)
+        if rule is not None and rule.shared_identities is not None and named:
+            shared = shared or named.get(key.key, 0) >= rule.shared_identities
         blocklisted = bool(rule and key.value in rule.blocklist)
         result.append(ProfileIdentifier(key, tuple(sorted(sources)), first, last, shared,
                                         blocklisted, holders))

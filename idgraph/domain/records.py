@@ -29,7 +29,8 @@ from idgraph.domain.identifiers import (
     normalize_vin,
     ownership_value,
 )
-from idgraph.domain.rules import Rules
+from idgraph.domain.names import parse_name
+from idgraph.domain.rules import Comparator, Rules
 from idgraph.domain.vin import vin_make, vin_model_year
 from idgraph.errors import FieldViolation, InvalidInput
 
@@ -228,7 +229,8 @@ def prepare_record(
     identifiers = prepare_identifiers(raw.identifiers, rules, limits, secret, errors,
                                       f"{at}identifiers")
     identifiers = _one_per_person(identifiers, rules, errors, f"{at}identifiers")
-    attributes = _prepare_attributes(raw.attributes, limits, errors, f"{at}attributes")
+    attributes = _with_honorific_gender(
+        _prepare_attributes(raw.attributes, limits, errors, f"{at}attributes"), rules)
     vehicles = _prepare_vehicles(raw.vehicles, rules, limits, errors, f"{at}vehicles", now)
     identifiers = _with_ownerships(identifiers, vehicles, rules, limits.local_zone)
     referrers = prepare_identifiers(raw.referred_by, rules, limits, secret, errors,
@@ -367,6 +369,20 @@ def _prepare_attributes(
         elif value.strip():
             cleaned[name] = value.strip()
     return cleaned
+
+
+def _with_honorific_gender(attributes: dict[str, str], rules: Rules) -> dict[str, str]:
+    """A lead's 王先生 / 李女士 says the gender: fill the gender attribute when it is absent,
+    so that it can disagree with a person's stated gender."""
+    names = [n for n, r in rules.attributes.items() if r.comparator is Comparator.NAME]
+    genders = [n for n, r in rules.attributes.items() if r.comparator is Comparator.GENDER]
+    if not genders or any(g in attributes for g in genders):
+        return attributes
+    said = next((parse_name(attributes[n]).honorific_gender for n in names if n in attributes),
+                "")
+    if said:
+        attributes[genders[0]] = said
+    return attributes
 
 
 # Consent statements: "true" or "false" (also 1/0, yes/no), stored as "true" / "false".

@@ -6,8 +6,9 @@ from) each time they are read. So they follow merges, splits and erasures of the
 with no bookkeeping of their own.
 
 - Household: a landline shared with matching addresses, or a phone shared with someone a
-  steward kept apart (the family phone). A value held by more people than its type's hub
-  threshold (a switchboard, a dealer's phone) says nothing about a household.
+  steward kept apart or by two people only (the family phone). A value held by more
+  people than its type's hub threshold (a switchboard, a dealer's phone) says nothing
+  about a household.
 - Referral: a record names its referrer by an identifier; the referrer is the one person
   holding it (nobody, or several people: no referral yet).
 - Dealer affinity: the dealers a person's records come from or name, most recent first.
@@ -99,6 +100,10 @@ def households(addresses: Iterable[str], shared: Iterable[SharedValue], rules: R
             elif other.kept_apart:
                 evidence = (f"shares {_shown(value.type, value.value, value.hashed)} with "
                             "someone a steward kept apart (a family phone)")
+            elif rule.shared_identities is not None and \
+                    len(value.others) + 1 < rule.shared_identities:
+                evidence = (f"shares {_shown(value.type, value.value, value.hashed)} with "
+                            "another person, and no one else (a family phone)")
             else:
                 continue
             since = _later(value.first_seen, other.first_seen)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -52,6 +52,8 @@ class Snapshot:
     candidates: tuple[CandidatePerson, ...]
     holder_counts: Mapping[str, int]  # IdKey.key -> distinct people holding it (capped)
     current_one_id: str | None = None  # the person a re-sent record already belongs to
+    # IdKey.key -> different people its records name, for values shared that way
+    shared: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -91,8 +93,11 @@ class Resolution:
 
 
 def evidence_filter(record_keys: tuple[IdKey, ...], holder_counts: Mapping[str, int],
-                    rules: Rules) -> EvidenceFilter:
-    """Which of the record's values do not count: blocklisted, non-evidence types, hubs."""
+                    rules: Rules, shared: Mapping[str, int] | None = None) -> EvidenceFilter:
+    """Which of the record's values do not count: blocklisted, non-evidence types, hubs,
+    and values whose records name different people (`shared`: key -> how many)."""
+    shared = shared or {}
+    contested: dict[str, int] = {}
     ignored: dict[str, str] = {}
     for key in record_keys:
         if key.is_blocking:
@@ -108,13 +113,19 @@ def evidence_filter(record_keys: tuple[IdKey, ...], holder_counts: Mapping[str, 
             ignored[key.key] = "placeholder value on the blocklist"
         elif rule.hub_threshold is not None and holders > rule.hub_threshold:
             ignored[key.key] = f"shared by {holders}+ people (hub threshold {rule.hub_threshold})"
-    return EvidenceFilter(ignored)
+        elif rule.shared_identities is not None and shared.get(key.key, 0) >= \
+                rule.shared_identities:
+            ignored[key.key] = (f"shared: its records name {shared[key.key]} different "
+                                "people")
+        elif shared.get(key.key, 0) >= 2:
+            contested[key.key] = shared[key.key]
+    return EvidenceFilter(ignored, contested)
 
 
 def decide(snapshot: Snapshot, rules: Rules) -> Resolution:
     """Decide NEW, LINKED, MERGED or REVIEW for a record; guards against over-merging."""
     record = snapshot.record
-    filt = evidence_filter(record.all_keys, snapshot.holder_counts, rules)
+    filt = evidence_filter(record.all_keys, snapshot.holder_counts, rules, snapshot.shared)
     subject = Evidence.of(record.identifiers, [record.attributes])
     by_id = {c.one_id: c for c in snapshot.candidates}
     # Best score first; ties go to the older person, so candidate order never matters.
@@ -238,14 +249,30 @@ def _group_within_limits(
         _hold(trial, evidence.identifiers)
         if not _within_limits(trial, rules):
             blocked.append(candidate)
-        elif group and classify_pair(score(evidence, joined, rules, filt),
-                                     rules) is not PairVerdict.MATCH:
+        elif group and (classify_pair(score(evidence, joined, rules, filt),
+                                      rules) is not PairVerdict.MATCH
+                        or _names_another_person(evidence, group, by_id, rules)):
             inconsistent.append(candidate)
         else:
             held = trial
             group.append(candidate.one_id)
             joined = joined.union(evidence)
     return group, blocked, inconsistent, joined
+
+
+def _names_another_person(evidence: Evidence, group: list[str],
+                          by_id: Mapping[str, CandidatePerson], rules: Rules) -> bool:
+    """True when a person names someone other than a person already in the group (张先生
+    on a family phone matches both 张伟 and 张强; they are not one person for it)."""
+    attributes = rules.identity_attributes
+    for one_id in group:
+        other = by_id.get(one_id)
+        if other is None:
+            continue
+        if any(c.kind == "attribute" and c.level == "disagree" and c.name in attributes
+               for c in score(evidence, other.evidence, rules).comparisons):
+            return True
+    return False
 
 
 def _reevaluate(scored: list[ScoredCandidate], group: list[str],

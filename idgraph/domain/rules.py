@@ -99,6 +99,10 @@ class IdentifierTypeRule(_Strict):
     implies: frozenset[str] = Field(
         frozenset(), description="attributes whose agreement comes with sharing a value (a "
         "household's landline comes with its address): their agreement adds nothing then")
+    shared_identities: int | None = Field(
+        None, ge=2, description="a value whose records name this many different people "
+        "(names, genders, resident IDs) is shared: never merge evidence, and the people "
+        "merged through it are resolved again")
     different_person: DifferentPersonLevel | None = Field(
         None, description="the weight of sharing a value when names (or another listed "
         "attribute) disagree; unset: the agreement weight, whatever the names say")
@@ -295,6 +299,14 @@ class Rules(_Strict):
                 raise ValueError(f"blocking key {key} uses unknown transforms {unknown}; known: "
                                  f"{sorted(BLOCKING_TRANSFORMS - {''})}")
         return self
+
+    @cached_property
+    def identity_attributes(self) -> frozenset[str]:
+        """Attributes whose disagreement says two sides are different people (every
+        `different_person` level's)."""
+        return frozenset(a for rule in self.identifier_types.values()
+                         if rule.different_person is not None
+                         for a in rule.different_person.attributes)
 
     @cached_property
     def makes(self) -> dict[str, str]:

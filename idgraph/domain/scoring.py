@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import NamedTuple
 
-from idgraph.domain.comparators import COMPARATORS, term_key
+from idgraph.domain.comparators import COMPARATORS, canonical_gender, term_key
+from idgraph.domain.identifiers import IdentifierFormat
+from idgraph.domain.names import compare_names, parse_name
 from idgraph.domain.records import IdKey
-from idgraph.domain.rules import AttributeRule, Rules
+from idgraph.domain.rules import AttributeRule, Comparator, Rules
 
 
 def probability(bits: float) -> float:
@@ -118,6 +120,9 @@ class EvidenceFilter:
     """Values that must not count as evidence, with the reason shown in explanations."""
 
     ignored: Mapping[str, str] = field(default_factory=dict)  # IdKey.key -> note
+    # Values whose records name two (or more, below shared) different people: evidence only
+    # between two sides that each name someone (IdKey.key -> how many people).
+    contested: Mapping[str, int] = field(default_factory=dict)
 
 
 def score(subject: Evidence, candidate: Evidence, rules: Rules,
@@ -131,8 +136,9 @@ def score(subject: Evidence, candidate: Evidence, rules: Rules,
     conflict, support = False, 0.0
     if subject.identifiers and candidate.identifiers:
         disagreeing = frozenset(r.name for r in results if r.level == "disagree")
-        identifier_results, implied = _identifier_comparisons(subject, candidate, rules,
-                                                              ignored, disagreeing)
+        identifier_results, implied = _identifier_comparisons(
+            subject, candidate, rules, ignored, disagreeing,
+            evidence_filter.contested if evidence_filter else {})
         for result in identifier_results:
             total += result.weight
             if result.level == "agree":
@@ -150,7 +156,8 @@ def score(subject: Evidence, candidate: Evidence, rules: Rules,
 
 
 def _identifier_comparisons(subject: Evidence, candidate: Evidence, rules: Rules,
-                            ignored: Mapping[str, str], disagreeing: frozenset[str]
+                            ignored: Mapping[str, str], disagreeing: frozenset[str],
+                            contested: Mapping[str, int]
                             ) -> tuple[list[ComparisonResult], dict[str, str]]:
     """The identifier comparisons, and the attributes the agreeing ones imply (attribute
     -> the comparison that implies it). A shared value of a type that families share
@@ -165,7 +172,13 @@ def _identifier_comparisons(subject: Evidence, candidate: Evidence, rules: Rules
         name = type_scope[0] + (f"[{type_scope[1]}]" if type_scope[1] else "")
         shared = sorted(left[type_scope] & right[type_scope])
         usable = [k for k in shared if rule.evidence and k.key not in ignored]
-        if usable:
+        if usable and all(k.key in contested for k in usable) and not (
+                names_someone(subject, rules) and names_someone(candidate, rules)):
+            count = contested[usable[0].key]
+            results.append(ComparisonResult(
+                name, "identifier", "ignored", 0.0, usable[0].display, usable[0].display,
+                f"its records name {count} different people, and one side names no one"))
+        elif usable:
             other = rule.different_person
             if other is not None and not other.attributes.isdisjoint(disagreeing):
                 named = ", ".join(sorted(other.attributes & disagreeing))
@@ -188,6 +201,15 @@ def _identifier_comparisons(subject: Evidence, candidate: Evidence, rules: Rules
                                             a.display, b.display,
                                             "one-per-person type holds different values"))
     return results, implied
+
+
+def names_someone(evidence: Evidence, rules: Rules) -> bool:
+    """True when the evidence says who it is: a name (not a nickname), a gender or a
+    resident ID."""
+    return any(compare_names(v, v) for v in evidence.attributes.get("name", ())) or any(
+        canonical_gender(v) for v in evidence.attributes.get("gender", ())) or any(
+        rules.identifier_types[k.type].format is IdentifierFormat.ID_CARD
+        for k in evidence.identifiers if k.type in rules.identifier_types)
 
 
 def level_bits(rule: AttributeRule, level: str, left: str) -> tuple[float, str]:
@@ -238,6 +260,17 @@ class _AttributePlan:
         return found
 
 
+def _full_names_first(lefts: Sequence[str], rights: Sequence[str]
+                      ) -> tuple[Sequence[str], Sequence[str]]:
+    """When both sides hold full names, surname leads (张先生) say nothing more: 周一兵 is not
+    周庆轩 because one of 周庆轩's records is a 周先生 lead."""
+    full_lefts = [v for v in lefts if parse_name(v).full]
+    full_rights = [v for v in rights if parse_name(v).full]
+    if full_lefts and full_rights:
+        return full_lefts, full_rights
+    return lefts, rights
+
+
 _PLANS: dict[int, tuple[Rules, list[_AttributePlan], tuple[str, ...]]] = {}
 
 
@@ -275,6 +308,8 @@ def _attribute_comparisons(subject: Evidence, candidate: Evidence,
                 results.append(ComparisonResult(plan.name, "attribute", found[1], found[0],
                                                 a, b, found[2]))
             continue
+        if plan.rule.comparator is Comparator.NAME:
+            lefts, rights = _full_names_first(lefts, rights)
         best: tuple[float | None, str, str] = _NO_BASIS
         best_a = best_b = ""
         for a in lefts:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
+from idgraph.domain.identities import identity_of, shared_keys, with_identity
 from idgraph.domain.records import IdKey, PreparedRecord
 from idgraph.domain.resolution import (
     Action,
@@ -88,6 +89,18 @@ class Change:
     score: float = 0.0
 
 
+@dataclass(frozen=True)
+class SplitStep:
+    """People merged through a value that turned out shared, taken apart again: the stored
+    records (`record_keys`) move to `new_one_id` (records of the batch are written there)."""
+
+    event_id: str
+    one_id: str
+    new_one_id: str
+    record_keys: tuple[str, ...]
+    reason: str
+
+
 @dataclass
 class WritePlan:
     """Everything a batch writes, with every OneID already pointing at its final person."""
@@ -98,6 +111,9 @@ class WritePlan:
     merges: list[MergeStep] = field(default_factory=list)
     redirects: dict[str, str] = field(default_factory=dict)  # absorbed -> final survivor
     review_tasks: list[ReviewTaskPlan] = field(default_factory=list)
+    splits: list[SplitStep] = field(default_factory=list)
+    # identifier key -> the different people its records name, for keys this batch changed
+    identities: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def lookup_keys(keys: Sequence[IdKey], rules: Rules) -> set[str]:
@@ -114,10 +130,11 @@ def lookup_keys(keys: Sequence[IdKey], rules: Rules) -> set[str]:
 
 
 def candidate_ids(keys: Sequence[IdKey], holders: Mapping[str, Sequence[str]],
-                  rules: Rules, current: str | None) -> list[str]:
+                  rules: Rules, current: str | None, shared: Mapping[str, int] | None = None
+                  ) -> list[str]:
     """People to score: holders of the record's usable keys, most shared keys first."""
     counts = {k.key: len(holders.get(k.key, ())) for k in keys}
-    ignored = evidence_filter(tuple(keys), counts, rules).ignored
+    ignored = evidence_filter(tuple(keys), counts, rules, shared).ignored
     votes: Counter[str] = Counter()
     for key in keys:
         if key.key not in ignored:
@@ -128,19 +145,37 @@ def candidate_ids(keys: Sequence[IdKey], holders: Mapping[str, Sequence[str]],
     return ranked
 
 
+RecordsOf = Callable[[Sequence[str]], list[PreparedRecord]]
+
+
+def _no_stored_records(one_ids: Sequence[str]) -> list[PreparedRecord]:
+    return []
+
+
 class WorkingSet:
-    """The graph around a batch, updated in memory as each record is resolved."""
+    """The graph around a batch, updated in memory as each record is resolved.
+
+    `identities` holds, per identifier key, the different people its records name; a key
+    whose count reaches its type's `shared_identities` stops being evidence, and the people
+    holding it are resolved again from their records (`records_of` reads the stored ones of
+    some OneIDs; records of this batch are known here)."""
 
     def __init__(self, rules: Rules, stored: Mapping[str, tuple[str, str]],
                  holders: Mapping[str, Sequence[str]], persons: Sequence[CandidatePerson],
                  mint_one_id: Callable[[], str], new_id: Callable[[], str],
-                 now: datetime, recheck: bool = False) -> None:
+                 now: datetime, recheck: bool = False,
+                 identities: Mapping[str, Sequence[str]] | None = None,
+                 records_of: RecordsOf = _no_stored_records, reevaluate: bool = True) -> None:
         self.rules = rules
         self.recheck = recheck  # decide again even for records sent before unchanged
         self.stored = dict(stored)  # record key -> (fingerprint, one_id)
         self.holders = {key: list(people) for key, people in holders.items()}
         self.persons = {p.one_id: p for p in persons}
         self.mint_one_id, self.new_id, self.now = mint_one_id, new_id, now
+        self.identities = {key: tuple(found) for key, found in (identities or {}).items()}
+        self.records_of, self.reevaluate = records_of, reevaluate
+        self.moved: dict[str, tuple[PreparedRecord, str]] = {}  # stored records split off
+        self.split_persons: set[str] = set()
         self.plan = WritePlan()
 
     def final(self, one_id: str) -> str:
@@ -154,10 +189,18 @@ class WorkingSet:
             return IngestOutcome(self.final(stored[1]), Action.UNCHANGED)
         current = self.final(stored[1]) if stored else None
         counts = {k.key: len(self.holders.get(k.key, ())) for k in record.all_keys}
-        wanted = candidate_ids(record.all_keys, self.holders, self.rules, current)
-        snapshot = Snapshot(record, tuple(self.persons[oid] for oid in wanted), counts, current)
+        shared = shared_keys(record.all_keys, self.identities, self.rules)
+        wanted = candidate_ids(record.all_keys, self.holders, self.rules, current, shared)
+        snapshot = Snapshot(record, tuple(self.persons[oid] for oid in wanted), counts, current,
+                            shared)
         resolution = decide(snapshot, self.rules)
-        return self._apply(record, resolution)
+        outcome = self._apply(record, resolution)
+        newly_shared = self._note_identity(record)
+        if newly_shared and self.reevaluate:
+            for key in newly_shared:
+                self._reevaluate_holders(key)
+            return replace(outcome, one_id=self.final(self.stored[record.key][1]))
+        return outcome
 
     def _apply(self, record: PreparedRecord, resolution: Resolution) -> IngestOutcome:
         one_id = resolution.target_one_id
@@ -210,6 +253,90 @@ class WorkingSet:
         self.stored[record.key] = (record.fingerprint, one_id)
         self.plan.records[record.key] = (record, one_id)
 
+    def _note_identity(self, record: PreparedRecord) -> list[str]:
+        """Add who the record says it is to its values' identities; answer the keys that
+        became shared by it."""
+        identity = identity_of(record, self.rules)
+        if identity is None:
+            return []
+        newly_shared = []
+        for key in record.identifiers:
+            rule = self.rules.identifier_types[key.type]
+            if not rule.evidence or rule.shared_identities is None:
+                continue
+            grown = with_identity(self.identities.get(key.key, ()), identity)
+            if grown is None:
+                continue
+            self.identities[key.key] = self.plan.identities[key.key] = grown
+            if len(grown) in (2, rule.shared_identities):  # contested, then shared
+                newly_shared.append(key.key)
+        return newly_shared
+
+    def _reevaluate_holders(self, key: str) -> None:
+        """Resolve again the records of each person holding a value that became shared: the
+        parts they fall into without it become people of their own."""
+        for one_id in list(dict.fromkeys(self.final(p) for p in self.holders.get(key, ()))):
+            if one_id not in self.persons:
+                continue
+            records = self._records_of_person(one_id)
+            known = {k.key for r in records for k in r.identifiers}
+            parts = recluster(records, self.rules,
+                              {k: v for k, v in self.identities.items() if k in known},
+                              self.now)
+            if len(parts) > 1:
+                self._split(one_id, parts, key)
+
+    def _records_of_person(self, one_id: str) -> list[PreparedRecord]:
+        """Every record of a person now: stored ones (under its OneID or one it absorbed in
+        this batch) unless this batch moved them, and this batch's."""
+        one_ids = [one_id, *(a for a, s in self.plan.redirects.items() if s == one_id)]
+        found = {r.key: r for r in self.records_of(one_ids)
+                 if r.key not in self.plan.records and r.key not in self.moved}
+        found.update((k, r) for k, (r, owner) in self.moved.items() if self.final(owner) == one_id)
+        found.update((k, r) for k, (r, owner) in self.plan.records.items()
+                     if self.final(owner) == one_id)
+        return list(found.values())
+
+    def _split(self, one_id: str, parts: list[list[PreparedRecord]], key: str) -> None:
+        keep, *others = parts
+        reason = f"re-evaluated: a value its records shared names {len(self.identities[key])} "\
+            "different people"
+        news = []
+        for part in others:
+            new_one_id = self.mint_one_id()
+            news.append(new_one_id)
+            self.plan.new_persons.append(new_one_id)
+            self.plan.changes.append(Change(ChangeType.CREATED, new_one_id, actor="idgraph"))
+            stored_keys = []
+            for record in part:
+                if record.key in self.plan.records:
+                    self.plan.records[record.key] = (record, new_one_id)
+                else:
+                    self.moved[record.key] = (record, new_one_id)
+                    stored_keys.append(record.key)
+                self.stored[record.key] = (record.fingerprint, new_one_id)
+            self.persons[new_one_id] = CandidatePerson(new_one_id, self.now, _evidence(part))
+            self.plan.splits.append(SplitStep(self.new_id(), one_id, new_one_id,
+                                              tuple(sorted(stored_keys)), reason))
+        self.persons[one_id] = replace(self.persons[one_id], evidence=_evidence(keep))
+        self.plan.changes.append(Change(ChangeType.SPLIT, one_id, tuple(news), "idgraph",
+                                        "shared value"))
+        self.split_persons.add(one_id)
+        self._regroup_holders(one_id, keep, list(zip(news, others, strict=True)))
+
+    def _regroup_holders(self, one_id: str, keep: list[PreparedRecord],
+                         parts: list[tuple[str, list[PreparedRecord]]]) -> None:
+        kept = {k.key for r in keep for k in r.all_keys}
+        for new_one_id, part in parts:
+            for key in {k.key for r in part for k in r.all_keys}:
+                people = self.holders.get(key)
+                if people is None:
+                    continue  # not a key of this batch: the graph answers for it
+                if key not in kept and one_id in people:
+                    people.remove(one_id)
+                if new_one_id not in people:
+                    people.append(new_one_id)
+
     def _review(self, record: PreparedRecord, one_id: str, resolution: Resolution) -> str:
         task = ReviewTaskPlan(
             task_id=self.new_id(), record_key=record.key, one_id=one_id,
@@ -225,12 +352,37 @@ class WorkingSet:
         plan = self.plan
         plan.records = {key: (record, self.final(owner))
                         for key, (record, owner) in plan.records.items()}
+        plan.splits = [replace(s, new_one_id=self.final(s.new_one_id)) for s in plan.splits]
         plan.review_tasks = [
             ReviewTaskPlan(t.task_id, t.record_key, self.final(t.one_id),
                            tuple(dict.fromkeys(self.final(c) for c in t.candidates)),
                            t.score, t.reason, t.evidence)
             for t in plan.review_tasks]
         return plan
+
+
+def recluster(records: Sequence[PreparedRecord], rules: Rules,
+              identities: Mapping[str, Sequence[str]], now: datetime
+              ) -> list[list[PreparedRecord]]:
+    """The parts one person's records fall into when resolved again in the order they were
+    observed, with what is now known of their values (`identities`); the largest part
+    first (on a tie, the one with the earliest record)."""
+    ordered = sorted(records, key=lambda r: (r.observed_at, r.key))
+    counter = iter(range(1 << 62))
+    nested = WorkingSet(rules, {}, {}, [], lambda: f"part{next(counter):08d}",
+                        lambda: f"event{next(counter)}", now, identities=identities,
+                        reevaluate=False)
+    for record in ordered:
+        nested.ingest(record)
+    plan = nested.finished_plan()
+    parts: dict[str, list[PreparedRecord]] = {}
+    for record in ordered:
+        parts.setdefault(plan.records[record.key][1], []).append(record)
+    return sorted(parts.values(), key=lambda part: -len(part))
+
+
+def _evidence(records: Sequence[PreparedRecord]) -> Evidence:
+    return Evidence.of([k for r in records for k in r.identifiers], [r.attributes for r in records])
 
 
 def _union(person: CandidatePerson, extra: Evidence, apart_from: frozenset[str] = frozenset()

@@ -77,11 +77,49 @@ CALL () {
 CALL () {
   UNWIND $rows AS row
   OPTIONAL MATCH (i:Identifier {key: row.key})
-  WITH row WHERE row.block OR i IS NOT NULL
+  WITH row, i WHERE row.block OR i IS NOT NULL
 """ + _HOLDERS + """
-  RETURN collect([row.key, [p IN people | p.one_id]]) AS holders
+  RETURN collect([row.key, [p IN people | p.one_id], coalesce(i.identities, [])]) AS holders
 }
 RETURN stored, holders
+"""
+
+# The different people the records carrying each value name (see domain/identities.py).
+SET_IDENTITIES: LiteralString = """
+UNWIND $rows AS row
+MATCH (i:Identifier {key: row.key})
+SET i.identities = row.identities
+"""
+
+IDENTITIES: LiteralString = """
+UNWIND $keys AS key
+MATCH (i:Identifier {key: key})
+WHERE i.identities IS NOT NULL
+RETURN key, i.identities AS identities
+"""
+
+# People merged through a value that turned out shared, taken apart again: stored records
+# move to the new person (created here or by the batch's records), wherever they are now.
+SPLIT_SHARED: LiteralString = """
+UNWIND $splits AS s
+MERGE (n:Person {one_id: s.new_one_id})
+  ON CREATE SET n.status = 'active', n.created_at = datetime({epochMillis: $now})
+SET n.updated_at = datetime({epochMillis: $now})
+WITH n, s
+CALL (n, s) {
+  UNWIND s.record_keys AS key
+  MATCH (r:Record {key: key})-[old:PART_OF]->(q:Person)
+  WHERE q <> n
+  CREATE (r)-[:PART_OF]->(n)
+  DELETE old
+}
+CREATE (e:SplitEvent {event_id: s.event_id, at: datetime({epochMillis: $now}),
+                      actor: 'idgraph', reason: s.reason, one_id: s.one_id,
+                      new_one_id: s.new_one_id, record_keys: s.record_keys})
+CREATE (e)-[:INVOLVES]->(n)
+WITH e, s
+MATCH (p:Person {one_id: s.one_id})
+CREATE (e)-[:INVOLVES]->(p)
 """
 
 CREATE_IDENTIFIERS: LiteralString = """

@@ -154,18 +154,27 @@ class GraphTx:
         return int(row["epoch"])
 
     def lookup_batch(self, record_keys: Sequence[str], keys: Iterable[str], lookup: set[str],
-                     cap: int) -> tuple[dict[str, tuple[str, str]], dict[str, list[str]]]:
+                     cap: int) -> tuple[dict[str, tuple[str, str]], dict[str, list[str]],
+                                        dict[str, tuple[str, ...]]]:
         """Stored (fingerprint, one_id) of the records sent before, and for every identifier
-        key that exists its holders (up to `cap`; empty unless the key is in `lookup`).
-        Keys missing from the answer do not exist yet."""
+        key that exists its holders (up to `cap`; empty unless the key is in `lookup`) and
+        the different people its records name. Keys missing from the answer do not exist
+        yet."""
         rows = [{"key": key, "lookup": key in lookup, "block": key.startswith(BLOCKING_PREFIX)}
                 for key in sorted(set(keys))]
         if not rows and not record_keys:
-            return {}, {}
+            return {}, {}, {}
         (result,) = self._run(cypher.LOOKUP_BATCH, record_keys=list(record_keys), rows=rows,
                               cap=cap)
         stored = {key: (fingerprint, one_id) for key, fingerprint, one_id in result["stored"]}
-        return stored, {key: list(holders) for key, holders in result["holders"]}
+        holders = {key: list(people) for key, people, _ in result["holders"]}
+        identities = {key: tuple(found) for key, _, found in result["holders"]}
+        return stored, holders, identities
+
+    def identities(self, keys: Iterable[str]) -> dict[str, tuple[str, ...]]:
+        """The different people the records carrying each identifier key name."""
+        rows = self._run(cypher.IDENTITIES, keys=sorted(set(keys)))
+        return {r["key"]: tuple(r["identities"]) for r in rows}
 
     def resolve_lookup(self, rows: Sequence[tuple[str, int]], cap: int
                        ) -> tuple[dict[str, list[str]], list[PersonRow]]:
@@ -211,6 +220,14 @@ class GraphTx:
             rows = [{"absorbed": a, "survivor": s, "event_id": event_of[a]}
                     for a, s in plan.redirects.items()]
             self._run(cypher.MERGE_PERSONS, rows=rows, now=ms)
+        if plan.splits:
+            self._run(cypher.SPLIT_SHARED, now=ms, splits=[
+                {"event_id": x.event_id, "one_id": x.one_id, "new_one_id": x.new_one_id,
+                 "record_keys": list(x.record_keys), "reason": x.reason} for x in plan.splits])
+        if plan.identities:
+            self._run(cypher.SET_IDENTITIES, rows=[
+                {"key": key, "identities": list(found)}
+                for key, found in sorted(plan.identities.items())])
         if plan.merges:
             self._run(cypher.RECORD_MERGE_EVENTS, events=[
                 {"event_id": m.event_id, "survivor": m.survivor, "absorbed": list(m.absorbed),

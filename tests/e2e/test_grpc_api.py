@@ -190,13 +190,15 @@ def test_explain_record_against_one_id(stub: pb_grpc.IdentityServiceStub) -> Non
         record=record("2", ("phone", "13912345678"), name="王芳"), other_one_id=a.one_id),
         timeout=10)
     rules = load_rules()
-    phone, name = rules.identifier_types["phone"].agree_bits, \
-        rules.attributes["name"].levels["disagree"].bits
+    # The phone is shared while the names disagree: it weighs its different_person level.
+    different = rules.identifier_types["phone"].different_person
+    assert different is not None
+    phone, name = different.bits, rules.attributes["name"].levels["disagree"].bits
     assert {c.name: (c.level, c.weight) for c in answer.comparisons} == {
         "phone": ("agree", pytest.approx(phone)), "name": ("disagree", pytest.approx(name))}
     assert answer.score == pytest.approx(rules.prior_bits + phone + name, abs=1e-5)
-    assert answer.decision == pb.DECISION_REVIEW
-    assert answer.review_threshold < answer.match_probability < answer.link_threshold == 0.99
+    assert answer.decision == pb.DECISION_NEW
+    assert answer.match_probability < answer.review_threshold < answer.link_threshold == 0.99
     assert answer.reason
 
 

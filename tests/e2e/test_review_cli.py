@@ -18,8 +18,10 @@ pytestmark = pytest.mark.e2e
 def test_review_lists_shows_side_by_side_and_decides(
         stub: pb_grpc.IdentityServiceStub, grpc_server: RunningServer,
         clean_store: Neo4jStore, capsys: pytest.CaptureFixture[str]) -> None:
-    first = ingest(stub, record("1", ("phone", "13912345678"), name="张伟"))
-    second = ingest(stub, record("2", ("phone", "13912345678"), source="app", name="王芳"))
+    first = ingest(stub, record("1", ("phone", "13912345678"), name="张伟",
+                                birth_date="1990-01-01"))
+    second = ingest(stub, record("2", ("phone", "13712345678"), source="app", name="张伟",
+                                 birth_date="1990-01-01"))
     task = second.review_task_id
     assert task
     server = ["review", "--server", f"127.0.0.1:{grpc_server.port}"]
@@ -31,13 +33,15 @@ def test_review_lists_shows_side_by_side_and_decides(
     side_by_side = shown.split("record against")[0]
     rows = {line.split("│")[1].strip(): line for line in side_by_side.splitlines()
             if line.count("│") >= 4}
-    assert "≠" in rows["name"] and "王芳" in rows["name"] and "张伟" in rows["name"]
-    assert "≠" not in rows["phone"] and "13912345678" in rows["phone"]
-    assert first.one_id in shown and "agree" in shown  # the score breakdown
+    assert "≠" not in rows["name"] and "张伟" in rows["name"]
+    assert "≠" in rows["phone"] and "13912345678" in rows["phone"]
+    assert "13712345678" in rows["phone"]
+    assert first.one_id in shown and "exact" in shown  # the score breakdown
     assert main([*server, "decide", task, "--keep-apart", "--reason", "two people"]) == 0
     assert "kept apart" in capsys.readouterr().out
     assert main([*server, "decide", task, "--merge", "--reason", "changed my mind"]) == 1
     assert "FAILED_PRECONDITION" in capsys.readouterr().out
     assert active_people(clean_store) == 2
-    again = ingest(stub, record("3", ("phone", "13912345678"), name="王芳"))
+    again = ingest(stub, record("3", ("phone", "13712345678"), name="张伟",
+                                birth_date="1990-01-01"))
     assert again.one_id == second.one_id and again.decision == pb.DECISION_LINKED

@@ -18,13 +18,17 @@ from tests.integration.helpers import active_people, check_invariants
 pytestmark = pytest.mark.e2e
 
 PHONE = "13912345678"
+OTHER_PHONE = "13712345678"
+BORN = "1990-01-01"
 
 
 def open_review(stub: pb_grpc.IdentityServiceStub) -> tuple[pb.IngestResponse,
                                                              pb.IngestResponse]:
-    """Two people sharing a phone under different names: the second opens a review task."""
-    first = ingest(stub, record("1", ("phone", PHONE), name="张伟"))
-    second = ingest(stub, record("2", ("phone", PHONE), source="app", name="王芳"))
+    """Two records with the same name and birth date and no shared identifier: the second
+    opens a review task (attributes alone never link)."""
+    first = ingest(stub, record("1", ("phone", PHONE), name="张伟", birth_date=BORN))
+    second = ingest(stub, record("2", ("phone", OTHER_PHONE), source="app", name="张伟",
+                                 birth_date=BORN))
     assert second.decision == pb.DECISION_REVIEW and second.review_task_id
     return first, second
 
@@ -43,8 +47,8 @@ def test_a_task_decided_keep_apart_stays_apart_as_records_arrive(
     assert {a.name: a.value for a in shown.sides[1].attributes}["name"] == "张伟"
     (candidate,) = shown.candidates
     levels = {c.name: c.level for c in candidate.comparisons}
-    assert candidate.one_id == first.one_id and levels["phone"] == "agree"
-    assert levels["name"] not in ("exact", "")
+    assert candidate.one_id == first.one_id and "phone" not in levels
+    assert levels["name"] == levels["birth_date"] == "exact"
     decided = steward.DecideReviewTask(spb.DecideReviewTaskRequest(
         task_id=listed.task_id, decision=spb.REVIEW_DECISION_KEEP_APART,
         reason="two customers share a family phone"), timeout=10)
@@ -56,11 +60,12 @@ def test_a_task_decided_keep_apart_stays_apart_as_records_arrive(
         ("REVIEW_DECIDED", listed.task_id, "KEEP_APART")]
     assert lineage.entries[-1].reason == "two customers share a family phone"
     # More records of both arrive: each joins its own person, and no new task opens.
-    for n, name in enumerate(["王芳", "张伟", "王芳"], start=3):
-        answer = ingest(stub, record(str(n), ("phone", PHONE), name=name))
-        assert answer.one_id == (second.one_id if name == "王芳" else first.one_id)
+    for n, phone in enumerate([OTHER_PHONE, PHONE, OTHER_PHONE], start=3):
+        answer = ingest(stub, record(str(n), ("phone", phone), name="张伟", birth_date=BORN))
+        assert answer.one_id == (second.one_id if phone == OTHER_PHONE else first.one_id)
         assert answer.decision == pb.DECISION_LINKED and not answer.review_task_id
-    bridge = ingest(stub, record("9", ("phone", PHONE), ("email", "w@x.com"), name="王芳"))
+    bridge = ingest(stub, record("9", ("phone", OTHER_PHONE), ("email", "w@x.com"),
+                                 name="张伟", birth_date=BORN))
     assert bridge.one_id == second.one_id and not bridge.merged_one_ids
     assert active_people(clean_store) == 2
     assert not steward.ListReviewTasks(spb.ListReviewTasksRequest(
@@ -94,9 +99,11 @@ def test_review_tasks_page_and_filter(stub: pb_grpc.IdentityServiceStub,
                                      clean_store: Neo4jStore) -> None:
     opened = []
     for n in range(5):
-        ingest(stub, record(f"a{n}", ("phone", f"1391234{n:04d}"), name="张伟"))
-        opened.append(ingest(stub, record(f"b{n}", ("phone", f"1391234{n:04d}"),
-                                          source="app", name="王芳")).review_task_id)
+        born = f"1990-01-{n + 1:02d}"
+        ingest(stub, record(f"a{n}", ("phone", f"1391234{n:04d}"), name="张伟", birth_date=born))
+        opened.append(ingest(stub, record(f"b{n}", ("phone", f"1371234{n:04d}"),
+                                          source="app", name="张伟", birth_date=born)
+                             ).review_task_id)
     seen, token = [], ""
     while True:
         page = steward.ListReviewTasks(spb.ListReviewTasksRequest(page_size=2,
@@ -231,7 +238,7 @@ def test_an_erased_person_leaves_no_data_behind(
     own_car, shared_car = "LFV2A21K4P4000001", "LSVAU218XN2183294"
     owner = pb.VEHICLE_RELATION_OWNER
     a = ingest(stub, record("1", ("phone", PHONE), ("email", "wxm@163.com"), name="王小明",
-                           address="上海市浦东新区世纪大道100号",
+                           address="上海市浦东新区世纪大道100号", birth_date="1985-03-12",
                            vehicles=[pb.VehicleLink(vin=own_car, relation=owner, plate="沪A12345"),
                                      pb.VehicleLink(vin=shared_car, relation=owner)]))
     b = ingest(stub, record("2", ("wechat_openid", "o-wxm", "app1"), source="app", name="王小明"))
@@ -239,11 +246,12 @@ def test_an_erased_person_leaves_no_data_behind(
                         source="web", name="王小明"))
     other = ingest(stub, record("7", ("phone", "13700000007"), source="dms", name="赵六",
                                 vehicles=[pb.VehicleLink(vin=shared_car, relation=owner)]))
-    review = ingest(stub, record("8", ("phone", PHONE), source="dms", name="李四"))
+    review = ingest(stub, record("8", ("phone", "13600000008"), source="dms",
+                                 name="王晓明", birth_date="1985-03-12"))
     assert review.review_task_id  # its evidence holds 王小明's values
     steward.DecideReviewTask(spb.DecideReviewTaskRequest(
         task_id=review.review_task_id, decision=spb.REVIEW_DECISION_KEEP_APART,
-        reason="王小明 and 李四 share a phone"), timeout=10)
+        reason="王小明 and 王晓明 are two people"), timeout=10)
     values = clean_store.run_cypher(
         "MATCH (:Person {one_id: $one_id})<-[:PART_OF]-(r:Record) "
         "OPTIONAL MATCH (r)-[:HAS_IDENTIFIER]->(i:Identifier) "
@@ -256,9 +264,9 @@ def test_an_erased_person_leaves_no_data_behind(
                                  timeout=10)
     assert erased.one_id == a.one_id and set(erased.erased_one_ids) == {a.one_id, b.one_id}
     stored = everything_stored(clean_store)
-    left = [s for s in secrets if s in stored and s != PHONE]  # 李四 keeps the shared phone
+    left = [s for s in secrets if s in stored]
     assert left == []
-    assert shared_car in stored and "赵六" in stored and "李四" in stored  # others keep theirs
+    assert shared_car in stored and "赵六" in stored and "王晓明" in stored  # theirs
     for one_id in (a.one_id, b.one_id):
         with pytest.raises(grpc.RpcError) as gone:
             stub.GetProfile(pb.GetProfileRequest(one_id=one_id), timeout=10)

@@ -7,6 +7,7 @@ import pytest
 
 from idgraph.domain.profile import RelationType
 from idgraph.domain.records import RawIdentifier, RawRecord
+from idgraph.domain.resolution import Action
 from idgraph.engine import IdentityEngine
 from idgraph.store.neo4j_store import Neo4jStore
 from tests.integration.helpers import active_people, check_invariants, day, rec
@@ -53,12 +54,15 @@ def test_a_family_phone_between_people_kept_apart_is_a_household(
         engine: IdentityEngine, clean_store: Neo4jStore) -> None:
     husband = engine.ingest(rec("crm", "1", ("phone", "13900000001"), name="张伟")).one_id
     wife = engine.ingest(rec("test_drive", "2", ("phone", "13900000001"), name="李娜"))
-    assert wife.review_task_id  # same phone, another name: a steward decides
-    assert relations(engine, husband) == set()  # undecided: no relationship yet
-    engine.decide_review_task(wife.review_task_id, merge=False, actor="steward",
-                              reason="husband and wife")
+    # Same phone, another name: another person, no task; two people on one phone are a
+    # family phone.
+    assert wife.action is Action.NEW and not wife.review_task_id
     assert relations(engine, husband) == {("HOUSEHOLD", wife.one_id)}
-    assert "kept apart" in engine.profile(wife.one_id).profile.relationships[0].evidence
+    assert "family phone" in engine.profile(wife.one_id).profile.relationships[0].evidence
+    # A third person on it makes it a shared value (a consultant's, a switchboard's): no
+    # household any more.
+    engine.ingest(rec("media", "3", ("phone", "13900000001"), name="王强"))
+    assert relations(engine, husband) == set()
 
 
 def test_a_referral_names_its_referrer_by_any_identifier(engine: IdentityEngine,

@@ -55,9 +55,12 @@ def test_too_many_holders_make_no_household() -> None:
     assert households(mine(address=HOME), [shared("landline", "021-1", *six)], rules) == []
 
 
-def test_a_shared_phone_is_a_household_only_between_people_kept_apart() -> None:
-    rules = load_rules()
-    assert households(mine(), [shared("phone", "13900000001", sharer("oid_b"))], rules) == []
+def test_a_phone_shared_by_two_people_or_kept_apart_is_a_household() -> None:
+    rules = load_rules()  # phone: shared from three people on
+    (two,) = households(mine(), [shared("phone", "13900000001", sharer("oid_b"))], rules)
+    assert two.one_id == "oid_b" and "family phone" in two.evidence
+    three = [sharer("oid_b"), sharer("oid_c")]
+    assert households(mine(), [shared("phone", "13900000001", *three)], rules) == []
     (found,) = households(mine(), [shared("phone", "13900000001",
                                           sharer("oid_b", apart=True))], rules)
     assert found.one_id == "oid_b" and "kept apart" in found.evidence

@@ -1,0 +1,81 @@
+"""Who the records carrying a value say they are: how shared values are found.
+
+A consultant types their phone into fifty customers' leads; a family books test drives on one
+phone; a placeholder number stands in forms. Counting the *people* holding a value after
+resolution misses it once the first leads have merged. Counting what the *records* carrying
+the value assert does not: each record names someone (a full name, a surname and honorific,
+a gender, a resident ID), and a value whose records name several different people is shared,
+whatever was merged so far.
+
+An identifier keeps the identities its records asserted, one representative for each
+different person (typos, homophones, traditional characters, romanization and surname leads
+of one person are one identity). Both are plain strings, so the graph stores them on the
+identifier node.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from idgraph.domain.comparators import canonical_gender
+from idgraph.domain.identifiers import IdentifierFormat
+from idgraph.domain.names import compare_names
+from idgraph.domain.records import IdKey, PreparedRecord
+from idgraph.domain.rules import Rules
+
+_SEPARATOR = "\x1f"
+MAX_IDENTITIES = 8  # kept per value: enough to tell any threshold of the rules
+
+
+def identity_of(record: PreparedRecord, rules: Rules) -> str | None:
+    """What the record says about who it is (name, gender, resident ID), or None when it
+    says nothing (a telematics ping, a WeChat follower with a nickname)."""
+    name = record.attributes.get("name", "").strip()
+    if name and compare_names(name, name) == "":
+        name = ""  # a nickname or a placeholder names no one
+    gender = canonical_gender(record.attributes.get("gender", ""))
+    id_card = next((k.value[:16] for k in record.identifiers
+                    if k.type in rules.identifier_types
+                    and rules.identifier_types[k.type].format is IdentifierFormat.ID_CARD), "")
+    if not (name or gender or id_card):
+        return None
+    return _SEPARATOR.join((name, gender, id_card))
+
+
+def conflicting(left: str, right: str) -> bool:
+    """True when two identities are different people: names that disagree (beyond typos,
+    homophones and surname leads), different genders or different resident IDs."""
+    name_a, gender_a, card_a = left.split(_SEPARATOR)
+    name_b, gender_b, card_b = right.split(_SEPARATOR)
+    if card_a and card_b and card_a != card_b:
+        return True
+    if gender_a and gender_b and gender_a != gender_b:
+        return True
+    return bool(name_a and name_b) and compare_names(name_a, name_b) == "disagree"
+
+
+def with_identity(identities: Sequence[str], identity: str) -> tuple[str, ...] | None:
+    """The identities with one more record's added; None when nothing changes (the record
+    is someone already there, or enough different people are known)."""
+    if len(identities) >= MAX_IDENTITIES or identity in identities:
+        return None
+    if all(conflicting(identity, known) for known in identities):
+        return (*identities, identity)
+    return None
+
+
+def shared_keys(keys: Iterable[IdKey], identities: Mapping[str, Sequence[str]], rules: Rules
+                ) -> dict[str, int]:
+    """The keys whose records name two or more different people, with how many: at the
+    type's `shared_identities` a key is shared (no evidence), below it contested (evidence
+    only between sides that each name someone)."""
+    shared: dict[str, int] = {}
+    for key in keys:
+        if key.is_blocking:
+            continue
+        rule = rules.identifier_types.get(key.type)
+        threshold = rule.shared_identities if rule is not None else None
+        count = len(identities.get(key.key, ()))
+        if threshold is not None and count >= 2:
+            shared[key.key] = count
+    return shared

@@ -641,6 +641,11 @@ class IdentityEngine:
         people a newly shared value merged: it resolves in its own transaction instead."""
         raise StaleSnapshot
 
+    @staticmethod
+    def _active_person(tx: GraphTx, one_id: str) -> CandidatePerson | None:
+        rows = [r for r in tx.load_persons([one_id]) if r.status == "active"]
+        return _candidate(rows[0]) if rows else None
+
     def _stored_records(self, tx: GraphTx, one_ids: Sequence[str]) -> list[PreparedRecord]:
         """The stored records of people, as prepared records (to resolve them again)."""
         found: list[PreparedRecord] = []
@@ -700,7 +705,8 @@ class IdentityEngine:
         persons.update((r.one_id, _candidate(r)) for r in rows)
         working = WorkingSet(self.rules, stored, holders, list(persons.values()),
                              lambda: self.mint_one_id(now), self._new_id, now, recheck,
-                             identities, records_of or self._no_reevaluation)
+                             identities, records_of or self._no_reevaluation,
+                             person_of=lambda one_id: self._active_person(tx, one_id))
         outcomes = [working.ingest(record) for record in records]
         plan = working.finished_plan()
         cap = self.rules.hub_cap

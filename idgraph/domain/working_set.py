@@ -158,14 +158,17 @@ class WorkingSet:
     `identities` holds, per identifier key, the different people its records name; a key
     whose count reaches its type's `shared_identities` stops being evidence, and the people
     holding it are resolved again from their records (`records_of` reads the stored ones of
-    some OneIDs; records of this batch are known here)."""
+    some OneIDs, `person_of` a stored person the batch did not load; records of this batch
+    are known here)."""
 
     def __init__(self, rules: Rules, stored: Mapping[str, tuple[str, str]],
                  holders: Mapping[str, Sequence[str]], persons: Sequence[CandidatePerson],
                  mint_one_id: Callable[[], str], new_id: Callable[[], str],
                  now: datetime, recheck: bool = False,
                  identities: Mapping[str, Sequence[str]] | None = None,
-                 records_of: RecordsOf = _no_stored_records, reevaluate: bool = True) -> None:
+                 records_of: RecordsOf = _no_stored_records, reevaluate: bool = True,
+                 person_of: Callable[[str], CandidatePerson | None] = lambda one_id: None,
+                 ) -> None:
         self.rules = rules
         self.recheck = recheck  # decide again even for records sent before unchanged
         self.stored = dict(stored)  # record key -> (fingerprint, one_id)
@@ -174,6 +177,7 @@ class WorkingSet:
         self.mint_one_id, self.new_id, self.now = mint_one_id, new_id, now
         self.identities = {key: tuple(found) for key, found in (identities or {}).items()}
         self.records_of, self.reevaluate = records_of, reevaluate
+        self.person_of = person_of  # a stored person the batch did not load (a hub's holder)
         self.moved: dict[str, tuple[PreparedRecord, str]] = {}  # stored records split off
         self.split_persons: set[str] = set()
         self.plan = WritePlan()
@@ -277,7 +281,10 @@ class WorkingSet:
         parts they fall into without it become people of their own."""
         for one_id in list(dict.fromkeys(self.final(p) for p in self.holders.get(key, ()))):
             if one_id not in self.persons:
-                continue
+                loaded = self.person_of(one_id)
+                if loaded is None:
+                    continue
+                self.persons[one_id] = loaded
             records = self._records_of_person(one_id)
             known = {k.key for r in records for k in r.identifiers}
             parts = recluster(records, self.rules,

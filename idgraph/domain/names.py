@@ -43,6 +43,15 @@ def _read_surnames() -> tuple[frozenset[str], tuple[str, ...]]:
 SURNAMES, COMPOUND_SURNAMES = _read_surnames()
 
 
+def _read_nicknames() -> frozenset[str]:
+    text = Path(__file__).with_name("nicknames.txt").read_text(encoding="utf-8")
+    return frozenset(word for line in text.splitlines() if not line.startswith("#")
+                     for word in line.split())
+
+
+NICKNAMES = _read_nicknames()
+
+
 @lru_cache(maxsize=1)
 def _t2s() -> opencc.OpenCC:
     return opencc.OpenCC("t2s")
@@ -100,16 +109,18 @@ def parse_name(raw: str) -> ParsedName:
 
 def _is_full_name(text: str, surname: str) -> bool:
     """A surname and one to three given characters, not a nickname pattern (阿英, 小王, a
-    doubled character such as 俊俊). A two- or three-character name may start with a
-    homophone of a surname (a typo: 朋凤静 for 彭凤静)."""
+    doubled character such as 俊俊, a listed nickname such as 阳光). A three-character name
+    may start with a homophone of a surname (a typo: 朋凤静 for 彭凤静)."""
     given = text[len(surname):]
-    if not 1 <= len(given) <= 3 or text.startswith(_NICKNAME_PREFIXES):
+    if not 1 <= len(given) <= 3 or text.startswith(_NICKNAME_PREFIXES) or text in NICKNAMES:
         return False
     if len(text) == 2 and text[0] == text[1]:
         return False
     if surname in SURNAMES or surname in COMPOUND_SURNAMES:
         return True
-    return len(text) <= 3 and _reading(surname) in _SURNAME_SOUNDS
+    # A homophone of a surname (朋凤静 for 彭凤静) only in a three-character name: two
+    # characters starting with one (晨曦: chen) are far more often a word than a typo.
+    return len(text) == 3 and _reading(surname) in _SURNAME_SOUNDS
 
 
 def _reading(surname: str) -> str:

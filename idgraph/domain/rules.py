@@ -103,6 +103,10 @@ class IdentifierTypeRule(_Strict):
         None, ge=2, description="a value whose records name this many different people "
         "(names, genders, resident IDs) is shared: never merge evidence, and the people "
         "merged through it are resolved again")
+    counts_with: frozenset[str] = Field(
+        frozenset(), description="attributes one of which must agree (a full name, not a "
+        "surname lead) for a shared value to count: a car's VIN joins the owner's records, "
+        "not a relative's who services it")
     different_person: DifferentPersonLevel | None = Field(
         None, description="the weight of sharing a value when names (or another listed "
         "attribute) disagree; unset: the agreement weight, whatever the names say")

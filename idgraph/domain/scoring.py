@@ -136,8 +136,9 @@ def score(subject: Evidence, candidate: Evidence, rules: Rules,
     conflict, support = False, 0.0
     if subject.identifiers and candidate.identifiers:
         disagreeing = frozenset(r.name for r in results if r.level == "disagree")
+        agreeing = frozenset(r.name for r in results if r.level not in _WEAK_LEVELS)
         identifier_results, implied = _identifier_comparisons(
-            subject, candidate, rules, ignored, disagreeing,
+            subject, candidate, rules, ignored, (disagreeing, agreeing),
             evidence_filter.contested if evidence_filter else {})
         for result in identifier_results:
             total += result.weight
@@ -156,7 +157,8 @@ def score(subject: Evidence, candidate: Evidence, rules: Rules,
 
 
 def _identifier_comparisons(subject: Evidence, candidate: Evidence, rules: Rules,
-                            ignored: Mapping[str, str], disagreeing: frozenset[str],
+                            ignored: Mapping[str, str],
+                            attributes: tuple[frozenset[str], frozenset[str]],
                             contested: Mapping[str, int]
                             ) -> tuple[list[ComparisonResult], dict[str, str]]:
     """The identifier comparisons, and the attributes the agreeing ones imply (attribute
@@ -165,6 +167,7 @@ def _identifier_comparisons(subject: Evidence, candidate: Evidence, rules: Rules
     left, right = subject.by_type_scope, candidate.by_type_scope
     results: list[ComparisonResult] = []
     implied: dict[str, str] = {}
+    disagreeing, agreeing = attributes
     for type_scope in sorted(left.keys() & right.keys()):
         rule = rules.identifier_types.get(type_scope[0])
         if rule is None:
@@ -178,6 +181,11 @@ def _identifier_comparisons(subject: Evidence, candidate: Evidence, rules: Rules
             results.append(ComparisonResult(
                 name, "identifier", "ignored", 0.0, usable[0].display, usable[0].display,
                 f"its records name {count} different people, and one side names no one"))
+        elif usable and rule.counts_with and rule.counts_with.isdisjoint(agreeing):
+            named = " or ".join(sorted(rule.counts_with))
+            results.append(ComparisonResult(
+                name, "identifier", "ignored", 0.0, usable[0].display, usable[0].display,
+                f"counts only with an agreeing {named}"))
         elif usable:
             other = rule.different_person
             if other is not None and not other.attributes.isdisjoint(disagreeing):
@@ -201,6 +209,10 @@ def _identifier_comparisons(subject: Evidence, candidate: Evidence, rules: Rules
                                             a.display, b.display,
                                             "one-per-person type holds different values"))
     return results, implied
+
+
+# Levels that do not say two sides are the same person (a surname lead agrees on little).
+_WEAK_LEVELS = frozenset({"disagree", "surname", "year"})
 
 
 def names_someone(evidence: Evidence, rules: Rules) -> bool:

@@ -23,6 +23,8 @@ from idgraph.domain.names import compare_names, parse_name
     ("王建国", "王建华", "disagree"),  # one syllable of two differs: another person
     ("客户0", "客户1", ""),  # a placeholder with digits is no name
     ("晴天", "张伟", ""),  # WeChat nicknames are no basis for comparison
+    ("阳光", "阳明", ""),  # a word, though 阳 is a surname
+    ("晨曦", "陈曦", ""),  # two characters after a surname's homophone: a word, not a typo
     ("俊俊", "陈少俊", ""),
     ("阿英", "李英", ""),
     ("小王", "王伟", ""),

@@ -55,13 +55,26 @@ def conflicting(left: str, right: str) -> bool:
 
 
 def with_identity(identities: Sequence[str], identity: str) -> tuple[str, ...] | None:
-    """The identities with one more record's added; None when nothing changes (the record
-    is someone already there, or enough different people are known)."""
-    if len(identities) >= MAX_IDENTITIES or identity in identities:
+    """The identities with one more record's added; None when nothing changes. A record
+    that is someone already there fills in what that identity lacked (a name for a gender
+    alone), so that a later record naming another person conflicts with it."""
+    if identity in identities:
         return None
-    if all(conflicting(identity, known) for known in identities):
-        return (*identities, identity)
-    return None
+    for index, known in enumerate(identities):
+        if not conflicting(identity, known):
+            filled = _filled(known, identity)
+            if filled == known:
+                return None
+            return (*identities[:index], filled, *identities[index + 1:])
+    if len(identities) >= MAX_IDENTITIES:
+        return None
+    return (*identities, identity)
+
+
+def _filled(known: str, other: str) -> str:
+    """An identity with the fields it lacks taken from a compatible one."""
+    return _SEPARATOR.join(a or b for a, b in zip(known.split(_SEPARATOR),
+                                                  other.split(_SEPARATOR), strict=True))
 
 
 def shared_keys(keys: Iterable[IdKey], identities: Mapping[str, Sequence[str]], rules: Rules

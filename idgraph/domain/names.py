@@ -187,14 +187,14 @@ def _similar_sound(a: ParsedName, b: ParsedName, cutoff: float) -> bool:
     if a.romanized or b.romanized:  # a typo in the letters
         left, right = " ".join(sorted(a.pinyin)), " ".join(sorted(b.pinyin))
         return bool(JaroWinkler.similarity(left, right) >= cutoff)
-    # Hanzi on both sides: the same surname sound, and each given-name syllable the same
-    # or a near sound (芳 fang / 芬 fen). A string similarity of the whole pinyin would let
-    # the shared surname carry 张伟 zhang wei against 张敏 zhang min.
-    if _surname_sound(a) != _surname_sound(b) or len(a.pinyin) != len(b.pinyin):
+    # Hanzi on both sides: each syllable, surname included, the same or a near sound (芳 fang
+    # / 芬 fen). A string similarity of the whole pinyin would let the shared surname carry
+    # 张伟 zhang wei against 张敏 zhang min.
+    # Flat and retroflex initials are confused in surnames too (邹婷 for 周婷).
+    if len(a.pinyin) != len(b.pinyin) or len(_surname_sound(a)) != len(_surname_sound(b)):
         return False
-    given = len(_surname_sound(a))
     return all(x == y or _near_syllables(x, y)
-               for x, y in zip(a.pinyin[given:], b.pinyin[given:], strict=True))
+               for x, y in zip(a.pinyin, b.pinyin, strict=True))
 
 
 _INITIALS = ("zh", "ch", "sh", "b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j",

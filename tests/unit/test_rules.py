@@ -27,7 +27,10 @@ def test_default_rules_cover_every_domain_type() -> None:
     assert rules.identifier_types["id_card"].hashed
     assert rules.identifier_types["wechat_openid"].scoped
     assert "13800138000" in rules.identifier_types["phone"].blocklist
-    assert not rules.identifier_types["vin"].evidence
+    # A VIN counts only with an agreeing full name; plates never count.
+    assert rules.identifier_types["vin"].counts_with == {"name"}
+    assert not rules.identifier_types["plate"].evidence
+    assert rules.identifier_types["ownership"].format.value == "ownership"
 
 
 @pytest.mark.parametrize(("path", "value", "message"), [

@@ -1,0 +1,108 @@
+"""Who the records carrying a value say they are (issue 16 item 2)."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import pytest
+
+from idgraph.domain.identities import (
+    MAX_IDENTITIES,
+    conflicting,
+    identity_of,
+    shared_keys,
+    with_identity,
+)
+from idgraph.domain.rules import Rules
+from idgraph.domain.working_set import WorkingSet
+from tests.unit.factories import NOW, record
+
+
+def identity(rules: Rules, **attributes: str) -> str | None:
+    return identity_of(record(rules, ("phone", "13912345678"), **attributes), rules)
+
+
+def test_a_record_names_someone_by_name_gender_or_resident_id(rules: Rules) -> None:
+    assert identity(rules) is None  # a phone alone names no one
+    assert identity(rules, name="晴天") is None  # a nickname names no one either
+    assert identity(rules, name="张伟") is not None
+    assert identity(rules, gender="F") is not None
+    card = record(rules, ("id_card", "11010519491231002X"))
+    assert identity_of(card, rules) is not None
+
+
+@pytest.mark.parametrize(("left", "right", "different"), [
+    ({"name": "张伟"}, {"name": "張偉"}, False),  # traditional characters
+    ({"name": "张伟"}, {"name": "张玮"}, False),  # a homophone typo
+    ({"name": "张伟"}, {"name": "Zhang Wei"}, False),  # romanized
+    ({"name": "张伟"}, {"name": "张先生"}, False),  # a surname lead
+    ({"name": "张伟"}, {"name": "王芳"}, True),
+    ({"name": "张伟"}, {"name": "张女士", "gender": "F"}, False),  # the gender is on 张女士 only
+    ({"name": "张伟", "gender": "M"}, {"name": "张女士"}, True),  # 女士 says F
+    ({"name": "张先生"}, {"name": "李先生"}, True),
+    ({"gender": "M"}, {"gender": "F"}, True),
+])
+def test_identities_conflict_only_when_they_name_different_people(
+        rules: Rules, left: dict[str, str], right: dict[str, str], different: bool) -> None:
+    a, b = identity(rules, **left), identity(rules, **right)
+    assert a is not None and b is not None
+    assert conflicting(a, b) is different and conflicting(b, a) is different
+
+
+def test_identities_keep_one_representative_per_person(rules: Rules) -> None:
+    names = ["张伟", "張偉", "张先生", "王芳", "王女士", "李娜", "Li Na"]
+    known: tuple[str, ...] = ()
+    for name in names:
+        found = identity(rules, name=name)
+        assert found is not None
+        known = with_identity(known, found) or known
+    assert len(known) == 3  # 张伟, 王芳, 李娜
+    # A gender alone is filled in by the name that comes with it, and then conflicts.
+    first = identity(rules, gender="M")
+    named = identity(rules, name="谭建宇", gender="M")
+    other = identity(rules, name="周强", gender="M")
+    assert first is not None and named is not None and other is not None
+    filled = with_identity((first,), named)
+    assert filled is not None and len(filled) == 1
+    assert with_identity(filled, other) is not None
+    many = tuple(f"{n}\x1f\x1f" for n in ["张伟", "王芳", "李娜", "刘洋", "陈静", "杨磊",
+                                           "赵敏", "黄勇"])
+    assert len(many) == MAX_IDENTITIES and with_identity(many, "周杰\x1f\x1f") is None
+
+
+def test_a_value_is_contested_at_two_people_and_shared_at_its_threshold(rules: Rules) -> None:
+    key = record(rules, ("phone", "13912345678")).identifiers[0]
+    people = [f"{n}\x1f\x1f" for n in ["张伟", "王芳", "李娜"]]
+    assert shared_keys([key], {key.key: people[:1]}, rules) == {}
+    assert shared_keys([key], {key.key: people[:2]}, rules) == {key.key: 2}
+    assert rules.identifier_types["phone"].shared_identities == 3
+    assert shared_keys([key], {key.key: people}, rules) == {key.key: 3}
+
+
+def _clusters(rules: Rules, order: list[int]) -> set[frozenset[str]]:
+    leads = [("phone", "15164006880")]
+    raws = [record(rules, *leads, key=f"lead{n}", **attributes)
+            for n, attributes in enumerate([{}, {"name": "王子江"}, {"name": "陈雪静"},
+                                            {"name": "陈女士", "gender": "F"}, {"city": "东莞"},
+                                            {"name": "李兰", "gender": "F"}])]
+    counter = itertools.count()
+    working = WorkingSet(rules, {}, {}, [], lambda: f"oid_{next(counter):04d}",
+                         lambda: f"e{next(counter)}", NOW)
+    for index in order:
+        working.ingest(raws[index])
+    plan = working.finished_plan()
+    groups: dict[str, set[str]] = {}
+    for key, (_, one_id) in plan.records.items():
+        groups.setdefault(one_id, set()).add(key)
+    return {frozenset(g) for g in groups.values()}
+
+
+def test_leads_on_a_consultant_phone_end_apart_in_every_order(rules: Rules) -> None:
+    """Clusters do not depend on arrival order: what merged before the phone was known to
+    be shared is taken apart again."""
+    expected = {frozenset({f"crm|lead{n}"}) for n in range(6)}
+    orders = [list(range(6)), list(range(6))[::-1]]
+    orders += [random.Random(seed).sample(range(6), 6) for seed in range(20)]
+    for order in orders:
+        assert _clusters(rules, order) == expected, order

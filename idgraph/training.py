@@ -258,10 +258,11 @@ def train(records: Sequence[TrainingRecord], template: Rules, *, max_pairs: int 
     if not sessions:
         raise ValueError("no blocking key or shared identifier brings any two records "
                          "together; add blocking keys to the template")
-    m = _fit(records, specs, template, sessions, u, iterations)
+    different_u: dict[str, float] = {}
+    m = _fit(records, specs, template, sessions, u, iterations, different_u)
     prior = _prior(prior_method, rules_d, len(linked), recall, sessions, specs, n)
     rules = _trained_rules(template, specs, m, u, _chosen_prior(prior, n), records,
-                           set(tf_attributes), tf_max_values)
+                           set(tf_attributes), tf_max_values, different_u)
     report = TrainingReport(rules, n, [(s.name, s.pairs_total, s.match_share) for s in sessions],
                             _table(specs, m, u), prior)
     if linked.size:
@@ -285,16 +286,18 @@ def _check_options(records: int, prior_method: str, recall: float) -> None:
 
 
 def _fit(records: Sequence[TrainingRecord], specs: Sequence[ComparisonSpec], rules: Rules,
-         sessions: Sequence[Session], u: dict[str, list[float]], iterations: int
-         ) -> dict[str, list[float]]:
+         sessions: Sequence[Session], u: dict[str, list[float]], iterations: int,
+         different_u: dict[str, float]) -> dict[str, list[float]]:
     """m by EM in every session; u of sharing an identifier from the pairs EM finds to be
-    different people. Three rounds: each round's u feeds the next round's EM."""
+    different people with conflicting names (into `different_u`, for the types whose
+    different_person level weighs them). Three rounds: each round's u feeds the next
+    round's EM."""
     m = {spec.name: _initial_m(len(spec.levels)) for spec in specs}
     for _round in range(3):
         for session in sessions:
             _expectation_maximisation(session, specs, m, u, iterations)
         m = _combine_m(specs, sessions, m)
-        _identifier_u(records, specs, rules, sessions, u)
+        _identifier_u(records, specs, rules, sessions, u, different_u)
     return m
 
 
@@ -323,7 +326,7 @@ def _chosen_prior(prior: PriorEstimate, n: int) -> float:
 def _table(specs: Sequence[ComparisonSpec], m: Mapping[str, list[float]],
            u: Mapping[str, list[float]]) -> list[tuple[str, str, float, float, float]]:
     return [(spec.name, level, m[spec.name][i], u[spec.name][i],
-             math.log2(m[spec.name][i] / u[spec.name][i]))
+             math.log2(max(m[spec.name][i], _TINY) / max(u[spec.name][i], _TINY)))
             for spec in specs for i, level in enumerate(spec.levels)]
 
 
@@ -572,7 +575,8 @@ def _tally_pairs(rule: AttributeRule, spec: ComparisonSpec,
 
 
 def _identifier_u(records: Sequence[TrainingRecord], specs: Sequence[ComparisonSpec],
-                  rules: Rules, sessions: Sequence[Session], u: dict[str, list[float]]) -> None:
+                  rules: Rules, sessions: Sequence[Session], u: dict[str, list[float]],
+                  different_u: dict[str, float]) -> None:
     """u of sharing a value of each identifier type: the pairs of its session that EM finds
     to be different people, over all pairs of records holding the type (in one scope),
     leaving out values that more people hold than the type's hub threshold (the service
@@ -587,12 +591,37 @@ def _identifier_u(records: Sequence[TrainingRecord], specs: Sequence[ComparisonS
             continue
         rule = rules.identifier_types[spec.name]
         counted = ~np.isin(session.group, _hub_groups(session, rule.hub_threshold))
-        different = float((session.posterior[counted] < 0.5).sum()) * session.scale
-        if different >= 1:
+        # Two people are told apart by what they say they are (names, genders), not by
+        # the absence of evidence (an app record without a name) or a weak disagreement
+        # (a new phone's device id): only pairs that conflict so count.
+        named = _conflicting_pairs(session, specs, rules.identity_attributes or (
+            {"name"} if "name" in rules.attributes else set()))
+        different = float(((session.posterior < 0.5) & counted & named).sum()) * session.scale
+        floor = min(0.5 / holders, rule.u if rule.u is not None else 1.0)
+        if rule.different_person is not None:
+            # Those pairs are the different_person level's; the agreement's u is what
+            # strangers sharing a value without conflicting names come to: below any seen.
+            different_u[spec.name] = min(max(different, 0.5) / holders, 0.5)
+            agree = floor
+        elif different >= 1:
             agree = min(different / holders, 0.5)
         else:
-            agree = min(0.5 / holders, rule.u if rule.u is not None else 1.0)
+            agree = floor
         u[spec.name] = [agree, 1.0 - agree]
+
+
+def _conflicting_pairs(session: Session, specs: Sequence[ComparisonSpec],
+                       attributes: Iterable[str]) -> npt.NDArray[np.bool_]:
+    """Pairs of the session that disagree on one of the attributes (every pair when the
+    rules name no such attribute: then EM's verdict alone tells people apart)."""
+    attributes = set(attributes)
+    if not attributes:
+        return np.ones(len(session.levels), dtype=bool)
+    conflict = np.zeros(len(session.levels), dtype=bool)
+    for i, spec in enumerate(specs):
+        if spec.name in attributes and "disagree" in spec.levels:
+            conflict |= session.levels[:, i] == spec.levels.index("disagree")
+    return conflict
 
 
 def _holder_pairs(records: Sequence[TrainingRecord], type_name: str) -> float:
@@ -681,6 +710,11 @@ def _sample_groups(owner: Codes, max_pairs: int, rng: random.Random) -> npt.NDAr
     return np.isin(owner, taken)
 
 
+# A level no pair reached (every record in one city: no city disagrees) weighs as if
+# nearly impossible, not as a division by zero.
+_TINY = 1e-12
+
+
 def _evidence_bits(session: Session, active: Sequence[int], specs: Sequence[ComparisonSpec],
                    m: Mapping[str, list[float]], u: Mapping[str, list[float]]
                    ) -> npt.NDArray[np.float64]:
@@ -690,7 +724,8 @@ def _evidence_bits(session: Session, active: Sequence[int], specs: Sequence[Comp
     total = np.zeros(len(levels))
     for i in active:
         name = specs[i].name
-        bits = np.array([math.log2(mv / uv) for mv, uv in zip(m[name], u[name], strict=True)]
+        bits = np.array([math.log2(max(mv, _TINY) / max(uv, _TINY))
+                     for mv, uv in zip(m[name], u[name], strict=True)]
                         + [0.0])
         total += bits[levels[:, i]]  # index -1 picks the trailing 0.0 (no basis)
     return total
@@ -905,7 +940,8 @@ class _Columns:
 def _trained_rules(template: Rules, specs: Sequence[ComparisonSpec],
                    m: Mapping[str, list[float]], u: Mapping[str, list[float]], prior: float,
                    records: Sequence[TrainingRecord], tf_attributes: set[str],
-                   tf_max_values: int) -> Rules:
+                   tf_max_values: int, different_u: Mapping[str, float] | None = None
+                   ) -> Rules:
     data: dict[str, Any] = template.model_dump(mode="json", exclude_none=True)
     data["prior"] = float(f"{prior:.6g}")
     by_name = {spec.name: spec for spec in specs}
@@ -915,15 +951,33 @@ def _trained_rules(template: Rules, specs: Sequence[ComparisonSpec],
             continue
         rule.pop("weight", None)
         rule["m"], rule["u"] = _round(m[name][0]), _round(u[name][0])
+        other = rule.get("different_person")
+        if other is not None and different_u and name in different_u:
+            # m: the value shared while the listed attributes disagree, for one person
+            other.pop("weight", None)
+            other["m"] = _round(m[name][0] * _disagree_m(other["attributes"], by_name, m))
+            other["u"] = _round(different_u[name])
     for name, rule in data["attributes"].items():
         spec = by_name[name]
-        rule["levels"] = {level: {"m": _round(m[name][i]), "u": _round(u[name][i])}
+        rule["levels"] = {level: {"m": _round(max(m[name][i], _TINY)),
+                                  "u": _round(max(u[name][i], _TINY))}
                           for i, level in enumerate(spec.levels)}
         if name in tf_attributes or "term_frequencies" in rule:
             levels = tuple(rule.get("term_frequencies", {}).get("levels", ("exact",)))
             rule["term_frequencies"] = _term_frequencies(
                 records, name, template.attributes[name], levels, tf_max_values)
     return Rules.model_validate(data)
+
+
+def _disagree_m(attributes: Iterable[str], specs: Mapping[str, ComparisonSpec],
+                m: Mapping[str, list[float]]) -> float:
+    """P(one of the attributes disagrees | same person), from their trained m."""
+    agree_all = 1.0
+    for name in attributes:
+        spec = specs.get(name)
+        if spec is not None and "disagree" in spec.levels:
+            agree_all *= 1.0 - m[name][spec.levels.index("disagree")]
+    return max(1.0 - agree_all, 1e-6)
 
 
 def _term_frequencies(records: Sequence[TrainingRecord], name: str, rule: AttributeRule,

@@ -174,3 +174,32 @@ def test_identifier_levels_one_value_or_several() -> None:
         levels = _Columns(specs, rules, records).levels(pairs)[:, 0].tolist()
         assert levels == [identifier_level("phone", records[a], records[b])
                           for a, b in pairs]
+
+
+def test_a_family_phone_trains_the_different_person_level() -> None:
+    """Pairs sharing a phone while their names disagree (a relative's booking) estimate the
+    phone's different_person level; the plain agreement's u stays far below it."""
+    import random
+
+    from idgraph.domain.records import RawIdentifier, RawRecord
+
+    rng = random.Random(3)
+    surnames, given = "王李张刘陈杨黄赵吴周", "伟芳娜敏静丽强磊军洋勇艳杰涛明超秀霞平刚"
+    raws = []
+    for p in range(300):
+        name = rng.choice(surnames) + rng.choice(given) + rng.choice(given)
+        phone = f"139{p:08d}"
+        for r in range(rng.randint(2, 4)):
+            raws.append(RawRecord("crm", f"{p}-{r}", NOW, (RawIdentifier("phone", phone),),
+                                  {"name": name, "city": "上海"}))
+        if p < 40:  # a relative books a test drive on this phone, under their own name
+            raws.append(RawRecord("test_drive", f"{p}-r", NOW, (RawIdentifier("phone", phone),),
+                                  {"name": "赵" + rng.choice(given) + "林"}))
+    template = load_rules()
+    records = [training_record(prepare_record(r, template, Limits(), SECRET, NOW), template)
+               for r in raws]
+    trained = train(records, template, seed=1, force=True).rules.identifier_types["phone"]
+    assert trained.different_person is not None and trained.u is not None
+    assert trained.different_person.u is not None and trained.different_person.m is not None
+    assert trained.different_person.u > 100 * trained.u
+    assert trained.different_person.m < trained.m  # P(shared and names differ | same) small

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from idgraph.domain.comparators import canonical_gender
 from idgraph.domain.identifiers import IdentifierFormat
-from idgraph.domain.names import compare_names
+from idgraph.domain.names import compare_names, gender_hint
 from idgraph.domain.records import IdKey, PreparedRecord
 from idgraph.domain.rules import Rules
 
@@ -33,7 +33,7 @@ def identity_of(record: PreparedRecord, rules: Rules) -> str | None:
     name = record.attributes.get("name", "").strip()
     if name and compare_names(name, name) == "":
         name = ""  # a nickname or a placeholder names no one
-    gender = canonical_gender(record.attributes.get("gender", ""))
+    gender = canonical_gender(record.attributes.get("gender", "")) or gender_hint(name)
     id_card = next((k.value[:16] for k in record.identifiers
                     if k.type in rules.identifier_types
                     and rules.identifier_types[k.type].format is IdentifierFormat.ID_CARD), "")

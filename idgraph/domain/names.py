@@ -107,6 +107,27 @@ def parse_name(raw: str) -> ParsedName:
     return ParsedName(" ".join(tokens), "", tokens, "", True)
 
 
+# Given-name characters that name one gender far more often than the other (丽, 萍 women;
+# 国, 强 men). Only a hint: used to tell that two records name different people, never to
+# say that they name the same one.
+_FEMININE = frozenset("丽芳娟萍霞燕婷娜静秀兰梅琳红艳玲莉洁慧倩颖蓉菲瑶怡欣悦淑惠珍凤翠雪琴妮"
+                      "姗媛娇妍婧婉薇雯露丹莹晶嫣娥")
+_MASCULINE = frozenset("国强军刚勇峰磊涛斌杰浩鹏辉龙飞波宇超健志建东伟兵亮彬博豪俊轩睿泽凯铭"
+                       "昊锋坤德武胜雄海")
+
+
+@lru_cache(maxsize=65536)
+def gender_hint(raw: str) -> str:
+    """``F`` or ``M`` when a Hanzi full name's given-name characters all lean one way (张晓丽
+    F, 王建国 M), else ""."""
+    parsed = parse_name(raw)
+    if not parsed.full or parsed.romanized:
+        return ""
+    given = parsed.full[len(parsed.surname):]
+    leans = {"F" for c in given if c in _FEMININE} | {"M" for c in given if c in _MASCULINE}
+    return leans.pop() if len(leans) == 1 else ""
+
+
 def _is_full_name(text: str, surname: str) -> bool:
     """A surname and one to three given characters, not a nickname pattern (阿英, 小王, a
     doubled character such as 俊俊, a listed nickname such as 阳光). A three-character name

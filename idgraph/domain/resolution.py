@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from idgraph.domain.records import IdKey, PreparedRecord
 from idgraph.domain.rules import Rules
-from idgraph.domain.scoring import Evidence, EvidenceFilter, Score, score
+from idgraph.domain.scoring import Evidence, EvidenceFilter, Score, genders_conflict, score
 
 FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
 
@@ -271,6 +271,8 @@ def _names_another_person(evidence: Evidence, group: list[str],
             continue
         if any(c.kind == "attribute" and c.level == "disagree" and c.name in attributes
                for c in score(evidence, other.evidence, rules).comparisons):
+            return True
+        if "gender" in attributes and genders_conflict(evidence, other.evidence):
             return True
     return False
 

@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 from idgraph.domain.comparators import COMPARATORS, canonical_gender, term_key
 from idgraph.domain.identifiers import IdentifierFormat
-from idgraph.domain.names import compare_names, parse_name
+from idgraph.domain.names import compare_names, gender_hint, parse_name
 from idgraph.domain.records import IdKey
 from idgraph.domain.rules import AttributeRule, Comparator, Rules
 
@@ -136,6 +136,8 @@ def score(subject: Evidence, candidate: Evidence, rules: Rules,
     conflict, support = False, 0.0
     if subject.identifiers and candidate.identifiers:
         disagreeing = frozenset(r.name for r in results if r.level == "disagree")
+        if "gender" not in disagreeing and genders_conflict(subject, candidate):
+            disagreeing |= {"gender"}  # 张晓丽 against a man: the name says it
         agreeing = frozenset(r.name for r in results if r.level not in _WEAK_LEVELS)
         identifier_results, implied = _identifier_comparisons(
             subject, candidate, rules, ignored, (disagreeing, agreeing),
@@ -213,6 +215,17 @@ def _identifier_comparisons(subject: Evidence, candidate: Evidence, rules: Rules
 
 # Levels that do not say two sides are the same person (a surname lead agrees on little).
 _WEAK_LEVELS = frozenset({"disagree", "surname", "year"})
+
+
+def _genders(evidence: Evidence) -> set[str]:
+    stated = {g for v in evidence.attributes.get("gender", ()) if (g := canonical_gender(v))}
+    return stated or {g for v in evidence.attributes.get("name", ()) if (g := gender_hint(v))}
+
+
+def genders_conflict(left: Evidence, right: Evidence) -> bool:
+    """True when the two sides' genders (stated, or else hinted by a given name) differ."""
+    a, b = _genders(left), _genders(right)
+    return bool(a and b) and a.isdisjoint(b)
 
 
 def names_someone(evidence: Evidence, rules: Rules) -> bool:

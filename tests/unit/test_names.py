@@ -65,3 +65,16 @@ def test_honorific_lead_keeps_only_surname_and_gender() -> None:
 
 def test_compound_surname() -> None:
     assert parse_name("司马光").surname == "司马"
+
+
+@pytest.mark.parametrize(("name", "hint"), [
+    ("张晓丽", "F"), ("于雪萍", "F"), ("王建国", "M"), ("周强", "M"),
+    ("张明", ""),  # 明: either gender
+    ("李丽军", ""),  # one character each way: no hint
+    ("张先生", ""),  # a surname lead says its gender by honorific, not by a given name
+    ("Zhang Wei", ""), ("晴天", ""),
+])
+def test_a_given_name_hints_a_gender_only_when_it_leans_one_way(name: str, hint: str) -> None:
+    from idgraph.domain.names import gender_hint
+
+    assert gender_hint(name) == hint

@@ -222,3 +222,22 @@ def test_a_surname_not_listed_weighs_its_own_default(rules: Rules) -> None:
     assert tf is not None and name.level == "surname"
     assert name.weight == pytest.approx(math.log2(0.95 / tf.level_defaults["surname"]))
     assert name.weight < 8
+
+
+@pytest.mark.parametrize(("name", "counts"), [
+    ("罗建新", True),  # the same full name: the owner's service visit
+    ("羅建新", True),  # traditional characters
+    ("罗先生", False),  # a surname lead: perhaps the owner's son
+    ("业女士", False),  # a relative servicing the car under her name
+])
+def test_a_vin_counts_only_with_an_agreeing_full_name(rules: Rules, name: str,
+                                                      counts: bool) -> None:
+    vin = ("vin", "LSVAC26G7JS911344")
+    owner = record(rules, vin, ("phone", "15836194952"), key="a", name="罗建新")
+    visit = record(rules, vin, ("phone", "13144115846"), key="b", name=name)
+    s = score(Evidence.of(visit.identifiers, [visit.attributes]),
+              Evidence.of(owner.identifiers, [owner.attributes]), rules)
+    (found,) = [c for c in s.comparisons if c.name == "vin"]
+    assert (found.level == "agree") is counts
+    if not counts:
+        assert found.weight == 0.0 and "agreeing name" in found.note

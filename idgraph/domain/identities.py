@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from idgraph.domain.comparators import canonical_gender
 from idgraph.domain.identifiers import IdentifierFormat
-from idgraph.domain.names import compare_names, gender_hint
+from idgraph.domain.names import compare_names, gender_hint, parse_name
 from idgraph.domain.records import IdKey, PreparedRecord
 from idgraph.domain.rules import Rules
 
@@ -72,9 +72,14 @@ def with_identity(identities: Sequence[str], identity: str) -> tuple[str, ...] |
 
 
 def _filled(known: str, other: str) -> str:
-    """An identity with the fields it lacks taken from a compatible one."""
-    return _SEPARATOR.join(a or b for a, b in zip(known.split(_SEPARATOR),
-                                                  other.split(_SEPARATOR), strict=True))
+    """An identity with the fields it lacks taken from a compatible one, and a full name
+    for a surname lead (张伟 for 张先生), so that whichever record came first, a later 张强
+    conflicts with it."""
+    name_a, gender_a, card_a = known.split(_SEPARATOR)
+    name_b, gender_b, card_b = other.split(_SEPARATOR)
+    if name_b and (not name_a or (parse_name(name_b).full and not parse_name(name_a).full)):
+        name_a = name_b
+    return _SEPARATOR.join((name_a, gender_a or gender_b, card_a or card_b))
 
 
 def shared_keys(keys: Iterable[IdKey], identities: Mapping[str, Sequence[str]], rules: Rules

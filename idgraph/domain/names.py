@@ -129,11 +129,13 @@ def gender_hint(raw: str) -> str:
 
 
 def _is_full_name(text: str, surname: str) -> bool:
-    """A surname and one to three given characters, not a nickname pattern (阿英, 小王, a
+    """A surname and one or two given characters, not a nickname pattern (阿英, 小王, a
     doubled character such as 俊俊, a listed nickname such as 阳光). A three-character name
     may start with a homophone of a surname (a typo: 朋凤静 for 彭凤静)."""
     given = text[len(surname):]
-    if not 1 <= len(given) <= 3 or text.startswith(_NICKNAME_PREFIXES) or text in NICKNAMES:
+    # Given names have one or two characters; four characters after a one-character
+    # surname (平安是福) are a motto, not a name.
+    if not 1 <= len(given) <= 2 or text.startswith(_NICKNAME_PREFIXES) or text in NICKNAMES:
         return False
     if len(text) == 2 and text[0] == text[1]:
         return False

@@ -24,6 +24,8 @@ from idgraph.domain.names import compare_names, parse_name
     ("客户0", "客户1", ""),  # a placeholder with digits is no name
     ("晴天", "张伟", ""),  # WeChat nicknames are no basis for comparison
     ("阳光", "阳明", ""),  # a word, though 阳 is a surname
+    ("平安是福", "平安", ""),  # four characters after a one-character surname: a motto
+    ("欧阳娜娜", "欧阳娜", "disagree"),  # a compound surname takes two given characters
     ("晨曦", "陈曦", ""),  # two characters after a surname's homophone: a word, not a typo
     ("俊俊", "陈少俊", ""),
     ("阿英", "李英", ""),

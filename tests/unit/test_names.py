@@ -70,7 +70,7 @@ def test_compound_surname() -> None:
 
 
 @pytest.mark.parametrize(("name", "hint"), [
-    ("张晓丽", "F"), ("于雪萍", "F"), ("王建国", "M"), ("周强", "M"),
+    ("张晓丽", "F"), ("于雪萍", "F"), ("王建国", "M"), ("周强", "M"), ("刘欣鑫", ""),
     ("张明", ""),  # 明: either gender
     ("李丽军", ""),  # one character each way: no hint
     ("张先生", ""),  # a surname lead says its gender by honorific, not by a given name

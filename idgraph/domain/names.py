@@ -128,8 +128,8 @@ def gender_hint(raw: str) -> str:
 
 def _is_full_name(text: str, surname: str) -> bool:
     """A surname and one or two given characters, not a nickname pattern (阿英, 小王, a
-    doubled character such as 俊俊, a listed nickname such as 阳光). A three-character name
-    may start with a homophone of a surname (a typo: 朋凤静 for 彭凤静)."""
+    doubled character such as 俊俊, a listed nickname such as 阳光). A name may start with a
+    homophone of a surname (a typo: 朋凤静 for 彭凤静)."""
     given = text[len(surname):]
     # Given names have one or two characters; four characters after a one-character
     # surname (平安是福) are a motto, not a name.
@@ -139,9 +139,9 @@ def _is_full_name(text: str, surname: str) -> bool:
         return False
     if surname in SURNAMES or surname in COMPOUND_SURNAMES:
         return True
-    # A homophone of a surname (朋凤静 for 彭凤静) only in a three-character name: two
-    # characters starting with one (晨曦: chen) are far more often a word than a typo.
-    return len(text) == 3 and _reading(surname) in _SURNAME_SOUNDS
+    # A homophone of a surname is a typo (朋凤静 for 彭凤静, 翠梅 for 崔梅); the words that
+    # start like one (晨曦: chen) are in the nickname list.
+    return _reading(surname) in _SURNAME_SOUNDS
 
 
 def _reading(surname: str) -> str:

@@ -26,7 +26,8 @@ from idgraph.domain.names import compare_names, parse_name
     ("阳光", "阳明", ""),  # a word, though 阳 is a surname
     ("平安是福", "平安", ""),  # four characters after a one-character surname: a motto
     ("欧阳娜娜", "欧阳娜", "disagree"),  # a compound surname takes two given characters
-    ("晨曦", "陈曦", ""),  # two characters after a surname's homophone: a word, not a typo
+    ("晨曦", "陈曦", ""),  # a listed word, though 晨 sounds like the surname 陈
+    ("翠梅", "崔梅", "pinyin"),  # 翠 for 崔: a surname's homophone is a typo
     ("俊俊", "陈少俊", ""),
     ("阿英", "李英", ""),
     ("小王", "王伟", ""),

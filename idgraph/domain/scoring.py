@@ -136,8 +136,6 @@ def score(subject: Evidence, candidate: Evidence, rules: Rules,
     conflict, support = False, 0.0
     if subject.identifiers and candidate.identifiers:
         disagreeing = frozenset(r.name for r in results if r.level == "disagree")
-        if "gender" not in disagreeing and genders_conflict(subject, candidate):
-            disagreeing |= {"gender"}  # 张晓丽 against a man: the name says it
         agreeing = frozenset(r.name for r in results if r.level not in _WEAK_LEVELS)
         identifier_results, implied = _identifier_comparisons(
             subject, candidate, rules, ignored, (disagreeing, agreeing),
@@ -190,6 +188,9 @@ def _identifier_comparisons(subject: Evidence, candidate: Evidence, rules: Rules
                 f"counts only with an agreeing {named}"))
         elif usable:
             other = rule.different_person
+            if other is not None and "gender" in other.attributes and \
+                    "gender" not in disagreeing and genders_conflict(subject, candidate):
+                disagreeing |= {"gender"}  # 张晓丽 against a man: the name says it
             if other is not None and not other.attributes.isdisjoint(disagreeing):
                 named = ", ".join(sorted(other.attributes & disagreeing))
                 results.append(ComparisonResult(

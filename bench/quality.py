@@ -275,12 +275,15 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=3, help="BatchIngest orders")
     parser.add_argument("--skip-trained", action="store_true")
     parser.add_argument("--skip-febrl", action="store_true")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="keep the mappings, dead letters and rules here")
     args = parser.parse_args()
     data = args.data.resolve()
     records = read_export(data / "records.jsonl")
     print(f"{data}: {len(records)} lines; {os.cpu_count()} cores", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="idgraph-quality-") as tmp:
-        work = Path(tmp)
+        work = Path(tmp) if args.keep is None else args.keep.resolve()
+        work.mkdir(parents=True, exist_ok=True)
         runs = run_rules(data, "default", None, args.orders, work, records)
         trained_note = ""
         if not args.skip_trained:

@@ -24,34 +24,66 @@ from idgraph.domain.records import IdKey, PreparedRecord
 from idgraph.domain.rules import Rules
 
 _SEPARATOR = "\x1f"
+_OWNS_SEPARATOR = ","
 MAX_IDENTITIES = 8  # kept per value: enough to tell any threshold of the rules
 
 
 def identity_of(record: PreparedRecord, rules: Rules) -> str | None:
-    """What the record says about who it is (name, gender, resident ID), or None when it
-    says nothing (a telematics ping, a WeChat follower with a nickname)."""
+    """What the record says about who it is (name, gender, resident ID, the cars it owns and
+    since when), or None when it says nothing (a WeChat follower with a nickname)."""
     name = record.attributes.get("name", "").strip()
     if name and compare_names(name, name) == "":
         name = ""  # a nickname or a placeholder names no one
     gender = canonical_gender(record.attributes.get("gender", "")) or gender_hint(name)
-    id_card = next((k.value[:16] for k in record.identifiers
-                    if k.type in rules.identifier_types
-                    and rules.identifier_types[k.type].format is IdentifierFormat.ID_CARD), "")
-    if not (name or gender or id_card):
+    id_card = owns = ""
+    formats = {k.type: rules.identifier_types[k.type].format for k in record.identifiers
+               if k.type in rules.identifier_types}
+    for key in record.identifiers:
+        if formats.get(key.type) is IdentifierFormat.ID_CARD and not id_card:
+            id_card = key.value[:16]
+    # An ownership (VIN@YYYY-MM) says who holds a car from when: the next owner of a used
+    # car, even in nameless telematics records, is someone else.
+    owns = _OWNS_SEPARATOR.join(sorted(key.value for key in record.identifiers
+                                       if formats.get(key.type) is IdentifierFormat.OWNERSHIP))
+    if not (name or gender or id_card or owns):
         return None
-    return _SEPARATOR.join((name, gender, id_card))
+    return _SEPARATOR.join((name, gender, id_card, owns))
+
+
+def _fields(identity: str) -> tuple[str, str, str, str]:
+    """The fields of an identity (stored before ownerships were part of it: three)."""
+    name, gender, card, *rest = identity.split(_SEPARATOR)
+    return name, gender, card, rest[0] if rest else ""
 
 
 def conflicting(left: str, right: str) -> bool:
     """True when two identities are different people: names that disagree (beyond typos,
-    homophones and surname leads), different genders or different resident IDs."""
-    name_a, gender_a, card_a = left.split(_SEPARATOR)
-    name_b, gender_b, card_b = right.split(_SEPARATOR)
+    homophones and surname leads), different genders, different resident IDs, or one car
+    owned from different dates."""
+    name_a, gender_a, card_a, owns_a = _fields(left)
+    name_b, gender_b, card_b, owns_b = _fields(right)
     if card_a and card_b and card_a != card_b:
         return True
     if gender_a and gender_b and gender_a != gender_b:
         return True
+    if owns_a and owns_b and _other_ownership(owns_a, owns_b):
+        return True
     return bool(name_a and name_b) and compare_names(name_a, name_b) == "disagree"
+
+
+def _other_ownership(left: str, right: str) -> bool:
+    """True when a car both sides own is owned from different months."""
+    since_a = _ownerships(left)
+    since_b = _ownerships(right)
+    return any(since_a[vin].isdisjoint(since_b[vin]) for vin in since_a.keys() & since_b.keys())
+
+
+def _ownerships(owns: str) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for value in owns.split(_OWNS_SEPARATOR):
+        vin, _, month = value.partition("@")
+        found.setdefault(vin, set()).add(month)
+    return found
 
 
 def with_identity(identities: Sequence[str], identity: str) -> tuple[str, ...] | None:
@@ -75,11 +107,13 @@ def _filled(known: str, other: str) -> str:
     """An identity with the fields it lacks taken from a compatible one, and a full name
     for a surname lead (张伟 for 张先生), so that whichever record came first, a later 张强
     conflicts with it."""
-    name_a, gender_a, card_a = known.split(_SEPARATOR)
-    name_b, gender_b, card_b = other.split(_SEPARATOR)
+    name_a, gender_a, card_a, owns_a = _fields(known)
+    name_b, gender_b, card_b, owns_b = _fields(other)
     if name_b and (not name_a or (parse_name(name_b).full and not parse_name(name_a).full)):
         name_a = name_b
-    return _SEPARATOR.join((name_a, gender_a or gender_b, card_a or card_b))
+    owns = _OWNS_SEPARATOR.join(sorted({*owns_a.split(_OWNS_SEPARATOR),
+                                        *owns_b.split(_OWNS_SEPARATOR)} - {""}))
+    return _SEPARATOR.join((name_a, gender_a or gender_b, card_a or card_b, owns))
 
 
 def shared_keys(keys: Iterable[IdKey], identities: Mapping[str, Sequence[str]], rules: Rules

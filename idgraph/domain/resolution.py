@@ -176,10 +176,14 @@ class PairVerdict(StrEnum):
 
 def classify_pair(s: Score, rules: Rules) -> PairVerdict:
     """Place one score: a match links, an uncertain pair goes to review, else nothing."""
-    has_identifier = s.identifier_support > 0 or not rules.require_identifier_evidence
+    has_identifier = s.identifier_support > 0 or not rules.require_identifier_evidence or (
+        bool(rules.attribute_links) and rules.attributes_link(
+            {c.name: c.level for c in s.comparisons if c.kind == "attribute"}))
     if s.total >= rules.link_bits and has_identifier and not s.conflict:
         return PairVerdict.MATCH
-    if (s.support if s.conflict else s.total) >= rules.review_bits:
+    # Attributes that may not link alone (a name and a city: namesakes) leave nothing for a
+    # steward to decide either.
+    if (s.support if s.conflict else s.total) >= rules.review_bits and has_identifier:
         return PairVerdict.UNCERTAIN
     return PairVerdict.NON_MATCH
 

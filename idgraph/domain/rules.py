@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 import tomllib
+from collections.abc import Mapping
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
@@ -78,6 +79,16 @@ class DifferentPersonLevel(Level):
         "sides are different people")
 
 
+class TypoLevel(Level):
+    """Values that differ by one typed character (one wrong, or two adjacent swapped): a
+    mistyped phone. It counts only where a listed attribute agrees too (the full name):
+    one wrong digit alone is someone else's number as often as a typo."""
+
+    attributes: frozenset[str] = Field(
+        frozenset({"name"}), description="attributes one of which must agree for the level "
+        "to count")
+
+
 class IdentifierTypeRule(_Strict):
     """How one identifier type is validated and how much agreeing on it counts."""
 
@@ -107,6 +118,9 @@ class IdentifierTypeRule(_Strict):
         frozenset(), description="attributes one of which must agree (a full name, not a "
         "surname lead) for a shared value to count: a car's VIN joins the owner's records, "
         "not a relative's who services it")
+    typo: TypoLevel | None = Field(
+        None, description="the weight of values one typed character apart (no shared value "
+        "of the type) when a listed attribute agrees; unset: no such level")
     different_person: DifferentPersonLevel | None = Field(
         None, description="the weight of sharing a value when names (or another listed "
         "attribute) disagree; unset: the agreement weight, whatever the names say")
@@ -266,6 +280,10 @@ class Rules(_Strict):
     blocking_keys: list[Annotated[list[str], Field(min_length=1)]] = []
     blocking_hub_threshold: int = Field(20, ge=1)
     require_identifier_evidence: bool = True
+    attribute_links: list[Annotated[dict[str, frozenset[str]], Field(min_length=2)]] = Field(
+        [], description="attribute levels that link without an identifier when they all "
+        "agree together (a full name with a birth date or a flat: namesakes in one city "
+        "rarely share those); each entry maps an attribute to the levels that count")
     max_candidates: int = Field(50, ge=1)
     plate_provinces: str = DEFAULT_PLATE_PROVINCES
     plate_letters: str = DEFAULT_PLATE_LETTERS
@@ -303,6 +321,24 @@ class Rules(_Strict):
                 raise ValueError(f"blocking key {key} uses unknown transforms {unknown}; known: "
                                  f"{sorted(BLOCKING_TRANSFORMS - {''})}")
         return self
+
+    @model_validator(mode="after")
+    def _attribute_links_known(self) -> Rules:
+        for link in self.attribute_links:
+            for name, levels in link.items():
+                rule = self.attributes.get(name)
+                if rule is None:
+                    raise ValueError(f"attribute_links name unconfigured attribute {name!r}")
+                unknown = sorted(levels - set(rule.levels))
+                if unknown:
+                    raise ValueError(f"attribute_links: {name!r} has no level(s) {unknown}")
+        return self
+
+    def attributes_link(self, levels: Mapping[str, str]) -> bool:
+        """True when the attribute levels reached (attribute -> level) fill one of
+        `attribute_links`: evidence enough without a shared identifier."""
+        return any(all(levels.get(name) in wanted for name, wanted in link.items())
+                   for link in self.attribute_links)
 
     @cached_property
     def identity_attributes(self) -> frozenset[str]:

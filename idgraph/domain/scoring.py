@@ -142,7 +142,7 @@ def score(subject: Evidence, candidate: Evidence, rules: Rules,
             evidence_filter.contested if evidence_filter else {})
         for result in identifier_results:
             total += result.weight
-            if result.level == "agree":
+            if result.level in ("agree", "typo"):
                 support += result.weight
             elif result.level == "conflict":
                 conflict = True
@@ -181,11 +181,23 @@ def _identifier_comparisons(subject: Evidence, candidate: Evidence, rules: Rules
             results.append(ComparisonResult(
                 name, "identifier", "ignored", 0.0, usable[0].display, usable[0].display,
                 f"its records name {count} different people, and one side names no one"))
-        elif usable and rule.counts_with and rule.counts_with.isdisjoint(agreeing):
+        elif usable and rule.counts_with and rule.counts_with.isdisjoint(agreeing) and (
+                names_someone(subject, rules) and names_someone(candidate, rules)):
             named = " or ".join(sorted(rule.counts_with))
             results.append(ComparisonResult(
                 name, "identifier", "ignored", 0.0, usable[0].display, usable[0].display,
                 f"counts only with an agreeing {named}"))
+        elif usable and rule.counts_with and rule.counts_with.isdisjoint(agreeing) and \
+                _other_ownerships(subject, candidate, usable, rules):
+            results.append(ComparisonResult(
+                name, "identifier", "ignored", 0.0, usable[0].display, usable[0].display,
+                "the sides own the car from different dates: a used car's next owner"))
+        elif usable and rule.counts_with and rule.counts_with.isdisjoint(agreeing) and \
+                _foreign_contact(subject, candidate, rules):
+            results.append(ComparisonResult(
+                name, "identifier", "ignored", 0.0, usable[0].display, usable[0].display,
+                "the side that names no one left a contact the other lacks: someone else "
+                "with the car"))
         elif usable:
             other = rule.different_person
             if other is not None and "gender" in other.attributes and \
@@ -206,12 +218,74 @@ def _identifier_comparisons(subject: Evidence, candidate: Evidence, rules: Rules
             note = ignored.get(shared[0].key, "not merge evidence for this type")
             results.append(ComparisonResult(name, "identifier", "ignored", 0.0,
                                             shared[0].display, shared[0].display, note))
+        elif rule.typo is not None and rule.evidence and not \
+                rule.typo.attributes.isdisjoint(agreeing) and (
+                near := _one_typo_apart(left[type_scope], right[type_scope], ignored)):
+            results.append(ComparisonResult(name, "identifier", "typo", rule.typo.bits,
+                                            near[0].display, near[1].display,
+                                            "one typed character apart"))
         elif rule.unique_per_person and rule.evidence:
             a, b = min(left[type_scope]), min(right[type_scope])
             results.append(ComparisonResult(name, "identifier", "conflict", rule.conflict_bits,
                                             a.display, b.display,
                                             "one-per-person type holds different values"))
     return results, implied
+
+
+def _one_typo_apart(left: frozenset[IdKey], right: frozenset[IdKey],
+                    ignored: Mapping[str, str]) -> tuple[IdKey, IdKey] | None:
+    """A pair of values, one from each side, that differ in one character or by two
+    adjacent characters swapped (neither ignored); None when there is none."""
+    for a in sorted(left):
+        if a.hashed or a.key in ignored:
+            continue
+        for b in sorted(right):
+            if not b.hashed and b.key not in ignored and one_typo(a.value, b.value):
+                return a, b
+    return None
+
+
+def one_typo(a: str, b: str) -> bool:
+    """True when two strings of one length differ in one place, or by one adjacent swap."""
+    if len(a) != len(b) or a == b:
+        return False
+    diff = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+    if len(diff) == 1:
+        return True
+    return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] \
+        and a[diff[1]] == b[diff[0]]
+
+
+def _other_ownerships(subject: Evidence, candidate: Evidence, shared: Sequence[IdKey],
+                      rules: Rules) -> bool:
+    """True when both sides own one of the shared cars, each from another date: two
+    ownerships of one car are a sale, not one person (a nameless telematics record of the
+    next owner against the first owner's records)."""
+    owned = {name for name, rule in rules.identifier_types.items()
+             if rule.format is IdentifierFormat.OWNERSHIP}
+    for key in shared:
+        prefix = key.value + "@"
+        left, right = ({k.value for k in side.identifiers
+                        if k.type in owned and k.value.startswith(prefix)}
+                       for side in (subject, candidate))
+        if left and right and left.isdisjoint(right):
+            return True
+    return False
+
+
+def _foreign_contact(subject: Evidence, candidate: Evidence, rules: Rules) -> bool:
+    """True when the side that names no one carries a contact (a value of a type relatives
+    share: a phone, an email, a device) that the other side does not hold."""
+    for nameless, other in ((subject, candidate), (candidate, subject)):
+        if names_someone(nameless, rules):
+            continue
+        contacts = {k for k in nameless.identifiers
+                    if (r := rules.identifier_types.get(k.type)) is not None
+                    and r.different_person is not None
+                    and r.format is not IdentifierFormat.OWNERSHIP}
+        if contacts - other.identifiers:
+            return True
+    return False
 
 
 # Levels that do not say two sides are the same person (a surname lead agrees on little).

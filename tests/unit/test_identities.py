@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from datetime import UTC, datetime
 
 import pytest
 
@@ -14,9 +15,17 @@ from idgraph.domain.identities import (
     shared_keys,
     with_identity,
 )
+from idgraph.domain.records import (
+    Limits,
+    PreparedRecord,
+    RawIdentifier,
+    RawRecord,
+    RawVehicle,
+    prepare_record,
+)
 from idgraph.domain.rules import Rules
 from idgraph.domain.working_set import WorkingSet
-from tests.unit.factories import NOW, record
+from tests.unit.factories import NOW, SECRET, record
 
 
 def identity(rules: Rules, **attributes: str) -> str | None:
@@ -108,3 +117,26 @@ def test_leads_on_a_consultant_phone_end_apart_in_every_order(rules: Rules) -> N
     orders += [random.Random(seed).sample(range(6), 6) for seed in range(20)]
     for order in orders:
         assert _clusters(rules, order) == expected, order
+
+
+def test_one_car_owned_from_different_months_is_two_people(rules: Rules) -> None:
+    """Nameless telematics of a used car's two owners name two people; the owner's own
+    records (same month) name one."""
+    def owner(key: str, since: datetime, **attributes: str) -> PreparedRecord:
+        car = RawVehicle("LSVAC26G7JS911344", "OWNER", since=since)
+        return prepare_record(RawRecord("telematics", key, NOW,
+                                        (RawIdentifier("vin", car.vin),), attributes, (car,)),
+                              rules, Limits(), SECRET, NOW)
+
+    first = identity_of(owner("a", datetime(2019, 3, 7, tzinfo=UTC)), rules)
+    again = identity_of(owner("b", datetime(2019, 3, 20, tzinfo=UTC), name="罗建新"), rules)
+    second = identity_of(owner("c", datetime(2023, 5, 2, tzinfo=UTC)), rules)
+    assert first is not None and again is not None and second is not None
+    assert not conflicting(first, again)
+    assert conflicting(first, second) and conflicting(again, second)
+    grown = with_identity(with_identity((), first) or (), again)
+    assert grown is not None and len(grown) == 1
+    assert len(with_identity(grown, second) or ()) == 2
+    # identities stored before ownerships were part of them still read
+    assert not conflicting("张伟\x1fM\x1f", "张伟\x1fM\x1f\x1fLSVAC26G7JS911344@2019-03")
+

@@ -120,6 +120,27 @@ def test_name_alone_never_links(rules: Rules) -> None:
     assert names[0].level == "exact"
 
 
+@pytest.mark.parametrize(("left", "right", "action"), [
+    # a full name with a city and a birth date, or with a flat: a contact the other
+    # systems never saw links without a shared identifier
+    ({"city": "长沙", "birth_date": "1985-03-02"}, {"city": "长沙市", "birth_date": "1985-03-02"},
+     Action.LINKED),
+    ({"address": "岳麓区枫林路12号3栋402室"}, {"address": "岳麓区枫林路12号3栋402室"},
+     Action.LINKED),
+    # a name and a city are a namesake's as often: no link, and nothing for a steward
+    ({"city": "长沙", "gender": "F"}, {"city": "长沙", "gender": "F"}, Action.NEW),
+    # a birth date without the city is not enough either
+    ({"birth_date": "1985-03-02"}, {"birth_date": "1985-03-02"}, Action.NEW),
+])
+def test_attributes_link_alone_only_as_the_rules_list(
+        rules: Rules, left: dict[str, str], right: dict[str, str], action: Action) -> None:
+    crm = record(rules, ("crm_id", "CRM1"), key="a", name="赵秀琴", **left)
+    app = record(rules, ("app_user_id", "9"), key="b", name="赵秀琴", **right)
+    result = decide(snapshot(app, person("oid_A", crm)), rules)
+    assert result.action is action
+    assert not result.review
+
+
 def test_openid_under_another_appid_is_another_identifier(rules: Rules) -> None:
     """DOMAIN case 11."""
     a = record(rules, ("wechat_openid", "o123", "app1"), key="a")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from datetime import UTC, datetime
 
 import pytest
 
@@ -14,12 +15,20 @@ from idgraph.domain.comparators import (
     compare_jaro_winkler,
     vector_levels,
 )
-from idgraph.domain.records import BLOCKING_PREFIX
-from idgraph.domain.resolution import Action, decide
+from idgraph.domain.records import (
+    BLOCKING_PREFIX,
+    Limits,
+    PreparedRecord,
+    RawIdentifier,
+    RawRecord,
+    RawVehicle,
+    prepare_record,
+)
+from idgraph.domain.resolution import Action, PairVerdict, classify_pair, decide
 from idgraph.domain.rules import COMPARATOR_LEVELS, Comparator, Level, Rules, load_rules
-from idgraph.domain.scoring import Evidence, probability, score
+from idgraph.domain.scoring import Evidence, one_typo, probability, score
 from tests.synthetic import GIVEN, SURNAMES, typo
-from tests.unit.factories import person, record, snapshot
+from tests.unit.factories import NOW, SECRET, person, record, snapshot
 
 
 def test_level_weight_is_log2_m_over_u() -> None:
@@ -228,7 +237,8 @@ def test_a_surname_not_listed_weighs_its_own_default(rules: Rules) -> None:
     ("罗建新", True),  # the same full name: the owner's service visit
     ("羅建新", True),  # traditional characters
     ("罗先生", False),  # a surname lead: perhaps the owner's son
-    ("业女士", False),  # a relative servicing the car under her name
+    ("李女士", False),  # a relative servicing the car under her name
+    ("业女士", False),  # an unlisted surname: no name, and a phone the owner lacks
 ])
 def test_a_vin_counts_only_with_an_agreeing_full_name(rules: Rules, name: str,
                                                       counts: bool) -> None:
@@ -240,4 +250,63 @@ def test_a_vin_counts_only_with_an_agreeing_full_name(rules: Rules, name: str,
     (found,) = [c for c in s.comparisons if c.name == "vin"]
     assert (found.level == "agree") is counts
     if not counts:
-        assert found.weight == 0.0 and "agreeing name" in found.note
+        assert found.weight == 0.0
+        assert ("agreeing name" in found.note) is (name != "业女士")
+
+
+@pytest.mark.parametrize(("identifiers", "counts"), [
+    ((), True),  # a service visit that names no one: the car's only named holder
+    ((("phone", "15836194952"),), True),  # with the owner's phone
+    ((("phone", "13144115846"),), False),  # with a phone the owner lacks: someone else
+])
+def test_a_vin_counts_for_a_record_that_names_no_one(
+        rules: Rules, identifiers: tuple[tuple[str, str], ...], counts: bool) -> None:
+    vin = ("vin", "LSVAC26G7JS911344")
+    owner = record(rules, vin, ("phone", "15836194952"), key="a", name="罗建新")
+    visit = record(rules, vin, *identifiers, key="b")
+    s = score(Evidence.of(visit.identifiers, [visit.attributes]),
+              Evidence.of(owner.identifiers, [owner.attributes]), rules)
+    (found,) = [c for c in s.comparisons if c.name == "vin"]
+    assert (found.level == "agree") is counts
+    assert (classify_pair(s, rules) is PairVerdict.MATCH) is counts
+
+
+def test_a_vin_does_not_join_another_ownership_of_the_car(rules: Rules) -> None:
+    """A used car's next owner: nameless telematics owning the car from another month."""
+    def owner(key: str, since: datetime, **attributes: str) -> PreparedRecord:
+        car = RawVehicle("LSVAC26G7JS911344", "OWNER", since=since)
+        vin = (RawIdentifier("vin", car.vin),)
+        return prepare_record(RawRecord("dms", key, NOW, vin, attributes, (car,)), rules,
+                              Limits(), SECRET, NOW)
+
+    first = owner("a", datetime(2019, 3, 7, tzinfo=UTC), name="罗建新")
+    ping = owner("b", datetime(2023, 5, 2, tzinfo=UTC))
+    s = score(Evidence.of(ping.identifiers, [ping.attributes]),
+              Evidence.of(first.identifiers, [first.attributes]), rules)
+    (found,) = [c for c in s.comparisons if c.name == "vin"]
+    assert found.level == "ignored" and "different dates" in found.note
+    assert classify_pair(s, rules) is not PairVerdict.MATCH
+
+
+def test_a_phone_one_digit_off_counts_with_the_same_full_name(rules: Rules) -> None:
+    crm = record(rules, ("phone", "17849119934"), key="a", name="韩强", city="上海")
+    app = record(rules, ("phone", "17849119964"), key="b", name="韩强", city="上海市")
+    s = score(Evidence.of(app.identifiers, [app.attributes]),
+              Evidence.of(crm.identifiers, [crm.attributes]), rules)
+    (found,) = [c for c in s.comparisons if c.name == "phone"]
+    assert found.level == "typo" and found.weight > 0
+    assert classify_pair(s, rules) is PairVerdict.MATCH
+    other = record(rules, ("phone", "17849119964"), key="c", name="韩梅", city="上海")
+    s = score(Evidence.of(other.identifiers, [other.attributes]),
+              Evidence.of(crm.identifiers, [crm.attributes]), rules)
+    assert not [c for c in s.comparisons if c.name == "phone"]
+    assert classify_pair(s, rules) is PairVerdict.NON_MATCH
+
+
+@pytest.mark.parametrize(("a", "b", "near"), [
+    ("13912345678", "13912345679", True), ("13912345678", "13912345687", True),
+    ("13912345678", "13912345678", False), ("13912345678", "13912345600", False),
+    ("13912345678", "1391234567", False), ("13912345678", "13921345687", False),
+])
+def test_one_typo(a: str, b: str, near: bool) -> None:
+    assert one_typo(a, b) is near

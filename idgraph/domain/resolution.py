@@ -85,6 +85,9 @@ class Resolution:
     review: tuple[ReviewItem, ...]
     evidence_filter: EvidenceFilter
     rule: str  # short name of what decided it, recorded on merge events
+    # People the record matched who do not match the people it joined: their records are
+    # worth resolving again together (whichever arrived first should not decide).
+    inconsistent: tuple[str, ...] = ()
 
     @property
     def needs_review(self) -> bool:
@@ -163,7 +166,8 @@ def decide(snapshot: Snapshot, rules: Rules) -> Resolution:
     action = Action.MERGED if absorbed else Action.LINKED
     rule = "re-evaluation" if any(oid in absorbed or oid == survivor for oid in reevaluated) \
         else "match"
-    return Resolution(action, survivor, absorbed, best, tuple(scored), review, filt, rule)
+    return Resolution(action, survivor, absorbed, best, tuple(scored), review, filt, rule,
+                      tuple(s.one_id for s in inconsistent))
 
 
 class PairVerdict(StrEnum):

@@ -182,22 +182,11 @@ def _identifier_comparisons(subject: Evidence, candidate: Evidence, rules: Rules
                 name, "identifier", "ignored", 0.0, usable[0].display, usable[0].display,
                 f"its records name {count} different people, and one side names no one"))
         elif usable and rule.counts_with and rule.counts_with.isdisjoint(agreeing) and (
-                names_someone(subject, rules) and names_someone(candidate, rules)):
-            named = " or ".join(sorted(rule.counts_with))
+                caveat := _counts_without(subject, candidate, rule.counts_with, usable,
+                                          disagreeing, rules)):
             results.append(ComparisonResult(
                 name, "identifier", "ignored", 0.0, usable[0].display, usable[0].display,
-                f"counts only with an agreeing {named}"))
-        elif usable and rule.counts_with and rule.counts_with.isdisjoint(agreeing) and \
-                _other_ownerships(subject, candidate, usable, rules):
-            results.append(ComparisonResult(
-                name, "identifier", "ignored", 0.0, usable[0].display, usable[0].display,
-                "the sides own the car from different dates: a used car's next owner"))
-        elif usable and rule.counts_with and rule.counts_with.isdisjoint(agreeing) and \
-                _foreign_contact(subject, candidate, rules):
-            results.append(ComparisonResult(
-                name, "identifier", "ignored", 0.0, usable[0].display, usable[0].display,
-                "the side that names no one left a contact the other lacks: someone else "
-                "with the car"))
+                caveat))
         elif usable:
             other = rule.different_person
             if other is not None and "gender" in other.attributes and \
@@ -273,19 +262,34 @@ def _other_ownerships(subject: Evidence, candidate: Evidence, shared: Sequence[I
     return False
 
 
-def _foreign_contact(subject: Evidence, candidate: Evidence, rules: Rules) -> bool:
-    """True when the side that names no one carries a contact (a value of a type relatives
-    share: a phone, an email, a device) that the other side does not hold."""
-    for nameless, other in ((subject, candidate), (candidate, subject)):
-        if names_someone(nameless, rules):
-            continue
-        contacts = {k for k in nameless.identifiers
-                    if (r := rules.identifier_types.get(k.type)) is not None
-                    and r.different_person is not None
-                    and r.format is not IdentifierFormat.OWNERSHIP}
-        if contacts - other.identifiers:
-            return True
-    return False
+def _counts_without(subject: Evidence, candidate: Evidence, wanted: frozenset[str],
+                    shared: Sequence[IdKey], disagreeing: frozenset[str], rules: Rules
+                    ) -> str:
+    """Why a shared value that counts only with an agreeing attribute (a car's VIN with the
+    full name) does not count here; "" when it does. A surname lead 王先生 is perhaps the
+    owner's son; a side that names no one (a service visit with a car and no name) joins
+    the car's people when it brings nothing of someone else: no contact the other side
+    lacks (a relative's phone), no ownership of the car the other side does not hold (the
+    next owner's)."""
+    named = " or ".join(sorted(wanted))
+    weak = [side for side in (subject, candidate) if not names_someone(side, rules)]
+    if not weak or not wanted.isdisjoint(disagreeing) or genders_conflict(subject, candidate):
+        return f"counts only with an agreeing {named}"
+    if _other_ownerships(subject, candidate, shared, rules):
+        return "the sides own the car from different dates: a used car's next owner"
+    for side in weak:
+        other = candidate if side is subject else subject
+        if any(_is_foreign(k, rules) for k in side.identifiers - other.identifiers):
+            return (f"no agreeing {named}, and one side holds a contact or an ownership the "
+                    "other lacks: someone else with the car")
+    return ""
+
+
+def _is_foreign(key: IdKey, rules: Rules) -> bool:
+    """True for a value of a type relatives share (a phone, an email, a device, an
+    ownership): held by one side only, it points at someone else."""
+    rule = rules.identifier_types.get(key.type)
+    return rule is not None and rule.different_person is not None
 
 
 # Levels that do not say two sides are the same person (a surname lead agrees on little).

@@ -180,6 +180,7 @@ class WorkingSet:
         self.person_of = person_of  # a stored person the batch did not load (a hub's holder)
         self.moved: dict[str, tuple[PreparedRecord, str]] = {}  # stored records split off
         self.split_persons: set[str] = set()
+        self.split_born: set[str] = set()  # people a split in this batch created
         self.plan = WritePlan()
 
     def final(self, one_id: str) -> str:
@@ -200,9 +201,12 @@ class WorkingSet:
         resolution = decide(snapshot, self.rules)
         outcome = self._apply(record, resolution)
         newly_shared = self._note_identity(record)
-        if newly_shared and self.reevaluate:
+        if self.reevaluate and (newly_shared or resolution.inconsistent):
             for key in newly_shared:
                 self._reevaluate_holders(key)
+            if resolution.inconsistent:
+                self._regroup([self.final(self.stored[record.key][1]),
+                               *resolution.inconsistent])
             return replace(outcome, one_id=self.final(self.stored[record.key][1]))
         return outcome
 
@@ -221,12 +225,15 @@ class WorkingSet:
                              resolution.absorbed_one_ids, task_id)
 
     def _merge(self, survivor: str, resolution: Resolution, record: PreparedRecord) -> None:
-        absorbed = resolution.absorbed_one_ids
-        self.plan.changes.append(Change(ChangeType.MERGED, survivor, absorbed, record.actor,
-                                        resolution.rule, resolution.score))
-        self.plan.merges.append(MergeStep(self.new_id(), survivor, absorbed, resolution.rule,
-                                          resolution.score, record.key,
-                                          evidence_json(record, resolution), record.actor))
+        self._merge_into(MergeStep(self.new_id(), survivor, resolution.absorbed_one_ids,
+                                   resolution.rule, resolution.score, record.key,
+                                   evidence_json(record, resolution), record.actor))
+
+    def _merge_into(self, step: MergeStep) -> None:
+        survivor, absorbed = step.survivor, step.absorbed
+        self.plan.changes.append(Change(ChangeType.MERGED, survivor, absorbed, step.actor,
+                                        step.rule, step.score))
+        self.plan.merges.append(step)
         merged = self.persons[survivor]
         for one_id in absorbed:
             gone = self.persons.pop(one_id)
@@ -291,7 +298,8 @@ class WorkingSet:
                               {k: v for k, v in self.identities.items() if k in known},
                               self.now)
             if len(parts) > 1:
-                self._split(one_id, parts, key)
+                self._split(one_id, parts, f"re-evaluated: a value its records shared names "
+                            f"{len(self.identities[key])} different people")
 
     def _records_of_person(self, one_id: str) -> list[PreparedRecord]:
         """Every record of a person now: stored ones (under its OneID or one it absorbed in
@@ -304,10 +312,48 @@ class WorkingSet:
                      if self.final(owner) == one_id)
         return list(found.values())
 
-    def _split(self, one_id: str, parts: list[list[PreparedRecord]], key: str) -> None:
+    def _regroup(self, one_ids: Sequence[str]) -> None:
+        """Resolve again, in the order they were observed, the records of a record's person
+        and of the people it matched who do not match them: which of them arrived first
+        must not decide who is who (a nameless telematics ping that joined a relative
+        servicing the car before the owner's own records came). Persons a steward decided
+        on stay as they are."""
+        people = list(dict.fromkeys(self.final(o) for o in one_ids))
+        for one_id in people:
+            if one_id not in self.persons and (loaded := self.person_of(one_id)) is not None:
+                self.persons[one_id] = loaded
+        if len(people) < 2 or any(p not in self.persons or self.persons[p].apart_from
+                                  or p in self.split_born for p in people):
+            return
+        records = {p: self._records_of_person(p) for p in people}
+        everything = [r for p in people for r in records[p]]
+        known = {k.key for r in everything for k in r.identifiers}
+        parts = recluster(everything, self.rules,
+                          {k: v for k, v in self.identities.items() if k in known}, self.now)
+        part_of = {r.key: index for index, part in enumerate(parts) for r in part}
+        reason = "re-evaluated: a record matched people who do not match each other"
+        for one_id in people:
+            groups: dict[int, list[PreparedRecord]] = {}
+            for record in records[one_id]:
+                groups.setdefault(part_of[record.key], []).append(record)
+            if len(groups) > 1:
+                self._split(one_id, sorted(groups.values(), key=lambda g: -len(g)), reason)
+        owners: dict[int, list[str]] = {}
+        for record in everything:
+            owner = self.final(self.stored[record.key][1])
+            found = owners.setdefault(part_of[record.key], [])
+            if owner not in found:
+                found.append(owner)
+        for found in owners.values():
+            ordered = sorted(found, key=lambda o: self.persons[o].age_key)
+            # a survivor must be in the graph before the merge is written: not one a split
+            # of this batch creates (the absorbed may be: the split's records follow)
+            if len(ordered) > 1 and ordered[0] not in self.split_born:
+                self._merge_into(MergeStep(self.new_id(), ordered[0], tuple(ordered[1:]),
+                                           "re-evaluation", 0.0, "", "{}", "idgraph"))
+
+    def _split(self, one_id: str, parts: list[list[PreparedRecord]], reason: str) -> None:
         keep, *others = parts
-        reason = f"re-evaluated: a value its records shared names {len(self.identities[key])} "\
-            "different people"
         news = []
         for part in others:
             new_one_id = self.mint_one_id()
@@ -323,6 +369,7 @@ class WorkingSet:
                     stored_keys.append(record.key)
                 self.stored[record.key] = (record.fingerprint, new_one_id)
             self.persons[new_one_id] = CandidatePerson(new_one_id, self.now, _evidence(part))
+            self.split_born.add(new_one_id)
             self.plan.splits.append(SplitStep(self.new_id(), one_id, new_one_id,
                                               tuple(sorted(stored_keys)), reason))
         self.persons[one_id] = replace(self.persons[one_id], evidence=_evidence(keep))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import random
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -140,3 +140,31 @@ def test_one_car_owned_from_different_months_is_two_people(rules: Rules) -> None
     # identities stored before ownerships were part of them still read
     assert not conflicting("张伟\x1fM\x1f", "张伟\x1fM\x1f\x1fLSVAC26G7JS911344@2019-03")
 
+
+
+def test_a_family_phone_never_joins_two_named_people_in_any_order(rules: Rules) -> None:
+    """周庆轩's phone on 周一兵's test drive, and a 周先生 lead that fits either: whatever the
+    arrival order, the two named people stay apart (the lead joins one of them or none)."""
+    def lead(key: str, day: int, *identifiers: tuple[str, str], **attributes: str
+             ) -> PreparedRecord:
+        return prepare_record(
+            RawRecord("test_drive", key, NOW + timedelta(days=day),
+                      tuple(RawIdentifier(*i) for i in identifiers), attributes),
+            rules, Limits(), SECRET, NOW)
+
+    phone = ("phone", "18267007731")
+    records = [lead("qx1", 0, phone, name="周庆轩", city="杭州"),
+               lead("qx2", 1, phone, name="周庆轩"),
+               lead("lead", 2, phone, name="周先生"),
+               lead("yb", 3, phone, name="周一兵", gender="M"),
+               lead("yb2", 4, ("phone", "15926056379"), name="周一兵")]
+    counter = itertools.count()
+    for order in itertools.permutations(range(len(records))):
+        working = WorkingSet(rules, {}, {}, [], lambda: f"oid{next(counter):06d}",
+                             lambda: f"event{next(counter)}", NOW)
+        for index in order:
+            working.ingest(records[index])
+        owner = {r.source_record_id: one_id
+                 for r, one_id in working.finished_plan().records.values()}
+        assert owner["qx1"] == owner["qx2"], order
+        assert owner["yb"] != owner["qx1"], order

@@ -139,10 +139,12 @@ def run_backfill(service: Service, store: Neo4jStore, data: Path, rules_name: st
     store.run_cypher(WIPE)
     dead = work / f"dead-letters-{rules_name}.jsonl"
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "idgraph.cli", "backfill", str(data / "records.jsonl"),
-                    "--restart", "--dead-letters", str(dead)],
-                   check=True, cwd=ROOT, capture_output=True,
-                   env={**env, "IDGRAPH_NEO4J_URI": service.neo4j_uri})
+    done = subprocess.run([sys.executable, "-m", "idgraph.cli", "backfill",
+                           str(data / "records.jsonl"), "--restart", "--dead-letters", str(dead)],
+                          cwd=ROOT, capture_output=True, text=True,
+                          env={**env, "IDGRAPH_NEO4J_URI": service.neo4j_uri})
+    if done.returncode != 0:
+        raise SystemExit(f"idgraph backfill failed ({done.returncode}):\n{done.stderr[-4000:]}")
     seconds = time.perf_counter() - started
     mapping_csv = work / f"mapping-backfill-{rules_name}.csv"
     mapping = write_mapping(store, mapping_csv)

@@ -339,8 +339,10 @@ class WorkingSet:
             if len(groups) > 1:
                 self._split(one_id, sorted(groups.values(), key=lambda g: -len(g)), reason)
         owners: dict[int, list[str]] = {}
-        for record in everything:
-            owner = self.final(self.stored[record.key][1])
+        origin = {r.key: p for p in people for r in records[p]}
+        for record in everything:  # stored records a split did not move are not in `stored`
+            owner = self.final(self.stored[record.key][1] if record.key in self.stored
+                               else origin[record.key])
             found = owners.setdefault(part_of[record.key], [])
             if owner not in found:
                 found.append(owner)

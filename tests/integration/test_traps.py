@@ -127,9 +127,31 @@ def household_shared_vehicle() -> Scenario:
     ]
 
 
+def one_customer_without_shared_identifiers() -> Scenario:
+    """What joins records that share no identifier: a CRM contact by full name, city and
+    birth date; an app account by a phone one digit off with the same name; a service visit
+    that names no one by the car. A namesake in the same city, born another day, stays
+    out."""
+    vin = "LSVAC26G7JS911344"
+    return [
+        ("owner", rec("dms", "s", ("dms_customer_id", "4", "CS001"), ("phone", "15873120461"),
+                      ("vin", vin), name="赵秀琴", gender="F", city="长沙",
+                      birth_date="1985-03-02", vehicles=owner_of(vin, day(2019, 5, 3)))),
+        ("owner", rec("crm", "c", ("crm_id", "CRM31"), name="赵秀琴", city="长沙市",
+                      birth_date="1985-03-02")),
+        ("owner", rec("app", "a", ("app_user_id", "7001"), ("phone", "15873120416"),
+                      name="赵秀琴", city="长沙")),
+        ("owner", rec("service", "v", ("vin", vin), ("plate", "湘A3K771"),
+                      vehicles=(RawVehicle(vin, "SERVICE"),))),
+        ("namesake", rec("crm", "n", ("crm_id", "CRM77"), name="赵秀琴", city="长沙",
+                         birth_date="1990-11-20")),
+    ]
+
+
 SCENARIOS = {f.__name__: f for f in (consultant_phone, household_shared_phone,
                                      placeholder_phone, used_car_transfer, demo_car_vin,
-                                     zero_idfa, household_shared_vehicle)}
+                                     zero_idfa, household_shared_vehicle,
+                                     one_customer_without_shared_identifiers)}
 
 
 def ingest(engine: IdentityEngine, records: Sequence[RawRecord], batch: bool) -> None:

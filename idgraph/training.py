@@ -603,6 +603,10 @@ def _identifier_u(records: Sequence[TrainingRecord], specs: Sequence[ComparisonS
             # strangers sharing a value without conflicting names come to: below any seen.
             different_u[spec.name] = min(max(different, 0.5) / holders, 0.5)
             agree = floor
+        elif rule.counts_with:
+            # Pairs whose names conflict never reach the agreement (it counts only with an
+            # agreeing name, or a side that names no one): they are not its u either.
+            agree = floor
         elif different >= 1:
             agree = min(different / holders, 0.5)
         else:

@@ -315,9 +315,8 @@ class WorkingSet:
     def _regroup(self, one_ids: Sequence[str]) -> None:
         """Resolve again, in the order they were observed, the records of a record's person
         and of the people it matched who do not match them: which of them arrived first
-        must not decide who is who (a nameless telematics ping that joined a relative
-        servicing the car before the owner's own records came). Persons a steward decided
-        on stay as they are."""
+        must not decide who is who (a lead that joined one of two people sharing a phone
+        before the other's records came). Persons a steward decided on stay as they are."""
         people = list(dict.fromkeys(self.final(o) for o in one_ids))
         for one_id in people:
             if one_id not in self.persons and (loaded := self.person_of(one_id)) is not None:

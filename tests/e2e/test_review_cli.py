@@ -18,10 +18,12 @@ pytestmark = pytest.mark.e2e
 def test_review_lists_shows_side_by_side_and_decides(
         stub: pb_grpc.IdentityServiceStub, grpc_server: RunningServer,
         clean_store: Neo4jStore, capsys: pytest.CaptureFixture[str]) -> None:
-    first = ingest(stub, record("1", ("phone", "13912345678"), name="张伟",
-                                birth_date="1990-01-01"))
-    second = ingest(stub, record("2", ("phone", "13712345678"), source="app", name="张伟",
-                                 birth_date="1990-01-01"))
+    # Everything agrees but the resident IDs: one-per-person values in conflict, a case
+    # for a steward.
+    first = ingest(stub, record("1", ("phone", "13912345678"), ("id_card", "11010519491231002X"),
+                                name="张伟", birth_date="1990-01-01", city="北京"))
+    second = ingest(stub, record("2", ("phone", "13712345678"), ("id_card", "440306198805121233"),
+                                 source="app", name="张伟", birth_date="1990-01-01", city="北京"))
     task = second.review_task_id
     assert task
     server = ["review", "--server", f"127.0.0.1:{grpc_server.port}"]

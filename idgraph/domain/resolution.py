@@ -180,14 +180,15 @@ class PairVerdict(StrEnum):
 
 def classify_pair(s: Score, rules: Rules) -> PairVerdict:
     """Place one score: a match links, an uncertain pair goes to review, else nothing."""
-    has_identifier = s.identifier_support > 0 or not rules.require_identifier_evidence or (
-        bool(rules.attribute_links) and rules.attributes_link(
-            {c.name: c.level for c in s.comparisons if c.kind == "attribute"}))
+    levels = {c.name: c.level for c in s.comparisons if c.kind == "attribute"}
+    has_identifier = s.identifier_support > 0 or not rules.require_identifier_evidence or \
+        rules.attributes_link(levels)
     if s.total >= rules.link_bits and has_identifier and not s.conflict:
         return PairVerdict.MATCH
-    # Attributes that may not link alone (a name and a city: namesakes) leave nothing for a
-    # steward to decide either.
-    if (s.support if s.conflict else s.total) >= rules.review_bits and has_identifier:
+    # Attributes alone that may not link are worth a steward's look only as the rules list
+    # (a name and a birth date; a name and a city are a namesake's as often).
+    if (s.support if s.conflict else s.total) >= rules.review_bits and (
+            has_identifier or rules.attributes_review(levels)):
         return PairVerdict.UNCERTAIN
     return PairVerdict.NON_MATCH
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
@@ -284,6 +284,10 @@ class Rules(_Strict):
         [], description="attribute levels that link without an identifier when they all "
         "agree together (a full name with a birth date or a flat: namesakes in one city "
         "rarely share those); each entry maps an attribute to the levels that count")
+    attribute_reviews: list[Annotated[dict[str, frozenset[str]], Field(min_length=1)]] = Field(
+        [], description="attribute levels that, agreeing together without an identifier or "
+        "an attribute link, open a review task (a full name with a birth date); other "
+        "attribute-only pairs (a name and a city: namesakes as often) open none")
     max_candidates: int = Field(50, ge=1)
     plate_provinces: str = DEFAULT_PLATE_PROVINCES
     plate_letters: str = DEFAULT_PLATE_LETTERS
@@ -324,21 +328,26 @@ class Rules(_Strict):
 
     @model_validator(mode="after")
     def _attribute_links_known(self) -> Rules:
-        for link in self.attribute_links:
+        for link in [*self.attribute_links, *self.attribute_reviews]:
             for name, levels in link.items():
                 rule = self.attributes.get(name)
                 if rule is None:
-                    raise ValueError(f"attribute_links name unconfigured attribute {name!r}")
+                    raise ValueError(f"attribute_links/attribute_reviews name unconfigured "
+                                     f"attribute {name!r}")
                 unknown = sorted(levels - set(rule.levels))
                 if unknown:
-                    raise ValueError(f"attribute_links: {name!r} has no level(s) {unknown}")
+                    raise ValueError(f"attribute_links/attribute_reviews: {name!r} has no "
+                                     f"level(s) {unknown}")
         return self
 
     def attributes_link(self, levels: Mapping[str, str]) -> bool:
         """True when the attribute levels reached (attribute -> level) fill one of
         `attribute_links`: evidence enough without a shared identifier."""
-        return any(all(levels.get(name) in wanted for name, wanted in link.items())
-                   for link in self.attribute_links)
+        return _fills(self.attribute_links, levels)
+
+    def attributes_review(self, levels: Mapping[str, str]) -> bool:
+        """True when the attribute levels reached fill one of `attribute_reviews`."""
+        return _fills(self.attribute_reviews, levels)
 
     @cached_property
     def identity_attributes(self) -> frozenset[str]:
@@ -394,6 +403,12 @@ class Rules(_Strict):
         """How many holders a candidate query must count to tell any type's hubs apart."""
         limits = [r.hub_threshold or 0 for r in self.identifier_types.values()]
         return max([*limits, self.blocking_hub_threshold, self.max_candidates]) + 1
+
+
+def _fills(combinations: Sequence[Mapping[str, frozenset[str]]],
+           levels: Mapping[str, str]) -> bool:
+    return any(all(levels.get(name) in wanted for name, wanted in combination.items())
+               for combination in combinations)
 
 
 def _bits(p: float) -> float:

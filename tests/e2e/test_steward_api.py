@@ -18,7 +18,7 @@ from tests.integration.helpers import active_people, check_invariants
 pytestmark = pytest.mark.e2e
 
 PHONE = "13912345678"
-OTHER_PHONE = "13712345678"
+OTHER_PHONE = "13787654321"  # not one typed digit from PHONE: that would link
 BORN = "1990-01-01"
 
 
@@ -101,7 +101,7 @@ def test_review_tasks_page_and_filter(stub: pb_grpc.IdentityServiceStub,
     for n in range(5):
         born = f"1990-01-{n + 1:02d}"
         ingest(stub, record(f"a{n}", ("phone", f"1391234{n:04d}"), name="张伟", birth_date=born))
-        opened.append(ingest(stub, record(f"b{n}", ("phone", f"1371234{n:04d}"),
+        opened.append(ingest(stub, record(f"b{n}", ("phone", f"1358765{n:04d}"),
                                           source="app", name="张伟", birth_date=born)
                              ).review_task_id)
     seen, token = [], ""

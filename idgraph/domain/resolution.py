@@ -140,6 +140,14 @@ def decide(snapshot: Snapshot, rules: Rules) -> Resolution:
     matched, uncertain = _classify(scored, rules, snapshot.current_one_id)
     group, blocked, inconsistent, joined = _group_within_limits(
         record, matched, by_id, snapshot.current_one_id, rules, subject, filt)
+    if _ambiguous(scored, group, inconsistent, snapshot.current_one_id, rules):
+        # 王女士 on a phone that 王桂兰 and 汪艳红 share fits both about as well: joining
+        # either would be a guess, so it joins neither and a steward decides.
+        return Resolution(
+            Action.REVIEW, None, (), max(s.score.total for s in matched), tuple(scored),
+            tuple(ReviewItem(s.one_id, s.score.total, "matches people who are not one "
+                             "person, none clearly better") for s in matched),
+            filt, "review", tuple(s.one_id for s in matched))
     # Re-evaluate the other people the record touched against everything it joins: its
     # evidence may now link them (or leave them apart).
     reevaluated = _reevaluate(scored, group, blocked + inconsistent, by_id, rules, joined,
@@ -168,6 +176,18 @@ def decide(snapshot: Snapshot, rules: Rules) -> Resolution:
         else "match"
     return Resolution(action, survivor, absorbed, best, tuple(scored), review, filt, rule,
                       tuple(s.one_id for s in inconsistent))
+
+
+def _ambiguous(scored: list[ScoredCandidate], group: list[str],
+               inconsistent: list[ScoredCandidate], current: str | None, rules: Rules) -> bool:
+    """True when the best person the record would join beats a person it also matches, who
+    does not match that one, by less than the link threshold's weight: the record is that
+    person's with a probability below the threshold."""
+    if current is not None or not group or not inconsistent:
+        return False
+    best = next(s.score.total for s in scored if s.one_id == group[0])
+    rival = max(s.score.total for s in inconsistent)
+    return best - rival < rules.link_bits
 
 
 class PairVerdict(StrEnum):

@@ -148,6 +148,11 @@ def candidate_ids(keys: Sequence[IdKey], holders: Mapping[str, Sequence[str]],
 RecordsOf = Callable[[Sequence[str]], list[PreparedRecord]]
 
 
+# Holders of a value that became shared resolved together, at most (a consultant's phone on
+# fifty leads is resolved person by person).
+_JOINT_REEVALUATION = 8
+
+
 def _no_stored_records(one_ids: Sequence[str]) -> list[PreparedRecord]:
     return []
 
@@ -206,7 +211,8 @@ class WorkingSet:
                 self._reevaluate_holders(key)
             if resolution.inconsistent:
                 self._regroup([self.final(self.stored[record.key][1]),
-                               *resolution.inconsistent])
+                               *resolution.inconsistent],
+                              "re-evaluated: a record matched people who do not match each other")
             return replace(outcome, one_id=self.final(self.stored[record.key][1]))
         return outcome
 
@@ -284,9 +290,17 @@ class WorkingSet:
         return newly_shared
 
     def _reevaluate_holders(self, key: str) -> None:
-        """Resolve again the records of each person holding a value that became shared: the
-        parts they fall into without it become people of their own."""
-        for one_id in list(dict.fromkeys(self.final(p) for p in self.holders.get(key, ()))):
+        """Resolve again the records of the people holding a value that became shared: the
+        parts they fall into without it become people of their own. A few holders are
+        resolved together, in the order their records were observed (a lead that fits two
+        people sharing a family phone then joins the same one whichever came first)."""
+        reason = (f"re-evaluated: a value its records shared names "
+                  f"{len(self.identities[key])} different people")
+        holders = list(dict.fromkeys(self.final(p) for p in self.holders.get(key, ())))
+        if 1 < len(holders) <= _JOINT_REEVALUATION:
+            self._regroup(holders, reason)
+            return
+        for one_id in holders:
             if one_id not in self.persons:
                 loaded = self.person_of(one_id)
                 if loaded is None:
@@ -298,8 +312,7 @@ class WorkingSet:
                               {k: v for k, v in self.identities.items() if k in known},
                               self.now)
             if len(parts) > 1:
-                self._split(one_id, parts, f"re-evaluated: a value its records shared names "
-                            f"{len(self.identities[key])} different people")
+                self._split(one_id, parts, reason)
 
     def _records_of_person(self, one_id: str) -> list[PreparedRecord]:
         """Every record of a person now: stored ones (under its OneID or one it absorbed in
@@ -312,7 +325,7 @@ class WorkingSet:
                      if self.final(owner) == one_id)
         return list(found.values())
 
-    def _regroup(self, one_ids: Sequence[str]) -> None:
+    def _regroup(self, one_ids: Sequence[str], reason: str) -> None:
         """Resolve again, in the order they were observed, the records of a record's person
         and of the people it matched who do not match them: which of them arrived first
         must not decide who is who (a lead that joined one of two people sharing a phone
@@ -322,7 +335,7 @@ class WorkingSet:
             if one_id not in self.persons and (loaded := self.person_of(one_id)) is not None:
                 self.persons[one_id] = loaded
         if len(people) < 2 or any(p not in self.persons or self.persons[p].apart_from
-                                  or p in self.split_born for p in people):
+                                  for p in people):
             return
         records = {p: self._records_of_person(p) for p in people}
         everything = [r for p in people for r in records[p]]
@@ -330,7 +343,6 @@ class WorkingSet:
         parts = recluster(everything, self.rules,
                           {k: v for k, v in self.identities.items() if k in known}, self.now)
         part_of = {r.key: index for index, part in enumerate(parts) for r in part}
-        reason = "re-evaluated: a record matched people who do not match each other"
         for one_id in people:
             groups: dict[int, list[PreparedRecord]] = {}
             for record in records[one_id]:

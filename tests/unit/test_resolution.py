@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from idgraph.domain.resolution import Action, decide
+from idgraph.domain.resolution import Action, Snapshot, decide
 from idgraph.domain.rules import Rules
 from tests.unit.factories import person, record, snapshot
 
@@ -221,3 +221,24 @@ def test_a_kept_apart_person_is_not_joined_by_re_evaluation(rules: Rules) -> Non
     assert (joined.rule, joined.absorbed_one_ids) == ("re-evaluation", ("oid_B",))
     apart = decide(snapshot(rec, replace(pb, apart_from=frozenset({"oid_A"})), pa), rules)
     assert (apart.action, apart.target_one_id) == (Action.LINKED, "oid_A")
+
+
+def test_a_lead_that_fits_two_people_on_a_family_phone_joins_neither(rules: Rules) -> None:
+    """王女士 on a phone that 王桂兰 and 汪艳红 share (its records name two people: contested)
+    fits both about as well: joining either would be a guess."""
+    phone = ("phone", "18572734252")
+    mother = record(rules, phone, key="a", name="王桂兰", gender="F", city="天津")
+    daughter = record(rules, phone, ("crm_id", "CRM7"), key="b", name="汪艳红", city="天津")
+    lead = record(rules, phone, key="c", name="王女士", city="天津市")
+    people = (person("oid_A", mother, age_days=2), person("oid_B", daughter, age_days=1))
+    contested = {lead.identifiers[0].key: 2}
+    result = decide(Snapshot(lead, people, snapshot(lead, *people).holder_counts,
+                             shared=contested), rules)
+    assert result.action is Action.REVIEW and result.target_one_id is None
+    assert {item.candidate_one_id for item in result.review} == {"oid_A", "oid_B"}
+    assert all("none clearly better" in item.reason for item in result.review)
+    # with one of them only, the lead joins her
+    alone = decide(Snapshot(lead, people[:1], snapshot(lead, people[0]).holder_counts,
+                            shared=contested), rules)
+    assert alone.action is Action.LINKED and alone.target_one_id == "oid_A"
+

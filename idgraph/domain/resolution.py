@@ -85,8 +85,9 @@ class Resolution:
     review: tuple[ReviewItem, ...]
     evidence_filter: EvidenceFilter
     rule: str  # short name of what decided it, recorded on merge events
-    # People the record matched who do not match the people it joined: their records are
-    # worth resolving again together (whichever arrived first should not decide).
+    # People the record matched who do not match the people it joined, could not join
+    # (one-per-person values) or matched but for such a value in conflict: their records
+    # are worth resolving again together (whichever arrived first should not decide).
     inconsistent: tuple[str, ...] = ()
 
     @property
@@ -164,10 +165,15 @@ def decide(snapshot: Snapshot, rules: Rules) -> Resolution:
            for s in uncertain]
     )
     best = next((s.score.total for s in scored if s.one_id in group), 0.0)
+    # People the record matches but could not join, or matches but for a one-per-person
+    # value in conflict: worth resolving again with the record's person.
+    unsettled = tuple(s.one_id for s in blocked + inconsistent) + tuple(
+        s.one_id for s in uncertain if s.score.conflict and s.score.support >= rules.link_bits)
     if not group:
         action = Action.REVIEW if review else Action.NEW
         return Resolution(action, None, (), best if not review else review[0].score,
-                          tuple(scored), review, filt, "no-match" if not review else "review")
+                          tuple(scored), review, filt, "no-match" if not review else "review",
+                          unsettled)
     ordered = sorted(group, key=lambda oid: by_id[oid].age_key if oid in by_id else
                      (FAR_FUTURE, oid))
     survivor, absorbed = ordered[0], tuple(ordered[1:])
@@ -175,7 +181,7 @@ def decide(snapshot: Snapshot, rules: Rules) -> Resolution:
     rule = "re-evaluation" if any(oid in absorbed or oid == survivor for oid in reevaluated) \
         else "match"
     return Resolution(action, survivor, absorbed, best, tuple(scored), review, filt, rule,
-                      tuple(s.one_id for s in inconsistent))
+                      unsettled)
 
 
 def _ambiguous(scored: list[ScoredCandidate], group: list[str],

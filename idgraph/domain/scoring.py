@@ -267,10 +267,11 @@ def _counts_without(subject: Evidence, candidate: Evidence, wanted: frozenset[st
                     ) -> str:
     """Why a shared value that counts only with an agreeing attribute (a car's VIN with the
     full name) does not count here; "" when it does. A surname lead 王先生 is perhaps the
-    owner's son; a side that names no one (a service visit with a car and no name) joins
-    the car's people when it brings nothing of someone else: no contact the other side
-    lacks (a relative's phone), no ownership of the car the other side does not hold (the
-    next owner's)."""
+    owner's son; a side that names no one (a service visit with a car and no name, a
+    telematics ping) joins the car's people when it brings nothing of someone else: no
+    contact the other side lacks (a relative's phone), no ownership of the car from another
+    month than the other side's (the next owner's). Which of two people a nameless ping
+    belongs to when both could own it is settled by resolving them again together."""
     named = " or ".join(sorted(wanted))
     weak = [side for side in (subject, candidate) if not names_someone(side, rules)]
     if not weak or not wanted.isdisjoint(disagreeing) or genders_conflict(subject, candidate):
@@ -280,16 +281,17 @@ def _counts_without(subject: Evidence, candidate: Evidence, wanted: frozenset[st
     for side in weak:
         other = candidate if side is subject else subject
         if any(_is_foreign(k, rules) for k in side.identifiers - other.identifiers):
-            return (f"no agreeing {named}, and one side holds a contact or an ownership the "
-                    "other lacks: someone else with the car")
+            return (f"no agreeing {named}, and one side holds a contact the other lacks: "
+                    "someone else with the car")
     return ""
 
 
 def _is_foreign(key: IdKey, rules: Rules) -> bool:
-    """True for a value of a type relatives share (a phone, an email, a device, an
-    ownership): held by one side only, it points at someone else."""
+    """True for a contact relatives share (a phone, an email, a device): held by one side
+    only, it points at someone else (an ownership is the car's own record of its owner)."""
     rule = rules.identifier_types.get(key.type)
-    return rule is not None and rule.different_person is not None
+    return rule is not None and rule.different_person is not None and \
+        rule.format is not IdentifierFormat.OWNERSHIP
 
 
 # Levels that do not say two sides are the same person (a surname lead agrees on little).

@@ -168,3 +168,44 @@ def test_a_family_phone_never_joins_two_named_people_in_any_order(rules: Rules) 
                  for r, one_id in working.finished_plan().records.values()}
         assert owner["qx1"] == owner["qx2"], order
         assert owner["yb"] != owner["qx1"], order
+
+
+def test_an_owners_nameless_pings_never_join_a_relative_servicing_the_car(
+        rules: Rules) -> None:
+    """任宇 services his relative's car under his own name; the owner's telematics pings
+    name no one. Whatever the arrival order, the pings end with the owner (whose app they
+    share), never with 任宇."""
+    vin = "LFVBD56K5RC187923"
+    since = datetime(2024, 3, 30, tzinfo=UTC)
+
+    def rec(key: str, when: datetime, *identifiers: tuple[str, str], owner: bool = False,
+            **attributes: str) -> PreparedRecord:
+        cars = (RawVehicle(vin, "OWNER", since=since),) if owner else ()
+        return prepare_record(RawRecord("src", key, when,
+                                        tuple(RawIdentifier(*i) for i in identifiers),
+                                        attributes, cars), rules, Limits(), SECRET, NOW)
+
+    records = [
+        rec("rel-app", datetime(2024, 9, 26, tzinfo=UTC), ("app_user_id", "1829661641"),
+            ("phone", "19173052690"), name="任宇"),
+        rec("rel-svc", datetime(2025, 4, 1, tzinfo=UTC), ("vin", vin),
+            ("phone", "19173052690"), name="任宇"),
+        rec("own-app", datetime(2022, 1, 4, tzinfo=UTC), ("app_user_id", "4001809110"),
+            ("phone", "13178867683"), birth_date="1983-04-07"),
+        rec("own-td", datetime(2024, 3, 15, tzinfo=UTC), ("phone", "13178867683"),
+            name="任先生"),
+        rec("ping1", datetime(2025, 1, 1, tzinfo=UTC), ("vin", vin),
+            ("app_user_id", "4001809110"), owner=True),
+        rec("ping2", datetime(2025, 6, 24, tzinfo=UTC), ("vin", vin), owner=True),
+    ]
+    counter = itertools.count()
+    for order in itertools.permutations(range(len(records))):
+        working = WorkingSet(rules, {}, {}, [], lambda: f"oid{next(counter):06d}",
+                             lambda: f"event{next(counter)}", NOW)
+        for index in order:
+            working.ingest(records[index])
+        owner = {r.source_record_id: one_id
+                 for r, one_id in working.finished_plan().records.values()}
+        assert owner["ping1"] == owner["own-app"], order
+        assert owner["ping2"] not in (owner["rel-app"], owner["rel-svc"]), order
+        assert owner["rel-app"] == owner["rel-svc"], order

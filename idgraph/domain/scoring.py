@@ -280,6 +280,10 @@ def _counts_without(subject: Evidence, candidate: Evidence, wanted: frozenset[st
         return "the sides own the car from different dates: a used car's next owner"
     for side in weak:
         other = candidate if side is subject else subject
+        if all(other is not w for w in weak) and not any(parse_name(v).full
+                                         for v in other.attributes.get("name", ())):
+            # the car's holder is only 罗先生: perhaps the owner, perhaps his son
+            return f"counts only with an agreeing {named}"
         if any(_is_foreign(k, rules) for k in side.identifiers - other.identifiers):
             return (f"no agreeing {named}, and one side holds a contact the other lacks: "
                     "someone else with the car")

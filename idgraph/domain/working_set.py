@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -296,16 +296,12 @@ class WorkingSet:
         people sharing a family phone then joins the same one whichever came first)."""
         reason = (f"re-evaluated: a value its records shared names "
                   f"{len(self.identities[key])} different people")
-        holders = list(dict.fromkeys(self.final(p) for p in self.holders.get(key, ())))
-        if 1 < len(holders) <= _JOINT_REEVALUATION:
+        holders = self._loaded(self.final(p) for p in self.holders.get(key, ()))
+        if 1 < len(holders) <= _JOINT_REEVALUATION and not any(
+                self.persons[p].apart_from for p in holders):
             self._regroup(holders, reason)
             return
         for one_id in holders:
-            if one_id not in self.persons:
-                loaded = self.person_of(one_id)
-                if loaded is None:
-                    continue
-                self.persons[one_id] = loaded
             records = self._records_of_person(one_id)
             known = {k.key for r in records for k in r.identifiers}
             parts = recluster(records, self.rules,
@@ -313,6 +309,17 @@ class WorkingSet:
                               self.now)
             if len(parts) > 1:
                 self._split(one_id, parts, reason)
+
+    def _loaded(self, one_ids: Iterable[str]) -> list[str]:
+        """The distinct people, each in the view (a stored one the batch did not load is
+        loaded; one the graph no longer has is left out)."""
+        found = []
+        for one_id in dict.fromkeys(one_ids):
+            if one_id not in self.persons and (loaded := self.person_of(one_id)) is not None:
+                self.persons[one_id] = loaded
+            if one_id in self.persons:
+                found.append(one_id)
+        return found
 
     def _records_of_person(self, one_id: str) -> list[PreparedRecord]:
         """Every record of a person now: stored ones (under its OneID or one it absorbed in
@@ -330,12 +337,8 @@ class WorkingSet:
         and of the people it matched who do not match them: which of them arrived first
         must not decide who is who (a lead that joined one of two people sharing a phone
         before the other's records came). Persons a steward decided on stay as they are."""
-        people = list(dict.fromkeys(self.final(o) for o in one_ids))
-        for one_id in people:
-            if one_id not in self.persons and (loaded := self.person_of(one_id)) is not None:
-                self.persons[one_id] = loaded
-        if len(people) < 2 or any(p not in self.persons or self.persons[p].apart_from
-                                  for p in people):
+        people = self._loaded(self.final(o) for o in one_ids)
+        if len(people) < 2 or any(self.persons[p].apart_from for p in people):
             return
         records = {p: self._records_of_person(p) for p in people}
         everything = [r for p in people for r in records[p]]

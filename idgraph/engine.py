@@ -105,6 +105,7 @@ from idgraph.store.neo4j_store import (
     HistoryEntry,
     PersonRow,
     ReviewFilter,
+    ReviewPageKey,
     ReviewTaskRow,
     StaleSnapshot,
     to_native,
@@ -315,9 +316,9 @@ class IdentityEngine:
         tx.write_plan(plan, now, self.rules.blocking_slots)
         return survivor, absorbed
 
-    def review_tasks(self, where: ReviewFilter, after: tuple[int, str], limit: int,
+    def review_tasks(self, where: ReviewFilter, after: ReviewPageKey, limit: int,
                      timeout: float | None = None) -> list[ReviewTaskRow]:
-        """Review tasks matching `where`, oldest first, after a (created ms, id) key."""
+        """Review tasks matching `where` in its order, after a page key."""
         return self.store.read(lambda tx: tx.review_tasks(where, after, limit), timeout)
 
     def review_task(self, task_id: str, timeout: float | None = None

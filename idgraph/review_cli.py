@@ -35,6 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     listing = actions.add_parser("list", help="open review tasks, oldest first (default)")
     listing.add_argument("--limit", type=int, default=20)
     listing.add_argument("--source", default="")
+    listing.add_argument("--largest-first", action="store_true",
+                         help="what a decision changes first: most records, then people")
     show = actions.add_parser("show", help="one task: its people side by side")
     show.add_argument("task_id")
     decide = actions.add_parser("decide", help="merge the task's people or keep them apart")
@@ -78,7 +80,10 @@ def run(args: argparse.Namespace, default_server: str, console: Console | None =
             else:
                 _list(console, stub.ListReviewTasks(pb.ListReviewTasksRequest(
                     status=pb.REVIEW_STATUS_OPEN, page_size=getattr(args, "limit", 20),
-                    source=getattr(args, "source", "")), metadata=metadata, timeout=30))
+                    source=getattr(args, "source", ""),
+                    order=(pb.REVIEW_ORDER_LARGEST_FIRST if getattr(args, "largest_first", False)
+                           else pb.REVIEW_ORDER_OLDEST_FIRST)),
+                    metadata=metadata, timeout=30))
         except grpc.RpcError as error:
             console.print(f"[red]{error.code().name}[/red]: {error.details()}")
             return 1
@@ -88,12 +93,15 @@ def run(args: argparse.Namespace, default_server: str, console: Console | None =
 def _list(console: Console, answer: pb.ListReviewTasksResponse) -> None:
     table = Table(title=f"open review tasks ({len(answer.tasks)}"
                   + (", more" if answer.next_page_token else "") + ")")
-    for column in ("task", "opened", "score", "record", "person", "candidates", "reason"):
+    for column in ("task", "opened", "score", "record", "person", "candidates",
+                   "people/records", "reason"):
         table.add_column(column)
     for task in answer.tasks:
         table.add_row(task.task_id, task.created_at.ToDatetime().strftime("%Y-%m-%d %H:%M"),
                       f"{task.score:.1f}", f"{task.source}/{task.source_record_id}",
-                      task.one_id, "\n".join(task.candidate_one_ids), task.reason)
+                      task.one_id, "\n".join(task.candidate_one_ids),
+                      f"{task.people_involved}/{task.records_involved}",
+                      task.reason)
     console.print(table)
 
 

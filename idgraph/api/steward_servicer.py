@@ -15,7 +15,7 @@ from idgraph.domain.oneid import looks_like_one_id
 from idgraph.domain.records import KEY_SEPARATOR
 from idgraph.engine import IdentityEngine
 from idgraph.errors import FieldViolation, InvalidInput
-from idgraph.store.neo4j_store import ReviewFilter, ReviewTaskRow
+from idgraph.store.neo4j_store import FIRST_PAGE, ReviewFilter, ReviewPageKey, ReviewTaskRow
 from idgraph.v1 import identity_pb2 as ipb
 from idgraph.v1 import steward_pb2 as pb
 from idgraph.v1 import steward_pb2_grpc as pb_grpc
@@ -47,7 +47,9 @@ class StewardServicer(pb_grpc.StewardServiceServicer):
         banded = request.min_score != 0 or request.max_score != 0
         if banded and request.min_score > request.max_score:
             violations.append(FieldViolation("max_score", "below min_score"))
-        after = (-1, "")
+        if request.order not in _ORDERS:
+            violations.append(FieldViolation("order", "unknown order"))
+        after = FIRST_PAGE
         try:
             if request.page_token:
                 after = _decode_token(request.page_token)
@@ -60,14 +62,16 @@ class StewardServicer(pb_grpc.StewardServiceServicer):
             status=_STATUS_FROM_PROTO[request.status],
             min_score=request.min_score if banded else None,
             max_score=request.max_score if banded else None,
-            reason_contains=request.reason_contains.strip(), source=request.source.strip())
+            reason_contains=request.reason_contains.strip(), source=request.source.strip(),
+            largest_first=request.order == pb.REVIEW_ORDER_LARGEST_FIRST)
         rows = self.engine.review_tasks(where, after, size + 1, remaining(context))
         token = ""
         if len(rows) > size:
             rows = rows[:size]
             last = rows[-1]
             created = int(last.created_at.timestamp() * 1000) if last.created_at else 0
-            token = _encode_token(created, last.task_id)
+            token = _encode_token((last.records_involved, last.people_involved, created,
+                                   last.task_id))
         return pb.ListReviewTasksResponse(tasks=[_summary(r) for r in rows],
                                           next_page_token=token)
 
@@ -177,14 +181,21 @@ def _reason(reason: str) -> list[FieldViolation]:
     return []
 
 
-def _encode_token(created_ms: int, task_id: str) -> str:
-    return base64.urlsafe_b64encode(f"{created_ms}:{task_id}".encode()).decode()
+_ORDERS = frozenset({pb.REVIEW_ORDER_UNSPECIFIED, pb.REVIEW_ORDER_OLDEST_FIRST,
+                     pb.REVIEW_ORDER_LARGEST_FIRST})
 
 
-def _decode_token(token: str) -> tuple[int, str]:
+def _encode_token(key: ReviewPageKey) -> str:
+    records, people, created_ms, task_id = key
+    return base64.urlsafe_b64encode(
+        f"{records}:{people}:{created_ms}:{task_id}".encode()).decode()
+
+
+def _decode_token(token: str) -> ReviewPageKey:
     try:
-        created, _, task_id = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
-        return int(created), task_id
+        records, people, created, task_id = base64.urlsafe_b64decode(
+            token.encode()).decode().split(":", 3)
+        return int(records), int(people), int(created), task_id
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise ValueError("bad page token") from exc
 
@@ -200,7 +211,8 @@ def _summary(task: ReviewTaskRow) -> pb.ReviewTaskSummary:
         decision=_DECISION_TO_PROTO.get(task.decision, pb.REVIEW_DECISION_UNSPECIFIED),
         decided_by=task.decided_by,
         decided_at=datetime_to_timestamp(task.decided_at),
-        decision_reason=task.decision_reason)
+        decision_reason=task.decision_reason, people_involved=task.people_involved,
+        records_involved=task.records_involved)
 
 
 def _scored_candidates(evidence: str) -> list[pb.ScoredCandidate]:

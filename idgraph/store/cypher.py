@@ -624,17 +624,47 @@ t.decided_by AS decided_by, t.decided_at.epochMillis AS decided_ms,
 t.decision_reason AS decision_reason
 """
 
-# Oldest first, key-set paginated on (created_at, task_id).
-LIST_REVIEW_TASKS: LiteralString = """
+# What deciding a task changes: its people now (an absorbed OneID counts as its survivor)
+# and the records they hold.
+_TASK_IMPACT: LiteralString = """
+CALL (t) {
+  UNWIND [t.one_id] + coalesce(t.candidate_one_ids, []) AS oid
+  MATCH (p:Person {one_id: oid})
+  OPTIONAL MATCH (s:Person {one_id: p.merged_into})
+  WITH DISTINCT coalesce(s, p) AS person
+  OPTIONAL MATCH (person)<-[:PART_OF]-(r:Record)
+  RETURN count(DISTINCT person) AS people_involved, count(r) AS records_involved
+}
+"""
+
+_TASK_FILTER: LiteralString = """
 MATCH (t:ReviewTask)
 WHERE ($status = '' OR t.status = $status)
   AND (NOT $banded OR (t.score >= $min_score AND t.score <= $max_score))
   AND ($reason = '' OR t.reason CONTAINS $reason)
   AND ($source_prefix = '' OR t.record_key STARTS WITH $source_prefix)
+"""
+
+# Oldest first, key-set paginated on (created_at, task_id).
+LIST_REVIEW_TASKS: LiteralString = _TASK_FILTER + """
   AND (t.created_at.epochMillis > $after_ms
        OR (t.created_at.epochMillis = $after_ms AND t.task_id > $after_id))
-RETURN """ + _TASK_FIELDS + """
+WITH t ORDER BY t.created_at.epochMillis, t.task_id LIMIT $limit
+""" + _TASK_IMPACT + """
+RETURN """ + _TASK_FIELDS + """, people_involved, records_involved
 ORDER BY created_ms, task_id
+"""
+
+# Most records involved first, then most people, then oldest; key-set paginated on
+# (records, people, created_at, task_id).
+LIST_REVIEW_TASKS_LARGEST: LiteralString = _TASK_FILTER + _TASK_IMPACT + """
+WITH t, people_involved, records_involved
+WHERE records_involved < $after_records
+   OR (records_involved = $after_records AND (people_involved < $after_people
+   OR (people_involved = $after_people AND (t.created_at.epochMillis > $after_ms
+   OR (t.created_at.epochMillis = $after_ms AND t.task_id > $after_id)))))
+RETURN """ + _TASK_FIELDS + """, people_involved, records_involved
+ORDER BY records_involved DESC, people_involved DESC, created_ms, task_id
 LIMIT $limit
 """
 

@@ -70,6 +70,14 @@ class ReviewTaskRow:
     decided_by: str = ""
     decided_at: datetime | None = None
     decision_reason: str = ""
+    people_involved: int = 0  # the task's people now, and the records they hold
+    records_involved: int = 0
+
+
+# Where a page of review tasks starts: after (records involved, people involved, created
+# ms, task id) in the listing's order.
+ReviewPageKey = tuple[int, int, int, str]
+FIRST_PAGE: ReviewPageKey = (1 << 62, 1 << 62, -1, "")
 
 
 @dataclass(frozen=True)
@@ -81,6 +89,7 @@ class ReviewFilter:
     max_score: float | None = None
     reason_contains: str = ""
     source: str = ""
+    largest_first: bool = False  # most records involved first, else oldest first
 
 
 def _task_row(row: Mapping[str, Any]) -> ReviewTaskRow:
@@ -90,7 +99,9 @@ def _task_row(row: Mapping[str, Any]) -> ReviewTaskRow:
         candidates=tuple(row["candidates"] or ()), score=float(row["score"] or 0.0),
         reason=row["reason"] or "", evidence=row["evidence"] or "",
         decision=row["decision"] or "", decided_by=row["decided_by"] or "",
-        decided_at=from_epoch_ms(row["decided_ms"]), decision_reason=row["decision_reason"] or "")
+        decided_at=from_epoch_ms(row["decided_ms"]), decision_reason=row["decision_reason"] or "",
+        people_involved=int(row.get("people_involved") or 0),
+        records_involved=int(row.get("records_involved") or 0))
 
 
 @dataclass(frozen=True)
@@ -278,17 +289,21 @@ class GraphTx:
                          actor=actor, reason=reason, task_id=task_id)
         return [(r["first"], r["second"]) for r in rows]
 
-    def review_tasks(self, where: ReviewFilter, after: tuple[int, str], limit: int
+    def review_tasks(self, where: ReviewFilter, after: ReviewPageKey, limit: int
                      ) -> list[ReviewTaskRow]:
-        """Review tasks matching `where` after the (created ms, task id) key, oldest first."""
+        """Review tasks matching `where` after a page key (records and people involved,
+        created ms, task id), oldest first or most records involved first."""
         banded = where.min_score is not None or where.max_score is not None
+        query = cypher.LIST_REVIEW_TASKS_LARGEST if where.largest_first else \
+            cypher.LIST_REVIEW_TASKS
         return [_task_row(r) for r in self._run(
-            cypher.LIST_REVIEW_TASKS, status=where.status, banded=banded,
+            query, status=where.status, banded=banded,
             min_score=where.min_score if where.min_score is not None else -1e308,
             max_score=where.max_score if where.max_score is not None else 1e308,
             reason=where.reason_contains,
             source_prefix=where.source + KEY_SEPARATOR if where.source else "",
-            after_ms=after[0], after_id=after[1], limit=limit)]
+            after_records=after[0], after_people=after[1], after_ms=after[2],
+            after_id=after[3], limit=limit)]
 
     def review_task(self, task_id: str) -> ReviewTaskRow | None:
         """One review task, or None."""

@@ -26,53 +26,55 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from idgraph.v1 import identity_pb2 as idgraph_dot_v1_dot_identity__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18idgraph/v1/steward.proto\x12\nidgraph.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19idgraph/v1/identity.proto\"\xb8\x01\n\x16ListReviewTasksRequest\x12(\n\x06status\x18\x01 \x01(\x0e\x32\x18.idgraph.v1.ReviewStatus\x12\x11\n\tmin_score\x18\x02 \x01(\x01\x12\x11\n\tmax_score\x18\x03 \x01(\x01\x12\x17\n\x0freason_contains\x18\x04 \x01(\t\x12\x0e\n\x06source\x18\x05 \x01(\t\x12\x11\n\tpage_size\x18\x06 \x01(\x05\x12\x12\n\npage_token\x18\x07 \x01(\t\"\xfd\x02\n\x11ReviewTaskSummary\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12(\n\x06status\x18\x02 \x01(\x0e\x32\x18.idgraph.v1.ReviewStatus\x12.\n\ncreated_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06one_id\x18\x04 \x01(\t\x12\x19\n\x11\x63\x61ndidate_one_ids\x18\x05 \x03(\t\x12\r\n\x05score\x18\x06 \x01(\x01\x12\x0e\n\x06reason\x18\x07 \x01(\t\x12\x0e\n\x06source\x18\x08 \x01(\t\x12\x18\n\x10source_record_id\x18\t \x01(\t\x12,\n\x08\x64\x65\x63ision\x18\n \x01(\x0e\x32\x1a.idgraph.v1.ReviewDecision\x12\x12\n\ndecided_by\x18\x0b \x01(\t\x12.\n\ndecided_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0f\x64\x65\x63ision_reason\x18\r \x01(\t\"`\n\x17ListReviewTasksResponse\x12,\n\x05tasks\x18\x01 \x03(\x0b\x32\x1d.idgraph.v1.ReviewTaskSummary\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\'\n\x14GetReviewTaskRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\"o\n\x0fScoredCandidate\x12\x0e\n\x06one_id\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x01\x12\x10\n\x08\x63onflict\x18\x03 \x01(\x08\x12+\n\x0b\x63omparisons\x18\x04 \x03(\x0b\x32\x16.idgraph.v1.Comparison\"\x99\x01\n\x15GetReviewTaskResponse\x12+\n\x04task\x18\x01 \x01(\x0b\x32\x1d.idgraph.v1.ReviewTaskSummary\x12\"\n\x05sides\x18\x02 \x03(\x0b\x32\x13.idgraph.v1.Profile\x12/\n\ncandidates\x18\x03 \x03(\x0b\x32\x1b.idgraph.v1.ScoredCandidate\"h\n\x17\x44\x65\x63ideReviewTaskRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12,\n\x08\x64\x65\x63ision\x18\x02 \x01(\x0e\x32\x1a.idgraph.v1.ReviewDecision\x12\x0e\n\x06reason\x18\x03 \x01(\t\"o\n\x18\x44\x65\x63ideReviewTaskResponse\x12+\n\x04task\x18\x01 \x01(\x0b\x32\x1d.idgraph.v1.ReviewTaskSummary\x12\x0e\n\x06one_id\x18\x02 \x01(\t\x12\x16\n\x0emerged_one_ids\x18\x03 \x03(\t\"6\n\x13MergePersonsRequest\x12\x0f\n\x07one_ids\x18\x01 \x03(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\">\n\x14MergePersonsResponse\x12\x0e\n\x06one_id\x18\x01 \x01(\t\x12\x16\n\x0emerged_one_ids\x18\x02 \x03(\t\"p\n\x12SplitPersonRequest\x12\x0e\n\x06one_id\x18\x01 \x01(\t\x12&\n\x07records\x18\x02 \x03(\x0b\x32\x15.idgraph.v1.RecordRef\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x12\n\nre_resolve\x18\x04 \x01(\x08\"B\n\tPlacement\x12%\n\x06record\x18\x01 \x01(\x0b\x32\x15.idgraph.v1.RecordRef\x12\x0e\n\x06one_id\x18\x02 \x01(\t\"\x8a\x01\n\x13SplitPersonResponse\x12\x0e\n\x06one_id\x18\x01 \x01(\t\x12\x12\n\nnew_one_id\x18\x02 \x01(\t\x12$\n\x05moved\x18\x03 \x03(\x0b\x32\x15.idgraph.v1.RecordRef\x12)\n\nplacements\x18\x04 \x03(\x0b\x32\x15.idgraph.v1.Placement\"#\n\x11GetHistoryRequest\x12\x0e\n\x06one_id\x18\x01 \x01(\t\"\xcc\x01\n\x0cHistoryEntry\x12&\n\x02\x61t\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x0e\n\x06one_id\x18\x04 \x01(\t\x12\x17\n\x0frelated_one_ids\x18\x05 \x03(\t\x12\x0c\n\x04rule\x18\x06 \x01(\t\x12\r\n\x05score\x18\x07 \x01(\x01\x12\x0e\n\x06reason\x18\x08 \x01(\t\x12\x0f\n\x07task_id\x18\t \x01(\t\x12\x10\n\x08\x64\x65\x63ision\x18\n \x01(\t\"O\n\x12GetHistoryResponse\x12\x0e\n\x06one_id\x18\x01 \x01(\t\x12)\n\x07\x65ntries\x18\x02 \x03(\x0b\x32\x18.idgraph.v1.HistoryEntry\"4\n\x12\x45rasePersonRequest\x12\x0e\n\x06one_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"=\n\x13\x45rasePersonResponse\x12\x0e\n\x06one_id\x18\x01 \x01(\t\x12\x16\n\x0e\x65rased_one_ids\x18\x02 \x03(\t*`\n\x0cReviewStatus\x12\x1d\n\x19REVIEW_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12REVIEW_STATUS_OPEN\x10\x01\x12\x19\n\x15REVIEW_STATUS_DECIDED\x10\x02*l\n\x0eReviewDecision\x12\x1f\n\x1bREVIEW_DECISION_UNSPECIFIED\x10\x00\x12\x19\n\x15REVIEW_DECISION_MERGE\x10\x01\x12\x1e\n\x1aREVIEW_DECISION_KEEP_APART\x10\x02\x32\xe1\x04\n\x0eStewardService\x12Z\n\x0fListReviewTasks\x12\".idgraph.v1.ListReviewTasksRequest\x1a#.idgraph.v1.ListReviewTasksResponse\x12T\n\rGetReviewTask\x12 .idgraph.v1.GetReviewTaskRequest\x1a!.idgraph.v1.GetReviewTaskResponse\x12]\n\x10\x44\x65\x63ideReviewTask\x12#.idgraph.v1.DecideReviewTaskRequest\x1a$.idgraph.v1.DecideReviewTaskResponse\x12Q\n\x0cMergePersons\x12\x1f.idgraph.v1.MergePersonsRequest\x1a .idgraph.v1.MergePersonsResponse\x12N\n\x0bSplitPerson\x12\x1e.idgraph.v1.SplitPersonRequest\x1a\x1f.idgraph.v1.SplitPersonResponse\x12K\n\nGetHistory\x12\x1d.idgraph.v1.GetHistoryRequest\x1a\x1e.idgraph.v1.GetHistoryResponse\x12N\n\x0b\x45rasePerson\x12\x1e.idgraph.v1.ErasePersonRequest\x1a\x1f.idgraph.v1.ErasePersonResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18idgraph/v1/steward.proto\x12\nidgraph.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19idgraph/v1/identity.proto\"\xe0\x01\n\x16ListReviewTasksRequest\x12(\n\x06status\x18\x01 \x01(\x0e\x32\x18.idgraph.v1.ReviewStatus\x12\x11\n\tmin_score\x18\x02 \x01(\x01\x12\x11\n\tmax_score\x18\x03 \x01(\x01\x12\x17\n\x0freason_contains\x18\x04 \x01(\t\x12\x0e\n\x06source\x18\x05 \x01(\t\x12\x11\n\tpage_size\x18\x06 \x01(\x05\x12\x12\n\npage_token\x18\x07 \x01(\t\x12&\n\x05order\x18\x08 \x01(\x0e\x32\x17.idgraph.v1.ReviewOrder\"\xb0\x03\n\x11ReviewTaskSummary\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12(\n\x06status\x18\x02 \x01(\x0e\x32\x18.idgraph.v1.ReviewStatus\x12.\n\ncreated_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06one_id\x18\x04 \x01(\t\x12\x19\n\x11\x63\x61ndidate_one_ids\x18\x05 \x03(\t\x12\r\n\x05score\x18\x06 \x01(\x01\x12\x0e\n\x06reason\x18\x07 \x01(\t\x12\x0e\n\x06source\x18\x08 \x01(\t\x12\x18\n\x10source_record_id\x18\t \x01(\t\x12,\n\x08\x64\x65\x63ision\x18\n \x01(\x0e\x32\x1a.idgraph.v1.ReviewDecision\x12\x12\n\ndecided_by\x18\x0b \x01(\t\x12.\n\ndecided_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0f\x64\x65\x63ision_reason\x18\r \x01(\t\x12\x17\n\x0fpeople_involved\x18\x0e \x01(\x05\x12\x18\n\x10records_involved\x18\x0f \x01(\x05\"`\n\x17ListReviewTasksResponse\x12,\n\x05tasks\x18\x01 \x03(\x0b\x32\x1d.idgraph.v1.ReviewTaskSummary\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\'\n\x14GetReviewTaskRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\"o\n\x0fScoredCandidate\x12\x0e\n\x06one_id\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x01\x12\x10\n\x08\x63onflict\x18\x03 \x01(\x08\x12+\n\x0b\x63omparisons\x18\x04 \x03(\x0b\x32\x16.idgraph.v1.Comparison\"\x99\x01\n\x15GetReviewTaskResponse\x12+\n\x04task\x18\x01 \x01(\x0b\x32\x1d.idgraph.v1.ReviewTaskSummary\x12\"\n\x05sides\x18\x02 \x03(\x0b\x32\x13.idgraph.v1.Profile\x12/\n\ncandidates\x18\x03 \x03(\x0b\x32\x1b.idgraph.v1.ScoredCandidate\"h\n\x17\x44\x65\x63ideReviewTaskRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12,\n\x08\x64\x65\x63ision\x18\x02 \x01(\x0e\x32\x1a.idgraph.v1.ReviewDecision\x12\x0e\n\x06reason\x18\x03 \x01(\t\"o\n\x18\x44\x65\x63ideReviewTaskResponse\x12+\n\x04task\x18\x01 \x01(\x0b\x32\x1d.idgraph.v1.ReviewTaskSummary\x12\x0e\n\x06one_id\x18\x02 \x01(\t\x12\x16\n\x0emerged_one_ids\x18\x03 \x03(\t\"6\n\x13MergePersonsRequest\x12\x0f\n\x07one_ids\x18\x01 \x03(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\">\n\x14MergePersonsResponse\x12\x0e\n\x06one_id\x18\x01 \x01(\t\x12\x16\n\x0emerged_one_ids\x18\x02 \x03(\t\"p\n\x12SplitPersonRequest\x12\x0e\n\x06one_id\x18\x01 \x01(\t\x12&\n\x07records\x18\x02 \x03(\x0b\x32\x15.idgraph.v1.RecordRef\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x12\n\nre_resolve\x18\x04 \x01(\x08\"B\n\tPlacement\x12%\n\x06record\x18\x01 \x01(\x0b\x32\x15.idgraph.v1.RecordRef\x12\x0e\n\x06one_id\x18\x02 \x01(\t\"\x8a\x01\n\x13SplitPersonResponse\x12\x0e\n\x06one_id\x18\x01 \x01(\t\x12\x12\n\nnew_one_id\x18\x02 \x01(\t\x12$\n\x05moved\x18\x03 \x03(\x0b\x32\x15.idgraph.v1.RecordRef\x12)\n\nplacements\x18\x04 \x03(\x0b\x32\x15.idgraph.v1.Placement\"#\n\x11GetHistoryRequest\x12\x0e\n\x06one_id\x18\x01 \x01(\t\"\xcc\x01\n\x0cHistoryEntry\x12&\n\x02\x61t\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x0e\n\x06one_id\x18\x04 \x01(\t\x12\x17\n\x0frelated_one_ids\x18\x05 \x03(\t\x12\x0c\n\x04rule\x18\x06 \x01(\t\x12\r\n\x05score\x18\x07 \x01(\x01\x12\x0e\n\x06reason\x18\x08 \x01(\t\x12\x0f\n\x07task_id\x18\t \x01(\t\x12\x10\n\x08\x64\x65\x63ision\x18\n \x01(\t\"O\n\x12GetHistoryResponse\x12\x0e\n\x06one_id\x18\x01 \x01(\t\x12)\n\x07\x65ntries\x18\x02 \x03(\x0b\x32\x18.idgraph.v1.HistoryEntry\"4\n\x12\x45rasePersonRequest\x12\x0e\n\x06one_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"=\n\x13\x45rasePersonResponse\x12\x0e\n\x06one_id\x18\x01 \x01(\t\x12\x16\n\x0e\x65rased_one_ids\x18\x02 \x03(\t*`\n\x0cReviewStatus\x12\x1d\n\x19REVIEW_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12REVIEW_STATUS_OPEN\x10\x01\x12\x19\n\x15REVIEW_STATUS_DECIDED\x10\x02*j\n\x0bReviewOrder\x12\x1c\n\x18REVIEW_ORDER_UNSPECIFIED\x10\x00\x12\x1d\n\x19REVIEW_ORDER_OLDEST_FIRST\x10\x01\x12\x1e\n\x1aREVIEW_ORDER_LARGEST_FIRST\x10\x02*l\n\x0eReviewDecision\x12\x1f\n\x1bREVIEW_DECISION_UNSPECIFIED\x10\x00\x12\x19\n\x15REVIEW_DECISION_MERGE\x10\x01\x12\x1e\n\x1aREVIEW_DECISION_KEEP_APART\x10\x02\x32\xe1\x04\n\x0eStewardService\x12Z\n\x0fListReviewTasks\x12\".idgraph.v1.ListReviewTasksRequest\x1a#.idgraph.v1.ListReviewTasksResponse\x12T\n\rGetReviewTask\x12 .idgraph.v1.GetReviewTaskRequest\x1a!.idgraph.v1.GetReviewTaskResponse\x12]\n\x10\x44\x65\x63ideReviewTask\x12#.idgraph.v1.DecideReviewTaskRequest\x1a$.idgraph.v1.DecideReviewTaskResponse\x12Q\n\x0cMergePersons\x12\x1f.idgraph.v1.MergePersonsRequest\x1a .idgraph.v1.MergePersonsResponse\x12N\n\x0bSplitPerson\x12\x1e.idgraph.v1.SplitPersonRequest\x1a\x1f.idgraph.v1.SplitPersonResponse\x12K\n\nGetHistory\x12\x1d.idgraph.v1.GetHistoryRequest\x1a\x1e.idgraph.v1.GetHistoryResponse\x12N\n\x0b\x45rasePerson\x12\x1e.idgraph.v1.ErasePersonRequest\x1a\x1f.idgraph.v1.ErasePersonResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'idgraph.v1.steward_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_REVIEWSTATUS']._serialized_start=2183
-  _globals['_REVIEWSTATUS']._serialized_end=2279
-  _globals['_REVIEWDECISION']._serialized_start=2281
-  _globals['_REVIEWDECISION']._serialized_end=2389
+  _globals['_REVIEWSTATUS']._serialized_start=2274
+  _globals['_REVIEWSTATUS']._serialized_end=2370
+  _globals['_REVIEWORDER']._serialized_start=2372
+  _globals['_REVIEWORDER']._serialized_end=2478
+  _globals['_REVIEWDECISION']._serialized_start=2480
+  _globals['_REVIEWDECISION']._serialized_end=2588
   _globals['_LISTREVIEWTASKSREQUEST']._serialized_start=101
-  _globals['_LISTREVIEWTASKSREQUEST']._serialized_end=285
-  _globals['_REVIEWTASKSUMMARY']._serialized_start=288
-  _globals['_REVIEWTASKSUMMARY']._serialized_end=669
-  _globals['_LISTREVIEWTASKSRESPONSE']._serialized_start=671
-  _globals['_LISTREVIEWTASKSRESPONSE']._serialized_end=767
-  _globals['_GETREVIEWTASKREQUEST']._serialized_start=769
-  _globals['_GETREVIEWTASKREQUEST']._serialized_end=808
-  _globals['_SCOREDCANDIDATE']._serialized_start=810
-  _globals['_SCOREDCANDIDATE']._serialized_end=921
-  _globals['_GETREVIEWTASKRESPONSE']._serialized_start=924
-  _globals['_GETREVIEWTASKRESPONSE']._serialized_end=1077
-  _globals['_DECIDEREVIEWTASKREQUEST']._serialized_start=1079
-  _globals['_DECIDEREVIEWTASKREQUEST']._serialized_end=1183
-  _globals['_DECIDEREVIEWTASKRESPONSE']._serialized_start=1185
-  _globals['_DECIDEREVIEWTASKRESPONSE']._serialized_end=1296
-  _globals['_MERGEPERSONSREQUEST']._serialized_start=1298
-  _globals['_MERGEPERSONSREQUEST']._serialized_end=1352
-  _globals['_MERGEPERSONSRESPONSE']._serialized_start=1354
-  _globals['_MERGEPERSONSRESPONSE']._serialized_end=1416
-  _globals['_SPLITPERSONREQUEST']._serialized_start=1418
-  _globals['_SPLITPERSONREQUEST']._serialized_end=1530
-  _globals['_PLACEMENT']._serialized_start=1532
-  _globals['_PLACEMENT']._serialized_end=1598
-  _globals['_SPLITPERSONRESPONSE']._serialized_start=1601
-  _globals['_SPLITPERSONRESPONSE']._serialized_end=1739
-  _globals['_GETHISTORYREQUEST']._serialized_start=1741
-  _globals['_GETHISTORYREQUEST']._serialized_end=1776
-  _globals['_HISTORYENTRY']._serialized_start=1779
-  _globals['_HISTORYENTRY']._serialized_end=1983
-  _globals['_GETHISTORYRESPONSE']._serialized_start=1985
-  _globals['_GETHISTORYRESPONSE']._serialized_end=2064
-  _globals['_ERASEPERSONREQUEST']._serialized_start=2066
-  _globals['_ERASEPERSONREQUEST']._serialized_end=2118
-  _globals['_ERASEPERSONRESPONSE']._serialized_start=2120
-  _globals['_ERASEPERSONRESPONSE']._serialized_end=2181
-  _globals['_STEWARDSERVICE']._serialized_start=2392
-  _globals['_STEWARDSERVICE']._serialized_end=3001
+  _globals['_LISTREVIEWTASKSREQUEST']._serialized_end=325
+  _globals['_REVIEWTASKSUMMARY']._serialized_start=328
+  _globals['_REVIEWTASKSUMMARY']._serialized_end=760
+  _globals['_LISTREVIEWTASKSRESPONSE']._serialized_start=762
+  _globals['_LISTREVIEWTASKSRESPONSE']._serialized_end=858
+  _globals['_GETREVIEWTASKREQUEST']._serialized_start=860
+  _globals['_GETREVIEWTASKREQUEST']._serialized_end=899
+  _globals['_SCOREDCANDIDATE']._serialized_start=901
+  _globals['_SCOREDCANDIDATE']._serialized_end=1012
+  _globals['_GETREVIEWTASKRESPONSE']._serialized_start=1015
+  _globals['_GETREVIEWTASKRESPONSE']._serialized_end=1168
+  _globals['_DECIDEREVIEWTASKREQUEST']._serialized_start=1170
+  _globals['_DECIDEREVIEWTASKREQUEST']._serialized_end=1274
+  _globals['_DECIDEREVIEWTASKRESPONSE']._serialized_start=1276
+  _globals['_DECIDEREVIEWTASKRESPONSE']._serialized_end=1387
+  _globals['_MERGEPERSONSREQUEST']._serialized_start=1389
+  _globals['_MERGEPERSONSREQUEST']._serialized_end=1443
+  _globals['_MERGEPERSONSRESPONSE']._serialized_start=1445
+  _globals['_MERGEPERSONSRESPONSE']._serialized_end=1507
+  _globals['_SPLITPERSONREQUEST']._serialized_start=1509
+  _globals['_SPLITPERSONREQUEST']._serialized_end=1621
+  _globals['_PLACEMENT']._serialized_start=1623
+  _globals['_PLACEMENT']._serialized_end=1689
+  _globals['_SPLITPERSONRESPONSE']._serialized_start=1692
+  _globals['_SPLITPERSONRESPONSE']._serialized_end=1830
+  _globals['_GETHISTORYREQUEST']._serialized_start=1832
+  _globals['_GETHISTORYREQUEST']._serialized_end=1867
+  _globals['_HISTORYENTRY']._serialized_start=1870
+  _globals['_HISTORYENTRY']._serialized_end=2074
+  _globals['_GETHISTORYRESPONSE']._serialized_start=2076
+  _globals['_GETHISTORYRESPONSE']._serialized_end=2155
+  _globals['_ERASEPERSONREQUEST']._serialized_start=2157
+  _globals['_ERASEPERSONREQUEST']._serialized_end=2209
+  _globals['_ERASEPERSONRESPONSE']._serialized_start=2211
+  _globals['_ERASEPERSONRESPONSE']._serialized_end=2272
+  _globals['_STEWARDSERVICE']._serialized_start=2591
+  _globals['_STEWARDSERVICE']._serialized_end=3200
 # @@protoc_insertion_point(module_scope)

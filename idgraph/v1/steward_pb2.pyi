@@ -17,6 +17,12 @@ class ReviewStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     REVIEW_STATUS_OPEN: _ClassVar[ReviewStatus]
     REVIEW_STATUS_DECIDED: _ClassVar[ReviewStatus]
 
+class ReviewOrder(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    REVIEW_ORDER_UNSPECIFIED: _ClassVar[ReviewOrder]
+    REVIEW_ORDER_OLDEST_FIRST: _ClassVar[ReviewOrder]
+    REVIEW_ORDER_LARGEST_FIRST: _ClassVar[ReviewOrder]
+
 class ReviewDecision(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     REVIEW_DECISION_UNSPECIFIED: _ClassVar[ReviewDecision]
@@ -25,12 +31,15 @@ class ReviewDecision(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
 REVIEW_STATUS_UNSPECIFIED: ReviewStatus
 REVIEW_STATUS_OPEN: ReviewStatus
 REVIEW_STATUS_DECIDED: ReviewStatus
+REVIEW_ORDER_UNSPECIFIED: ReviewOrder
+REVIEW_ORDER_OLDEST_FIRST: ReviewOrder
+REVIEW_ORDER_LARGEST_FIRST: ReviewOrder
 REVIEW_DECISION_UNSPECIFIED: ReviewDecision
 REVIEW_DECISION_MERGE: ReviewDecision
 REVIEW_DECISION_KEEP_APART: ReviewDecision
 
 class ListReviewTasksRequest(_message.Message):
-    __slots__ = ("status", "min_score", "max_score", "reason_contains", "source", "page_size", "page_token")
+    __slots__ = ("status", "min_score", "max_score", "reason_contains", "source", "page_size", "page_token", "order")
     STATUS_FIELD_NUMBER: _ClassVar[int]
     MIN_SCORE_FIELD_NUMBER: _ClassVar[int]
     MAX_SCORE_FIELD_NUMBER: _ClassVar[int]
@@ -38,6 +47,7 @@ class ListReviewTasksRequest(_message.Message):
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
     status: ReviewStatus
     min_score: float
     max_score: float
@@ -45,10 +55,11 @@ class ListReviewTasksRequest(_message.Message):
     source: str
     page_size: int
     page_token: str
-    def __init__(self, status: _Optional[_Union[ReviewStatus, str]] = ..., min_score: _Optional[float] = ..., max_score: _Optional[float] = ..., reason_contains: _Optional[str] = ..., source: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    order: ReviewOrder
+    def __init__(self, status: _Optional[_Union[ReviewStatus, str]] = ..., min_score: _Optional[float] = ..., max_score: _Optional[float] = ..., reason_contains: _Optional[str] = ..., source: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., order: _Optional[_Union[ReviewOrder, str]] = ...) -> None: ...
 
 class ReviewTaskSummary(_message.Message):
-    __slots__ = ("task_id", "status", "created_at", "one_id", "candidate_one_ids", "score", "reason", "source", "source_record_id", "decision", "decided_by", "decided_at", "decision_reason")
+    __slots__ = ("task_id", "status", "created_at", "one_id", "candidate_one_ids", "score", "reason", "source", "source_record_id", "decision", "decided_by", "decided_at", "decision_reason", "people_involved", "records_involved")
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
@@ -62,6 +73,8 @@ class ReviewTaskSummary(_message.Message):
     DECIDED_BY_FIELD_NUMBER: _ClassVar[int]
     DECIDED_AT_FIELD_NUMBER: _ClassVar[int]
     DECISION_REASON_FIELD_NUMBER: _ClassVar[int]
+    PEOPLE_INVOLVED_FIELD_NUMBER: _ClassVar[int]
+    RECORDS_INVOLVED_FIELD_NUMBER: _ClassVar[int]
     task_id: str
     status: ReviewStatus
     created_at: _timestamp_pb2.Timestamp
@@ -75,7 +88,9 @@ class ReviewTaskSummary(_message.Message):
     decided_by: str
     decided_at: _timestamp_pb2.Timestamp
     decision_reason: str
-    def __init__(self, task_id: _Optional[str] = ..., status: _Optional[_Union[ReviewStatus, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., one_id: _Optional[str] = ..., candidate_one_ids: _Optional[_Iterable[str]] = ..., score: _Optional[float] = ..., reason: _Optional[str] = ..., source: _Optional[str] = ..., source_record_id: _Optional[str] = ..., decision: _Optional[_Union[ReviewDecision, str]] = ..., decided_by: _Optional[str] = ..., decided_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., decision_reason: _Optional[str] = ...) -> None: ...
+    people_involved: int
+    records_involved: int
+    def __init__(self, task_id: _Optional[str] = ..., status: _Optional[_Union[ReviewStatus, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., one_id: _Optional[str] = ..., candidate_one_ids: _Optional[_Iterable[str]] = ..., score: _Optional[float] = ..., reason: _Optional[str] = ..., source: _Optional[str] = ..., source_record_id: _Optional[str] = ..., decision: _Optional[_Union[ReviewDecision, str]] = ..., decided_by: _Optional[str] = ..., decided_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., decision_reason: _Optional[str] = ..., people_involved: _Optional[int] = ..., records_involved: _Optional[int] = ...) -> None: ...
 
 class ListReviewTasksResponse(_message.Message):
     __slots__ = ("tasks", "next_page_token")

@@ -30,6 +30,9 @@ def test_review_lists_shows_side_by_side_and_decides(
     assert main([*server, "list"]) == 0
     listed = capsys.readouterr().out
     assert task in listed and "app/2" in listed
+    assert main([*server, "list", "--largest-first"]) == 0
+    largest = capsys.readouterr().out
+    assert task in largest and "2/2" in largest  # two people, a record each
     assert main([*server, "show", task]) == 0
     shown = capsys.readouterr().out
     side_by_side = shown.split("record against")[0]

@@ -232,6 +232,40 @@ def everything_stored(store: Neo4jStore) -> str:
     return json.dumps([*nodes, *rels], ensure_ascii=False, default=str)
 
 
+def test_review_tasks_by_what_a_decision_changes(stub: pb_grpc.IdentityServiceStub,
+                                                 steward: spb_grpc.StewardServiceStub,
+                                                 clean_store: Neo4jStore) -> None:
+    """Largest first: the task whose people hold the most records leads, whatever its age;
+    each task says how many people and records a decision touches."""
+    ingest(stub, record("s1", ("phone", "13911110001"), name="王芳", birth_date="1981-02-03"))
+    small = ingest(stub, record("s2", ("phone", "13622220002"), source="app", name="王芳",
+                                birth_date="1981-02-03")).review_task_id
+    for n in range(3):
+        ingest(stub, record(f"b{n}", ("phone", "13933330003"), name="李静",
+                            birth_date="1975-06-07"))
+    big = ingest(stub, record("b9", ("phone", "13544440004"), source="app", name="李静",
+                              birth_date="1975-06-07")).review_task_id
+    assert small and big
+
+    def listed(order: int) -> list[spb.ReviewTaskSummary]:
+        seen, token = [], ""
+        while True:
+            page = steward.ListReviewTasks(spb.ListReviewTasksRequest(
+                order=order, page_size=1, page_token=token), timeout=10)
+            seen += list(page.tasks)
+            token = page.next_page_token
+            if not token:
+                return seen
+
+    largest = listed(spb.REVIEW_ORDER_LARGEST_FIRST)
+    assert [t.task_id for t in largest] == [big, small]
+    assert [(t.people_involved, t.records_involved) for t in largest] == [(2, 4), (2, 2)]
+    assert [t.task_id for t in listed(spb.REVIEW_ORDER_UNSPECIFIED)] == [small, big]
+    with pytest.raises(grpc.RpcError) as bad:
+        steward.ListReviewTasks(spb.ListReviewTasksRequest(order=7), timeout=10)
+    assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
 def test_an_erased_person_leaves_no_data_behind(
         stub: pb_grpc.IdentityServiceStub, steward: spb_grpc.StewardServiceStub,
         clean_store: Neo4jStore) -> None:

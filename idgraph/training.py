@@ -113,7 +113,7 @@ def default_deterministic_rules(rules: Rules) -> list[DeterministicRule]:
     found = [DeterministicRule(identifier=name)
              for name, rule in rules.identifier_types.items() if rule.evidence]
     seen: set[frozenset[str]] = set()
-    for key in rules.blocking_keys:
+    for key in rules.scored_blocking_keys():
         names = tuple(dict.fromkeys(part.partition(":")[0] for part in key))
         if len(names) > 1 and frozenset(names) not in seen:
             seen.add(frozenset(names))
@@ -364,7 +364,7 @@ def _identifier_key(name: str, rules: Rules) -> _Key:
 def _session_keys(specs: Sequence[ComparisonSpec], rules: Rules) -> list[_Key]:
     """One key per blocking key (its stored value) and per evidence identifier type."""
     keys = []
-    for combo in rules.blocking_keys:
+    for combo in rules.scored_blocking_keys():
         key_name = "+".join(combo)
 
         def block(record: TrainingRecord, key_name: str = key_name) -> list[str]:
@@ -393,7 +393,8 @@ def _deterministic_key(rule: DeterministicRule, rules: Rules) -> _Key:
 def _loose_pairs(records: Sequence[TrainingRecord], rules: Rules) -> Codes:
     """Pairs agreeing exactly on any one attribute of a blocking key: mostly different
     people, among whom rules that link almost everything show themselves."""
-    names = dict.fromkeys(part.partition(":")[0] for key in rules.blocking_keys for part in key)
+    names = dict.fromkeys(part.partition(":")[0] for key in rules.scored_blocking_keys()
+                          for part in key)
     found = [_group_pairs(_value_groups(records, _deterministic_key(
         DeterministicRule(attributes=(name,)), rules))[1], len(records))[0] for name in names]
     return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)

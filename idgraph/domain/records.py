@@ -474,7 +474,7 @@ def derive_blocking_keys(attributes: dict[str, str], rules: Rules) -> tuple[IdKe
         for part in combo:
             name, _, transform = part.partition(":")
             raw = attributes.get(name, "")
-            parts.append(blocking_value(rules.attributes[name].comparator, raw, transform)
+            parts.append(blocking_value(rules.blocking_comparator(name), raw, transform)
                          if raw else "")
         if all(parts):
             keys.append(IdKey(BLOCKING_PREFIX + "+".join(combo), "", KEY_SEPARATOR.join(parts)))

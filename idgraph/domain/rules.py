@@ -279,6 +279,9 @@ class Rules(_Strict):
     default_trust: int = Field(50, ge=0, le=100)
     blocking_keys: list[Annotated[list[str], Field(min_length=1)]] = []
     blocking_hub_threshold: int = Field(20, ge=1)
+    blocking_attributes: frozenset[str] = Field(
+        frozenset(), description="attributes that only find candidates in blocking keys and "
+        "are never compared (a dealer code: a namesake's as often as not)")
     require_identifier_evidence: bool = True
     attribute_links: list[Annotated[dict[str, frozenset[str]], Field(min_length=2)]] = Field(
         [], description="attribute levels that link without an identifier when they all "
@@ -317,7 +320,8 @@ class Rules(_Strict):
             raise ValueError(f"at most {MAX_BLOCKING_KEYS} blocking keys (the graph indexes "
                              f"one record property per key); got {len(self.blocking_keys)}")
         for key in self.blocking_keys:
-            missing = [a for a in key if a.partition(":")[0] not in self.attributes]
+            missing = [a for a in key if a.partition(":")[0] not in self.attributes
+                       and a.partition(":")[0] not in self.blocking_attributes]
             if missing:
                 raise ValueError(f"blocking key {key} uses unconfigured attributes {missing}")
             unknown = [a for a in key if a.partition(":")[2] not in BLOCKING_TRANSFORMS]
@@ -339,6 +343,18 @@ class Rules(_Strict):
                     raise ValueError(f"attribute_links/attribute_reviews: {name!r} has no "
                                      f"level(s) {unknown}")
         return self
+
+    def blocking_comparator(self, name: str) -> Comparator:
+        """How an attribute is canonicalized in a blocking key: its comparator's way, or
+        case- and space-folded for a blocking-only attribute."""
+        rule = self.attributes.get(name)
+        return rule.comparator if rule is not None else Comparator.EXACT
+
+    def scored_blocking_keys(self) -> list[list[str]]:
+        """The blocking keys whose attributes are all compared (deterministic rules and
+        training pairs come from these)."""
+        return [key for key in self.blocking_keys
+                if all(part.partition(":")[0] in self.attributes for part in key)]
 
     def attributes_link(self, levels: Mapping[str, str]) -> bool:
         """True when the attribute levels reached (attribute -> level) fill one of

@@ -15,7 +15,7 @@ from idgraph.domain.records import (
 )
 from idgraph.domain.rules import Rules
 from idgraph.errors import InvalidInput
-from tests.unit.factories import NOW, SECRET
+from tests.unit.factories import NOW, SECRET, record
 
 
 def prepare(rules: Rules, raw: RawRecord, limits: Limits | None = None):  # type: ignore[no-untyped-def]
@@ -257,3 +257,11 @@ def test_an_ownership_sent_as_an_identifier_is_normalized_and_checked(rules: Rul
     with pytest.raises(InvalidInput) as exc:
         prepare(rules, bad)
     assert fields(exc) == ["record.identifiers[1].value"]
+
+
+def test_a_dealer_blocks_without_a_comparison(rules: Rules) -> None:
+    drive = record(rules, ("phone", "13912345678"), name="郭子轩", dealer=" cd002 ")
+    service = record(rules, ("phone", "13912345679"), key="r2", name="郭子軒", dealer="CD002")
+    dealer_keys = [k for k in drive.blocking_keys if "dealer" in k.type]
+    assert dealer_keys and dealer_keys == [k for k in service.blocking_keys if "dealer" in k.type]
+

@@ -43,6 +43,8 @@ def test_default_rules_cover_every_domain_type() -> None:
     (("identifier_types", "phone", "format"), "telex", "format"),
     (("blocking_keys",), [["name", "shoe_size"]], "shoe_size"),
     (("identifier_types", "landline", "implies"), ["address", "floor"], "floor"),
+    (("attribute_links",), [{"name": ["exact"], "shoe_size": ["exact"]}], "shoe_size"),
+    (("attribute_reviews",), [{"name": ["exact", "nearly"]}], "nearly"),
 ])
 def test_invalid_rules_are_refused(path: tuple[str, ...], value: object, message: str) -> None:
     data = default_data()
@@ -69,3 +71,17 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = Settings()
     assert settings.grpc_addr == "0.0.0.0:6000"
     assert settings.limits.max_identifiers == 8
+
+
+def test_a_blocking_only_attribute_finds_candidates_and_is_never_compared() -> None:
+    """The dealer code blocks (a test drive with a name and a dealer and no city) but adds no
+    weight, and the trainer neither compares it nor builds a deterministic rule on it."""
+    rules = load_rules()
+    assert "dealer" in rules.blocking_attributes and "dealer" not in rules.attributes
+    assert ["name:pinyin", "dealer"] in rules.blocking_keys
+    assert ["name:pinyin", "dealer"] not in rules.scored_blocking_keys()
+    data = default_data()
+    data["blocking_attributes"] = []
+    with pytest.raises(ValidationError, match="dealer"):
+        Rules.model_validate(data)
+

@@ -88,7 +88,7 @@ class Resolution:
     # People the record matched who do not match the people it joined, could not join
     # (one-per-person values) or matched but for such a value in conflict: their records
     # are worth resolving again together (whichever arrived first should not decide).
-    inconsistent: tuple[str, ...] = ()
+    unsettled: tuple[str, ...] = ()
 
     @property
     def needs_review(self) -> bool:
@@ -165,8 +165,6 @@ def decide(snapshot: Snapshot, rules: Rules) -> Resolution:
            for s in uncertain]
     )
     best = next((s.score.total for s in scored if s.one_id in group), 0.0)
-    # People the record matches but could not join, or matches but for a one-per-person
-    # value in conflict: worth resolving again with the record's person.
     unsettled = tuple(s.one_id for s in blocked + inconsistent) + tuple(
         s.one_id for s in uncertain if s.score.conflict and s.score.support >= rules.link_bits)
     if not group:
@@ -206,9 +204,11 @@ class PairVerdict(StrEnum):
 
 def classify_pair(s: Score, rules: Rules) -> PairVerdict:
     """Place one score: a match links, an uncertain pair goes to review, else nothing."""
-    levels = {c.name: c.level for c in s.comparisons if c.kind == "attribute"}
-    has_identifier = s.identifier_support > 0 or not rules.require_identifier_evidence or \
-        rules.attributes_link(levels)
+    has_identifier = s.identifier_support > 0 or not rules.require_identifier_evidence
+    levels: dict[str, str] = {}
+    if not has_identifier:  # the attribute levels matter only then (a hot path)
+        levels = {c.name: c.level for c in s.comparisons if c.kind == "attribute"}
+        has_identifier = rules.attributes_link(levels)
     if s.total >= rules.link_bits and has_identifier and not s.conflict:
         return PairVerdict.MATCH
     # Attributes alone that may not link are worth a steward's look only as the rules list

@@ -206,12 +206,12 @@ class WorkingSet:
         resolution = decide(snapshot, self.rules)
         outcome = self._apply(record, resolution)
         newly_shared = self._note_identity(record)
-        if self.reevaluate and (newly_shared or resolution.inconsistent):
+        if self.reevaluate and (newly_shared or resolution.unsettled):
             for key in newly_shared:
                 self._reevaluate_holders(key)
-            if resolution.inconsistent:
+            if resolution.unsettled:
                 self._regroup([self.final(self.stored[record.key][1]),
-                               *resolution.inconsistent],
+                               *resolution.unsettled],
                               "re-evaluated: a record matched people who do not match each other")
             return replace(outcome, one_id=self.final(self.stored[record.key][1]))
         return outcome

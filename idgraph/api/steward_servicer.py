@@ -193,8 +193,10 @@ def _encode_token(key: ReviewPageKey) -> str:
 
 def _decode_token(token: str) -> ReviewPageKey:
     try:
-        records, people, created, task_id = base64.urlsafe_b64decode(
-            token.encode()).decode().split(":", 3)
+        parts = base64.urlsafe_b64decode(token.encode()).decode().split(":", 3)
+        if len(parts) == 2:  # a token of an earlier version: created ms and task id
+            parts = [str(FIRST_PAGE[0]), str(FIRST_PAGE[1]), *parts]
+        records, people, created, task_id = parts
         return int(records), int(people), int(created), task_id
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise ValueError("bad page token") from exc

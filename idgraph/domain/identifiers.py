@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from enum import StrEnum
@@ -246,6 +246,21 @@ def ownership_value(vin: str, since: datetime, zone: tzinfo) -> str:
     """The ownership identifier of a VIN owned since a time (its month in the local zone,
     so that 2021-07 and 2021-07-15 name the same ownership)."""
     return f"{vin}@{since.astimezone(zone):%Y-%m}"
+
+
+def other_ownership(left: Iterable[str], right: Iterable[str]) -> bool:
+    """True when two sets of ownership values own one car from different months (a used
+    car's two owners), whatever else they own."""
+    since_a, since_b = _months_by_vin(left), _months_by_vin(right)
+    return any(since_a[vin].isdisjoint(since_b[vin]) for vin in since_a.keys() & since_b.keys())
+
+
+def _months_by_vin(values: Iterable[str]) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for value in values:
+        vin, _, month = value.partition("@")
+        found.setdefault(vin, set()).add(month)
+    return found
 
 
 Normalizer = Callable[[str, FormatOptions], "str | None"]

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from idgraph.domain.comparators import canonical_gender
-from idgraph.domain.identifiers import IdentifierFormat
+from idgraph.domain.identifiers import IdentifierFormat, other_ownership
 from idgraph.domain.names import compare_names, gender_hint, parse_name
 from idgraph.domain.records import IdKey, PreparedRecord
 from idgraph.domain.rules import Rules
@@ -35,16 +35,13 @@ def identity_of(record: PreparedRecord, rules: Rules) -> str | None:
     if name and compare_names(name, name) == "":
         name = ""  # a nickname or a placeholder names no one
     gender = canonical_gender(record.attributes.get("gender", "")) or gender_hint(name)
-    id_card = owns = ""
-    formats = {k.type: rules.identifier_types[k.type].format for k in record.identifiers
-               if k.type in rules.identifier_types}
-    for key in record.identifiers:
-        if formats.get(key.type) is IdentifierFormat.ID_CARD and not id_card:
-            id_card = key.value[:16]
+    id_card = next((k.value[:16] for k in record.identifiers
+                    if k.type in rules.identifier_types
+                    and rules.identifier_types[k.type].format is IdentifierFormat.ID_CARD), "")
     # An ownership (VIN@YYYY-MM) says who holds a car from when: the next owner of a used
     # car, even in nameless telematics records, is someone else.
-    owns = _OWNS_SEPARATOR.join(sorted(key.value for key in record.identifiers
-                                       if formats.get(key.type) is IdentifierFormat.OWNERSHIP))
+    owns = _OWNS_SEPARATOR.join(sorted(k.value for k in record.identifiers
+                                       if k.type in rules.ownership_types))
     if not (name or gender or id_card or owns):
         return None
     return _SEPARATOR.join((name, gender, id_card, owns))
@@ -66,24 +63,10 @@ def conflicting(left: str, right: str) -> bool:
         return True
     if gender_a and gender_b and gender_a != gender_b:
         return True
-    if owns_a and owns_b and _other_ownership(owns_a, owns_b):
+    if owns_a and owns_b and other_ownership(owns_a.split(_OWNS_SEPARATOR),
+                                             owns_b.split(_OWNS_SEPARATOR)):
         return True
     return bool(name_a and name_b) and compare_names(name_a, name_b) == "disagree"
-
-
-def _other_ownership(left: str, right: str) -> bool:
-    """True when a car both sides own is owned from different months."""
-    since_a = _ownerships(left)
-    since_b = _ownerships(right)
-    return any(since_a[vin].isdisjoint(since_b[vin]) for vin in since_a.keys() & since_b.keys())
-
-
-def _ownerships(owns: str) -> dict[str, set[str]]:
-    found: dict[str, set[str]] = {}
-    for value in owns.split(_OWNS_SEPARATOR):
-        vin, _, month = value.partition("@")
-        found.setdefault(vin, set()).add(month)
-    return found
 
 
 def with_identity(identities: Sequence[str], identity: str) -> tuple[str, ...] | None:

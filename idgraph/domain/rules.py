@@ -366,6 +366,12 @@ class Rules(_Strict):
         return _fills(self.attribute_reviews, levels)
 
     @cached_property
+    def ownership_types(self) -> frozenset[str]:
+        """Identifier types of the ownership format (VIN@YYYY-MM)."""
+        return frozenset(name for name, rule in self.identifier_types.items()
+                         if rule.format is IdentifierFormat.OWNERSHIP)
+
+    @cached_property
     def identity_attributes(self) -> frozenset[str]:
         """Attributes whose disagreement says two sides are different people (every
         `different_person` level's)."""

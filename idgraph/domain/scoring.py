@@ -18,7 +18,7 @@ from functools import cached_property
 from typing import NamedTuple
 
 from idgraph.domain.comparators import COMPARATORS, canonical_gender, term_key
-from idgraph.domain.identifiers import IdentifierFormat
+from idgraph.domain.identifiers import IdentifierFormat, other_ownership
 from idgraph.domain.names import compare_names, gender_hint, parse_name
 from idgraph.domain.records import IdKey
 from idgraph.domain.rules import AttributeRule, Comparator, Rules
@@ -250,16 +250,11 @@ def _other_ownerships(subject: Evidence, candidate: Evidence, shared: Sequence[I
     """True when both sides own one of the shared cars, each from another date: two
     ownerships of one car are a sale, not one person (a nameless telematics record of the
     next owner against the first owner's records)."""
-    owned = {name for name, rule in rules.identifier_types.items()
-             if rule.format is IdentifierFormat.OWNERSHIP}
-    for key in shared:
-        prefix = key.value + "@"
-        left, right = ({k.value for k in side.identifiers
-                        if k.type in owned and k.value.startswith(prefix)}
-                       for side in (subject, candidate))
-        if left and right and left.isdisjoint(right):
-            return True
-    return False
+    cars = {key.value + "@" for key in shared}
+    left, right = ([k.value for k in side.identifiers if k.type in rules.ownership_types
+                    and k.value[:k.value.find("@") + 1] in cars]
+                   for side in (subject, candidate))
+    return bool(left and right) and other_ownership(left, right)
 
 
 def _counts_without(subject: Evidence, candidate: Evidence, wanted: frozenset[str],
@@ -280,8 +275,8 @@ def _counts_without(subject: Evidence, candidate: Evidence, wanted: frozenset[st
         return "the sides own the car from different dates: a used car's next owner"
     for side in weak:
         other = candidate if side is subject else subject
-        if all(other is not w for w in weak) and not any(parse_name(v).full
-                                         for v in other.attributes.get("name", ())):
+        named_fully = any(parse_name(v).full for v in other.attributes.get("name", ()))
+        if all(other is not w for w in weak) and not named_fully:
             # the car's holder is only 罗先生: perhaps the owner, perhaps his son
             return f"counts only with an agreeing {named}"
         if any(_is_foreign(k, rules) for k in side.identifiers - other.identifiers):
@@ -295,7 +290,7 @@ def _is_foreign(key: IdKey, rules: Rules) -> bool:
     only, it points at someone else (an ownership is the car's own record of its owner)."""
     rule = rules.identifier_types.get(key.type)
     return rule is not None and rule.different_person is not None and \
-        rule.format is not IdentifierFormat.OWNERSHIP
+        key.type not in rules.ownership_types
 
 
 # Levels that do not say two sides are the same person (a surname lead agrees on little).

@@ -352,14 +352,20 @@ class WorkingSet:
                 groups.setdefault(part_of[record.key], []).append(record)
             if len(groups) > 1:
                 self._split(one_id, sorted(groups.values(), key=lambda g: -len(g)), reason)
+        self._join_parts(records, part_of)
+
+    def _join_parts(self, records: Mapping[str, list[PreparedRecord]],
+                    part_of: Mapping[str, int]) -> None:
+        """Merge the people whose records (`records`: by their person before the splits)
+        fell into one part."""
         owners: dict[int, list[str]] = {}
-        origin = {r.key: p for p in people for r in records[p]}
-        for record in everything:  # stored records a split did not move are not in `stored`
-            owner = self.final(self.stored[record.key][1] if record.key in self.stored
-                               else origin[record.key])
-            found = owners.setdefault(part_of[record.key], [])
-            if owner not in found:
-                found.append(owner)
+        for origin, found_records in records.items():
+            for record in found_records:  # stored records a split did not move: origin's
+                owner = self.final(self.stored[record.key][1] if record.key in self.stored
+                                   else origin)
+                found = owners.setdefault(part_of[record.key], [])
+                if owner not in found:
+                    found.append(owner)
         for found in owners.values():
             ordered = sorted(found, key=lambda o: self.persons[o].age_key)
             # a survivor must be in the graph before the merge is written: not one a split

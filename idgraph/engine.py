@@ -647,6 +647,24 @@ class IdentityEngine:
         rows = [r for r in tx.load_persons([one_id]) if r.status == "active"]
         return _candidate(rows[0]) if rows else None
 
+    def _holders_of(self, tx: GraphTx, keys: Sequence[IdKey]) -> dict[str, list[str]]:
+        """Holders of keys a batch did not load (a person's name keys, to find the people
+        named exactly like them): from the view where it knows them, else the graph."""
+        view = self.view
+        found: dict[str, list[str]] = {}
+        ask = []
+        for key in keys:
+            known = view.holders_of(key.key)
+            if known is not None:
+                found[key.key] = list(known)
+            else:
+                ask.append(key.key)
+        if ask:
+            _, read, _ = tx.lookup_batch([], ask, set(ask), self.rules.hub_cap)
+            found.update((key, list(dict.fromkeys(view.final(p) for p in people)))
+                         for key, people in read.items())
+        return found
+
     def _stored_records(self, tx: GraphTx, one_ids: Sequence[str]) -> list[PreparedRecord]:
         """The stored records of people, as prepared records (to resolve them again)."""
         found: list[PreparedRecord] = []
@@ -707,7 +725,8 @@ class IdentityEngine:
         working = WorkingSet(self.rules, stored, holders, list(persons.values()),
                              lambda: self.mint_one_id(now), self._new_id, now, recheck,
                              identities, records_of or self._no_reevaluation,
-                             person_of=lambda one_id: self._active_person(tx, one_id))
+                             person_of=lambda one_id: self._active_person(tx, one_id),
+                             holders_of=lambda wanted: self._holders_of(tx, wanted))
         outcomes = [working.ingest(record) for record in records]
         plan = working.finished_plan()
         cap = self.rules.hub_cap

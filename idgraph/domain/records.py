@@ -9,6 +9,7 @@ source, no id, bounds exceeded, or nothing left to resolve (no identifier, no at
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -479,6 +480,22 @@ def derive_blocking_keys(attributes: dict[str, str], rules: Rules) -> tuple[IdKe
         if all(parts):
             keys.append(IdKey(BLOCKING_PREFIX + "+".join(combo), "", KEY_SEPARATOR.join(parts)))
     return tuple(keys)
+
+
+def person_blocking_keys(attributes: Mapping[str, Sequence[str]], rules: Rules,
+                         on: str, per_attribute: int = 4) -> list[IdKey]:
+    """The blocking keys on attribute `on` a person's records may hold: each combination of
+    its attribute values (at most `per_attribute` of each attribute), without repeats."""
+    found: dict[str, IdKey] = {}
+    for combo in rules.blocking_keys:
+        names = [part.partition(":")[0] for part in combo]
+        if on not in names:
+            continue
+        choices = [list(attributes.get(name, ()))[:per_attribute] for name in names]
+        for values in itertools.product(*choices):
+            for key in derive_blocking_keys(dict(zip(names, values, strict=True)), rules):
+                found.setdefault(key.key, key)
+    return list(found.values())
 
 
 def _fingerprint(

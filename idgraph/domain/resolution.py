@@ -7,7 +7,7 @@ snapshot of the graph around the record; the store carries out the returned plan
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -149,6 +149,12 @@ def decide(snapshot: Snapshot, rules: Rules) -> Resolution:
             tuple(ReviewItem(s.one_id, s.score.total, "matches people who are not one "
                              "person, none clearly better") for s in matched),
             filt, "review", tuple(s.one_id for s in matched))
+    rivals = _name_rivals(scored, group, by_id, rules, snapshot.current_one_id)
+    if rivals:
+        # 姜军强's test drive on a phone whose other records are a nameless app account
+        # with another birth date than the 姜军强 it names: the phone may be a relative's.
+        return _rival_review(next(s for s in scored if s.one_id == group[0]), rivals,
+                             tuple(scored), filt)
     # Re-evaluate the other people the record touched against everything it joins: its
     # evidence may now link them (or leave them apart).
     reevaluated = _reevaluate(scored, group, blocked + inconsistent, by_id, rules, joined,
@@ -192,6 +198,57 @@ def _ambiguous(scored: list[ScoredCandidate], group: list[str],
     best = next(s.score.total for s in scored if s.one_id == group[0])
     rival = max(s.score.total for s in inconsistent)
     return best - rival < rules.link_bits
+
+
+def _name_rivals(scored: list[ScoredCandidate], group: list[str],
+                 by_id: Mapping[str, CandidatePerson], rules: Rules, current: str | None
+                 ) -> list[ScoredCandidate]:
+    """Candidates the record's full name designates exactly who cannot be the nameless
+    person its identifiers join (a birth date, a gender or a resident ID differs)."""
+    if current is not None or len(group) != 1 or group[0] not in by_id:
+        return []
+    mine = next(s for s in scored if s.one_id == group[0])
+    if any(c.name == "name" for c in mine.score.comparisons):
+        return []  # the person is named: the name was weighed against it already
+    target = by_id[group[0]].evidence
+    return [s for s in scored if s.one_id != group[0] and s.one_id in by_id
+            and _names_exactly(s.score) and different_people(by_id[s.one_id].evidence,
+                                                             target, rules)]
+
+
+def conflicting_namesake(person: CandidatePerson, other: CandidatePerson, rules: Rules
+                         ) -> bool:
+    """True when two people are named exactly alike and cannot be one person (a steward's
+    decision aside): their records are worth resolving again together, since a nameless
+    record may have joined one of them through a relative's phone."""
+    if kept_apart(other.one_id, [person.one_id], {person.one_id: person, other.one_id: other}):
+        return False
+    return _names_exactly(score(person.evidence, other.evidence, rules)) and \
+        different_people(person.evidence, other.evidence, rules)
+
+
+def _rival_review(mine: ScoredCandidate, rivals: Sequence[ScoredCandidate],
+                  scored: tuple[ScoredCandidate, ...], filt: EvidenceFilter) -> Resolution:
+    return Resolution(
+        Action.REVIEW, None, (), mine.score.total, scored,
+        (ReviewItem(mine.one_id, mine.score.total, "shares an identifier, but one side's "
+                    "full name is another person's"),
+         *(ReviewItem(s.one_id, s.score.total, "named exactly alike, but not the person "
+                      "the identifiers match") for s in rivals)),
+        filt, "review", (mine.one_id, *(s.one_id for s in rivals)))
+
+
+def _names_exactly(s: Score) -> bool:
+    return any(c.name == "name" and c.level == "exact" for c in s.comparisons)
+
+
+def different_people(left: Evidence, right: Evidence, rules: Rules) -> bool:
+    """True when two sides cannot be one person: one-per-person identifiers conflict, or
+    their genders, names or birth dates disagree."""
+    s = score(left, right, rules)
+    return s.conflict or genders_conflict(left, right) or any(
+        c.kind == "attribute" and c.level == "disagree"
+        and c.name in rules.identity_attributes | {"birth_date"} for c in s.comparisons)
 
 
 class PairVerdict(StrEnum):

@@ -17,12 +17,13 @@ from datetime import datetime
 from enum import StrEnum
 
 from idgraph.domain.identities import identity_of, shared_keys, with_identity
-from idgraph.domain.records import IdKey, PreparedRecord
+from idgraph.domain.records import IdKey, PreparedRecord, person_blocking_keys
 from idgraph.domain.resolution import (
     Action,
     CandidatePerson,
     Resolution,
     Snapshot,
+    conflicting_namesake,
     decide,
     evidence_filter,
 )
@@ -145,7 +146,9 @@ def candidate_ids(keys: Sequence[IdKey], holders: Mapping[str, Sequence[str]],
     return ranked
 
 
+_IDENTITY_VALUES = ("birth_date", "gender")
 RecordsOf = Callable[[Sequence[str]], list[PreparedRecord]]
+HoldersOf = Callable[[Sequence[IdKey]], Mapping[str, Sequence[str]]]
 
 
 # Holders of a value that became shared resolved together, at most (a consultant's phone on
@@ -173,6 +176,7 @@ class WorkingSet:
                  identities: Mapping[str, Sequence[str]] | None = None,
                  records_of: RecordsOf = _no_stored_records, reevaluate: bool = True,
                  person_of: Callable[[str], CandidatePerson | None] = lambda one_id: None,
+                 holders_of: HoldersOf = lambda keys: {},
                  ) -> None:
         self.rules = rules
         self.recheck = recheck  # decide again even for records sent before unchanged
@@ -183,6 +187,7 @@ class WorkingSet:
         self.identities = {key: tuple(found) for key, found in (identities or {}).items()}
         self.records_of, self.reevaluate = records_of, reevaluate
         self.person_of = person_of  # a stored person the batch did not load (a hub's holder)
+        self.holders_of = holders_of  # the stored holders of keys the batch did not load
         self.moved: dict[str, tuple[PreparedRecord, str]] = {}  # stored records split off
         self.split_persons: set[str] = set()
         self.split_born: set[str] = set()  # people a split in this batch created
@@ -206,6 +211,11 @@ class WorkingSet:
         resolution = decide(snapshot, self.rules)
         outcome = self._apply(record, resolution)
         newly_shared = self._note_identity(record)
+        namesakes = self._conflicting_namesakes(record, outcome) if self.reevaluate else []
+        if namesakes:
+            self._regroup([outcome.one_id, *namesakes], "re-evaluated: a person named "
+                          "exactly like another now differs from them")
+            outcome = replace(outcome, one_id=self.final(self.stored[record.key][1]))
         if self.reevaluate and (newly_shared or resolution.unsettled):
             for key in newly_shared:
                 self._reevaluate_holders(key)
@@ -215,6 +225,30 @@ class WorkingSet:
                               "re-evaluated: a record matched people who do not match each other")
             return replace(outcome, one_id=self.final(self.stored[record.key][1]))
         return outcome
+
+    def _conflicting_namesakes(self, record: PreparedRecord, outcome: IngestOutcome
+                               ) -> list[str]:
+        """People named exactly like the person a record joined, who can no longer be that
+        person now that the record told its birth date, gender or resident ID: whichever
+        of their records (a test drive on a relative's phone, the relative's nameless app
+        account, the owner's contract) came first must not decide who is who."""
+        if outcome.action is Action.UNCHANGED or not any(
+                a in record.attributes for a in _IDENTITY_VALUES):
+            return []
+        person = self.persons.get(outcome.one_id)
+        if person is None or "name" not in person.evidence.attributes:
+            return []
+        keys = person_blocking_keys(person.evidence.attributes, self.rules, "name")
+        missing = [k for k in keys if k.key not in self.holders]
+        if missing:
+            for key, people in self.holders_of(missing).items():
+                self.holders[key] = list(dict.fromkeys(self.final(p) for p in people))
+        limit = self.rules.blocking_hub_threshold
+        found = [p for k in keys if len(people := self.holders.get(k.key, ())) <= limit
+                 for p in people]
+        return [one_id for one_id in self._loaded(self.final(p) for p in found)
+                if one_id != person.one_id
+                and conflicting_namesake(person, self.persons[one_id], self.rules)]
 
     def _apply(self, record: PreparedRecord, resolution: Resolution) -> IngestOutcome:
         one_id = resolution.target_one_id

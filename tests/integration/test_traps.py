@@ -213,3 +213,38 @@ def test_a_value_that_becomes_shared_takes_apart_what_it_merged(
     later = engine.ingest(rec("media", "5", phone, name="王海傑", observed=day(2024, 5, 1)))
     assert later.action.value == "NEW"  # a shared phone is no evidence, even for a namesake
     check_invariants(clean_store)
+
+
+def relative_phone_on_a_nameless_account() -> Scenario:
+    """姜军强 books a test drive on his relative's phone, whose only record with it is an app
+    account that names no one but gives her birth date; his contract (another birth date)
+    may arrive last of all."""
+    phone = ("phone", "15878847111")
+    return [
+        ("relative", rec("app", "a1", ("app_user_id", "47"), phone, birth_date="1988-01-07",
+                         observed=day(2019, 11, 8))),
+        ("him", rec("test_drive", "d1", phone, name="姜军强", gender="M", dealer="ZZ003",
+                    observed=day(2023, 2, 25))),
+        ("him", rec("crm", "c1", ("crm_id", "CRM5"), ("phone", "13892961815"), name="姜军强",
+                    city="郑州市", observed=day(2020, 8, 31))),
+        ("him", rec("dms", "s1", ("dms_customer_id", "4", "ZZ003"), ("phone", "13892961815"),
+                    name="姜军强", gender="M", birth_date="1984-08-10", city="郑州",
+                    dealer="ZZ003", observed=day(2017, 5, 18))),
+    ]
+
+
+@pytest.mark.parametrize("batch", [False, True], ids=["one by one", "one batch"])
+@pytest.mark.parametrize("order", [(0, 1, 2, 3), (3, 2, 1, 0), (2, 1, 0, 3), (1, 0, 2, 3)],
+                         ids=["account first", "contract first", "contract last",
+                              "drive first"])
+def test_a_relatives_nameless_account_never_joins_the_test_drive_on_her_phone(
+        engine: IdentityEngine, clean_store: Neo4jStore, order: tuple[int, ...],
+        batch: bool) -> None:
+    """The drive names 姜军强 exactly; the 姜军强 of the contract was born on another day than
+    the account's holder, so the phone may be a relative's: the account stays alone. The
+    drive cannot join him on a name alone either."""
+    scenario = relative_phone_on_a_nameless_account()
+    ingest(engine, [scenario[i][1] for i in order], batch)
+    assert clusters(clean_store) == {frozenset({"app|a1"}), frozenset({"test_drive|d1"}),
+                                     frozenset({"crm|c1", "dms|s1"})}
+    check_invariants(clean_store)

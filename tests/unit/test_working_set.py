@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
+from datetime import UTC, datetime
 
+import pytest
+
+from idgraph.domain.records import Limits, PreparedRecord, RawIdentifier, RawRecord, prepare_record
 from idgraph.domain.resolution import Action
 from idgraph.domain.rules import Rules
 from idgraph.domain.working_set import WorkingSet
-from tests.unit.factories import NOW, person, record
+from tests.unit.factories import NOW, SECRET, person, record
 
 
 def working_set(rules: Rules, *people, holders=None, stored=None):  # type: ignore[no-untyped-def]
@@ -62,3 +67,56 @@ def _cards(n: int) -> list[str]:
 
     bodies = [f"11010119900307{i:03d}" for i in range(n)]
     return [b + id_card_check_char(b) for b in bodies]
+
+
+def _family(rules: Rules, account_birth: str) -> dict[str, PreparedRecord]:
+    """姜军强's contract and CRM contact; his test drive on the phone of an app account that
+    names no one and gives a birth date (his relative's when it is not his own)."""
+    def at(key: str, when: datetime, *ids: tuple[str, ...], **attributes: str
+           ) -> PreparedRecord:
+        raw = RawRecord("src", key, when, tuple(RawIdentifier(*i) for i in ids), attributes)
+        return prepare_record(raw, rules, Limits(), SECRET, NOW)
+
+    return {
+        "contract": at("contract", datetime(2017, 5, 18, tzinfo=UTC),
+                       ("dms_customer_id", "4", "ZZ003"), ("phone", "13892961815"),
+                       name="姜军强", gender="M", birth_date="1984-08-10", city="郑州",
+                       dealer="ZZ003"),
+        "crm": at("crm", datetime(2020, 8, 31, tzinfo=UTC), ("crm_id", "CRM5"),
+                  ("phone", "13892961815"), name="姜军强", city="郑州市"),
+        "account": at("account", datetime(2019, 11, 8, tzinfo=UTC), ("app_user_id", "47"),
+                      ("phone", "15878847111"), birth_date=account_birth),
+        "drive": at("drive", datetime(2023, 2, 25, tzinfo=UTC), ("phone", "15878847111"),
+                    name="姜军强", gender="M", dealer="ZZ003"),
+    }
+
+
+def _people_after(rules: Rules, records: Sequence[PreparedRecord]) -> dict[str, str]:
+    ws = working_set(rules)
+    for one in records:
+        ws.ingest(one)
+    plan = ws.finished_plan()
+    return {r.source_record_id: owner for r, owner in plan.records.values()}
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(range(4))))
+def test_a_test_drive_on_a_relatives_nameless_account_joins_it_in_no_order(
+        rules: Rules, order: tuple[int, ...]) -> None:
+    """The account's birth date is not that of the 姜军强 the drive names: the phone may be
+    a relative's, so the drive and the account stay apart whichever arrived first (the
+    contract with the birth date may come last of all)."""
+    records = list(_family(rules, "1988-01-07").values())
+    owner = _people_after(rules, [records[i] for i in order])
+    assert owner["drive"] != owner["account"]
+    assert owner["contract"] == owner["crm"] != owner["account"]
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(range(4))))
+def test_his_own_account_still_joins_his_test_drive_in_any_order(
+        rules: Rules, order: tuple[int, ...]) -> None:
+    """The same records with his own birth date on the account: nothing says the phone is
+    someone else's, so the phone links the drive and the account."""
+    records = list(_family(rules, "1984-08-10").values())
+    owner = _people_after(rules, [records[i] for i in order])
+    assert owner["drive"] == owner["account"]
+    assert owner["contract"] == owner["crm"]

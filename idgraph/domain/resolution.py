@@ -212,7 +212,7 @@ def _name_rivals(scored: list[ScoredCandidate], group: list[str],
         return []  # the person is named: the name was weighed against it already
     target = by_id[group[0]].evidence
     return [s for s in scored if s.one_id != group[0] and s.one_id in by_id
-            and _names_exactly(s.score) and different_people(by_id[s.one_id].evidence,
+            and _same_name(s.score) and different_people(by_id[s.one_id].evidence,
                                                              target, rules)]
 
 
@@ -223,7 +223,7 @@ def conflicting_namesake(person: CandidatePerson, other: CandidatePerson, rules:
     record may have joined one of them through a relative's phone."""
     if kept_apart(other.one_id, [person.one_id], {person.one_id: person, other.one_id: other}):
         return False
-    return _names_exactly(score(person.evidence, other.evidence, rules)) and \
+    return _same_name(score(person.evidence, other.evidence, rules)) and \
         different_people(person.evidence, other.evidence, rules)
 
 
@@ -238,8 +238,12 @@ def _rival_review(mine: ScoredCandidate, rivals: Sequence[ScoredCandidate],
         filt, "review", (mine.one_id, *(s.one_id for s in rivals)))
 
 
-def _names_exactly(s: Score) -> bool:
-    return any(c.name == "name" and c.level == "exact" for c in s.comparisons)
+# Name levels that say two full names are the same name (a homophone typo included).
+_SAME_NAME = frozenset({"exact", "pinyin"})
+
+
+def _same_name(s: Score) -> bool:
+    return any(c.name == "name" and c.level in _SAME_NAME for c in s.comparisons)
 
 
 def different_people(left: Evidence, right: Evidence, rules: Rules) -> bool:

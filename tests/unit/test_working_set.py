@@ -70,8 +70,9 @@ def _cards(n: int) -> list[str]:
 
 
 def _family(rules: Rules, account_birth: str) -> dict[str, PreparedRecord]:
-    """姜军强's contract and CRM contact; his test drive on the phone of an app account that
-    names no one and gives a birth date (his relative's when it is not his own)."""
+    """姜军强's contract and CRM contact (a homophone typo of his name); his test drive on
+    the phone of an app account that names no one and gives a birth date (his relative's
+    when it is not his own)."""
     def at(key: str, when: datetime, *ids: tuple[str, ...], **attributes: str
            ) -> PreparedRecord:
         raw = RawRecord("src", key, when, tuple(RawIdentifier(*i) for i in ids), attributes)
@@ -83,7 +84,7 @@ def _family(rules: Rules, account_birth: str) -> dict[str, PreparedRecord]:
                        name="姜军强", gender="M", birth_date="1984-08-10", city="郑州",
                        dealer="ZZ003"),
         "crm": at("crm", datetime(2020, 8, 31, tzinfo=UTC), ("crm_id", "CRM5"),
-                  ("phone", "13892961815"), name="姜军强", city="郑州市"),
+                  ("phone", "13892961815"), name="姜钧强", city="郑州市"),  # a homophone
         "account": at("account", datetime(2019, 11, 8, tzinfo=UTC), ("app_user_id", "47"),
                       ("phone", "15878847111"), birth_date=account_birth),
         "drive": at("drive", datetime(2023, 2, 25, tzinfo=UTC), ("phone", "15878847111"),

@@ -10,7 +10,7 @@ plan the store carries out in a handful of batched statements.
 from __future__ import annotations
 
 import json
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -182,6 +182,15 @@ class WorkingSet:
         self.recheck = recheck  # decide again even for records sent before unchanged
         self.stored = dict(stored)  # record key -> (fingerprint, one_id)
         self.holders = {key: list(people) for key, people in holders.items()}
+        # Indexes that keep each step independent of the batch's size (a whole partition
+        # of a backfill may be resolved in one view): the keys each person holds, the
+        # records of the batch each OneID owns, and the OneIDs merged into each survivor.
+        self._keys_of: dict[str, set[str]] = defaultdict(set)
+        for key, people in self.holders.items():
+            for one_id in people:
+                self._keys_of[one_id].add(key)
+        self._members: dict[str, set[str]] = defaultdict(set)
+        self._absorbed: dict[str, list[str]] = defaultdict(list)
         self.persons = {p.one_id: p for p in persons}
         self.mint_one_id, self.new_id, self.now = mint_one_id, new_id, now
         self.identities = {key: tuple(found) for key, found in (identities or {}).items()}
@@ -243,6 +252,8 @@ class WorkingSet:
         if missing:
             for key, people in self.holders_of(missing).items():
                 self.holders[key] = list(dict.fromkeys(self.final(p) for p in people))
+                for one_id in self.holders[key]:
+                    self._keys_of[one_id].add(key)
         limit = self.rules.blocking_hub_threshold
         found = [p for k in keys if len(people := self.holders.get(k.key, ())) <= limit
                  for p in people]
@@ -283,15 +294,20 @@ class WorkingSet:
                 if other is not None:
                     self.persons[other.one_id] = replace(
                         other, apart_from=(other.apart_from - {one_id}) | {survivor})
-            for source, target in list(self.plan.redirects.items()):
-                if target == one_id:
-                    self.plan.redirects[source] = survivor
-            self.plan.redirects[one_id] = survivor
+            sources = [one_id, *self._absorbed.pop(one_id, ())]
+            for source in sources:
+                self.plan.redirects[source] = survivor
+            self._absorbed[survivor].extend(sources)
+            self._members[survivor] |= self._members.pop(one_id, set())
         self.persons[survivor] = merged
-        for people in self.holders.values():
-            if any(p in absorbed for p in people):
-                replaced = [survivor if p in absorbed else p for p in people]
-                people[:] = list(dict.fromkeys(replaced))
+        held = self._keys_of[survivor]
+        for one_id in absorbed:
+            for key in self._keys_of.pop(one_id, ()):
+                people = self.holders.get(key)
+                if people is not None:
+                    replaced = [survivor if p in absorbed else p for p in people]
+                    people[:] = list(dict.fromkeys(replaced))
+                    held.add(key)
 
     def _attach(self, record: PreparedRecord, one_id: str) -> None:
         person = self.persons[one_id]
@@ -301,8 +317,17 @@ class WorkingSet:
             people = self.holders.setdefault(key.key, [])
             if one_id not in people:
                 people.append(one_id)
+                self._keys_of[one_id].add(key.key)
         self.stored[record.key] = (record.fingerprint, one_id)
+        self._own(record, one_id)
         self.plan.records[record.key] = (record, one_id)
+
+    def _own(self, record: PreparedRecord, one_id: str) -> None:
+        """Note that the batch's or a moved record now belongs to `one_id`."""
+        before = self.plan.records.get(record.key) or self.moved.get(record.key)
+        if before is not None:
+            self._members[before[1]].discard(record.key)
+        self._members[one_id].add(record.key)
 
     def _note_identity(self, record: PreparedRecord) -> list[str]:
         """Add who the record says it is to its values' identities; answer the keys that
@@ -339,7 +364,7 @@ class WorkingSet:
             records = self._records_of_person(one_id)
             known = {k.key for r in records for k in r.identifiers}
             parts = recluster(records, self.rules,
-                              {k: v for k, v in self.identities.items() if k in known},
+                              {k: self.identities[k] for k in known if k in self.identities},
                               self.now)
             if len(parts) > 1:
                 self._split(one_id, parts, reason)
@@ -358,12 +383,14 @@ class WorkingSet:
     def _records_of_person(self, one_id: str) -> list[PreparedRecord]:
         """Every record of a person now: stored ones (under its OneID or one it absorbed in
         this batch) unless this batch moved them, and this batch's."""
-        one_ids = [one_id, *(a for a, s in self.plan.redirects.items() if s == one_id)]
+        one_ids = [one_id, *self._absorbed.get(one_id, ())]
         found = {r.key: r for r in self.records_of(one_ids)
                  if r.key not in self.plan.records and r.key not in self.moved}
-        found.update((k, r) for k, (r, owner) in self.moved.items() if self.final(owner) == one_id)
-        found.update((k, r) for k, (r, owner) in self.plan.records.items()
-                     if self.final(owner) == one_id)
+        for owner in one_ids:
+            for key in self._members.get(owner, ()):
+                entry = self.plan.records.get(key) or self.moved.get(key)
+                if entry is not None and self.final(entry[1]) == one_id:
+                    found[key] = entry[0]
         return list(found.values())
 
     def _regroup(self, one_ids: Sequence[str], reason: str) -> None:
@@ -378,7 +405,7 @@ class WorkingSet:
         everything = [r for p in people for r in records[p]]
         known = {k.key for r in everything for k in r.identifiers}
         parts = recluster(everything, self.rules,
-                          {k: v for k, v in self.identities.items() if k in known}, self.now)
+                          {k: self.identities[k] for k in known if k in self.identities}, self.now)
         part_of = {r.key: index for index, part in enumerate(parts) for r in part}
         for one_id in people:
             groups: dict[int, list[PreparedRecord]] = {}
@@ -418,6 +445,7 @@ class WorkingSet:
             self.plan.changes.append(Change(ChangeType.CREATED, new_one_id, actor="idgraph"))
             stored_keys = []
             for record in part:
+                self._own(record, new_one_id)
                 if record.key in self.plan.records:
                     self.plan.records[record.key] = (record, new_one_id)
                 else:
@@ -444,8 +472,10 @@ class WorkingSet:
                     continue  # not a key of this batch: the graph answers for it
                 if key not in kept and one_id in people:
                     people.remove(one_id)
+                    self._keys_of[one_id].discard(key)
                 if new_one_id not in people:
                     people.append(new_one_id)
+                    self._keys_of[new_one_id].add(key)
 
     def _review(self, record: PreparedRecord, one_id: str, resolution: Resolution) -> str:
         task = ReviewTaskPlan(

@@ -761,6 +761,10 @@ class IdentityEngine:
     def _new_id(self) -> str:
         return str(uuid.UUID(bytes=self.entropy(16), version=4))
 
+    def new_id(self) -> str:
+        """A new event or task id (random, from the engine's entropy)."""
+        return self._new_id()
+
     # ----------------------------------------------------------------- resolve
     def resolve(self, identifiers: Sequence[RawIdentifier], attributes: Mapping[str, str],
                 timeout: float | None = None) -> ResolveOutcome:

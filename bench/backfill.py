@@ -1,14 +1,20 @@
 """Backfill benchmark: `idgraph backfill` end to end on generated records.
 
 For each N it generates N realistic records (bench/datagen.py: households, vehicles, several
-sources per person, dirty data; not timed), starts a fresh local Neo4j (unless
-IDGRAPH_NEO4J_URI is set: that graph should be empty), runs `idgraph backfill` as its own
-process as a user would, and prints one table row: records per second end to end, the peak
-memory (max RSS) of the backfill process, CPU seconds of the backfill process and of Neo4j,
-and where the backfill's time went (parse+validate, graph reads, decide, graph writes,
-commit). With --evaluate it also scores the clusters against the generator's truth.
+sources per person, dirty data; not timed) and runs `idgraph backfill` as its own process as
+a user would, on each path asked for:
 
-    .venv/bin/python bench/backfill.py --records 100000 1000000 [--batch 2000] [--evaluate]
+- bulk: the initial load into an empty local graph (a fresh Neo4j home): resolve in memory,
+  write CSV, neo4j-admin import, start Neo4j with its schema (records in, serving graph out);
+- transactions: `--transactional` into a fresh local Neo4j (unless IDGRAPH_NEO4J_URI is set:
+  that graph should be empty).
+
+It prints a table per path: records per second end to end, the peak memory (max RSS) of the
+backfill process (with its neo4j-admin and Neo4j children on the bulk path), CPU seconds,
+and where the time went. With --evaluate it also scores the clusters against the truth.
+
+    .venv/bin/python bench/backfill.py --records 100000 1000000 [--path bulk transactions]
+        [--batch 2000] [--evaluate]
 """
 
 from __future__ import annotations
@@ -31,10 +37,12 @@ from idgraph.localdb import LocalNeo4j, free_port  # noqa: E402
 
 PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv").exists() else sys.executable
 STAGES = ("parse+validate", "graph reads", "decide", "graph writes", "commit")
+BULK_STAGES = ("parse+validate", "resolve", "CSV", "neo4j-admin import", "start and schema")
 
 
 @dataclass
 class Run:
+    path: str
     records: int
     wall: float
     max_rss_mb: float
@@ -55,13 +63,23 @@ def process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def backfill(path: Path, uri: str, work: Path, batch: int, neo4j_pid: int | None) -> Run:
-    env = dict(os.environ, IDGRAPH_NEO4J_URI=uri, IDGRAPH_LOG_LEVEL="warning")
+def backfill(path: Path, uri: str, work: Path, batch: int, neo4j_pid: int | None,
+             bulk: dict[str, str] | None = None) -> Run:
+    """`idgraph backfill` as its own process: through transactions into the Neo4j at `uri`,
+    or (`bulk`: the local Neo4j's settings) the initial load through neo4j-admin, whose
+    JVMs are the backfill's children and count in its CPU and peak memory."""
+    env = dict(os.environ, IDGRAPH_LOG_LEVEL="warning")
+    if bulk is None:
+        env["IDGRAPH_NEO4J_URI"] = uri
+    else:
+        env.pop("IDGRAPH_NEO4J_URI", None)
+        env.update(bulk)
     neo4j_before = process_cpu(neo4j_pid) if neo4j_pid else 0.0
     started = time.perf_counter()
     child = subprocess.Popen(
         [PYTHON, "-m", "idgraph.cli", "backfill", str(path), "--batch", str(batch),
-         "--dead-letters", str(work / "dead-letters.jsonl")],
+         "--dead-letters", str(work / "dead-letters.jsonl"),
+         *(() if bulk else ("--transactional",))],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert child.stdout is not None
     out = child.stdout.read()
@@ -72,15 +90,18 @@ def backfill(path: Path, uri: str, work: Path, batch: int, neo4j_pid: int | None
         raise SystemExit(f"backfill failed ({child.returncode}):\n{out}")
     neo4j_cpu = process_cpu(neo4j_pid) - neo4j_before if neo4j_pid else None
     rows = int(re.search(r"read (\d+)", out).group(1))  # type: ignore[union-attr]
-    stages = {name: float(m.group(1)) for name in STAGES
+    stages = {name: float(m.group(1)) for name in (BULK_STAGES if bulk else STAGES)
               if (m := re.search(re.escape(name) + r" ([\d.]+) s", out))}
-    summary = out.strip().splitlines()[0]
-    return Run(rows, wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, neo4j_cpu,
-               summary, stages)
+    summary = next(line for line in out.splitlines() if line.startswith("read "))
+    return Run("bulk import" if bulk else "transactions", rows, wall, usage.ru_maxrss / 1024,
+               usage.ru_utime + usage.ru_stime, neo4j_cpu, summary, stages)
 
 
-def evaluate(uri: str, truth: Path) -> str:
+def evaluate(uri: str, truth: Path, bulk: dict[str, str] | None = None) -> str:
     env = dict(os.environ, IDGRAPH_NEO4J_URI=uri, IDGRAPH_LOG_LEVEL="warning")
+    if bulk is not None:
+        env.pop("IDGRAPH_NEO4J_URI")
+        env.update(bulk)
     out = subprocess.run([PYTHON, "-m", "idgraph.cli", "evaluate", "--truth", str(truth)],
                          cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout
     pairwise = re.search(r"^pairwise\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)", out, re.M)
@@ -98,6 +119,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--evaluate", action="store_true",
                         help="score the clusters against the generator's truth")
+    parser.add_argument("--path", choices=("transactions", "bulk"), nargs="+",
+                        default=["bulk", "transactions"],
+                        help="the initial load through neo4j-admin (a fresh local Neo4j "
+                        "home), and/or today's transactional path")
     parser.add_argument("--heap", default="2g", help="heap of the local Neo4j")
     parser.add_argument("--pagecache", default="1g", help="page cache of the local Neo4j")
     args = parser.parse_args()
@@ -109,6 +134,18 @@ def main() -> None:
             work.mkdir()
             data, truth = work / "records.jsonl", work / "truth.csv"
             generate(n, data, truth, args.seed)
+            if "bulk" in args.path:
+                bulk = {"IDGRAPH_NEO4J_HOME": str(work / "neo4j-bulk"),
+                        "IDGRAPH_NEO4J_BOLT_PORT": str(free_port()),
+                        "IDGRAPH_NEO4J_HEAP": args.heap,
+                        "IDGRAPH_NEO4J_PAGECACHE": args.pagecache}
+                run = backfill(data, "", work, args.batch, None, bulk)
+                if args.evaluate:
+                    run.quality = evaluate("", truth, bulk)
+                runs.append(run)
+                print(f"N={n} bulk: {run.summary}", flush=True)
+            if "transactions" not in args.path:
+                continue
             server = None
             if external:
                 uri, pid = external, None
@@ -126,21 +163,26 @@ def main() -> None:
                 if server is not None:
                     server.stop()
             runs.append(run)
-            print(f"N={n}: {run.summary}", flush=True)
+            print(f"N={n} transactions: {run.summary}", flush=True)
     cores = os.cpu_count()
-    print(f"\nidgraph backfill, batch {args.batch}, Neo4j on the same machine ({cores} cores)\n")
-    print("| records | wall s | records/s | peak RSS MB | backfill CPU s | Neo4j CPU s | "
-          + " | ".join(f"{s} s" for s in STAGES) + " |")
-    print("|" + "---|" * (6 + len(STAGES)))
-    for r in runs:
-        neo = f"{r.neo4j_cpu:.0f}" if r.neo4j_cpu is not None else "n/a"
-        print(f"| {r.records:,} | {r.wall:.1f} | {r.rate:,.0f} | {r.max_rss_mb:.0f} | "
-              f"{r.cpu:.0f} | {neo} | "
-              + " | ".join(f"{r.stages.get(s, 0.0):.1f}" for s in STAGES) + " |")
+    print(f"\nidgraph backfill, Neo4j on the same machine ({cores} cores)")
+    for path, stages in (("bulk import", BULK_STAGES), ("transactions", STAGES)):
+        chosen = [r for r in runs if r.path == path]
+        if not chosen:
+            continue
+        print(f"\n{path}" + (f" (batch {args.batch})" if path == "transactions" else "")
+              + "\n")
+        print("| records | wall s | records/s | peak RSS MB | backfill CPU s | Neo4j CPU s | "
+              + " | ".join(f"{s} s" for s in stages) + " |")
+        print("|" + "---|" * (6 + len(stages)))
+        for r in chosen:
+            neo = f"{r.neo4j_cpu:.0f}" if r.neo4j_cpu is not None else "in backfill"
+            print(f"| {r.records:,} | {r.wall:.1f} | {r.rate:,.0f} | {r.max_rss_mb:.0f} | "
+                  f"{r.cpu:.0f} | {neo} | "
+                  + " | ".join(f"{r.stages.get(s, 0.0):.1f}" for s in stages) + " |")
     for r in runs:
         if r.quality:
-            print(f"N={r.records:,}: {r.quality}")
-
+            print(f"N={r.records:,} {r.path}: {r.quality}")
 
 if __name__ == "__main__":
     main()

@@ -140,7 +140,8 @@ def run_backfill(service: Service, store: Neo4jStore, data: Path, rules_name: st
     dead = work / f"dead-letters-{rules_name}.jsonl"
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "idgraph.cli", "backfill",
-                           str(data / "records.jsonl"), "--restart", "--dead-letters", str(dead)],
+                           str(data / "records.jsonl"), "--restart", "--transactional",
+                           "--dead-letters", str(dead)],
                           cwd=ROOT, capture_output=True, text=True,
                           env={**env, "IDGRAPH_NEO4J_URI": service.neo4j_uri})
     if done.returncode != 0:

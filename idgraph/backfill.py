@@ -538,3 +538,50 @@ def dropped_value_counts(warnings: Path, names: set[str] | None = None
             if row and (names is None or row.get("file") in names):
                 counts[(str(row.get("source", "")), str(row.get("kind", "")))] += 1
     return counts
+
+
+@dataclass
+class LoadedFile:
+    """A file read whole for the initial load: its prepared records and its state."""
+
+    name: str
+    state: FileState
+    records: list[PreparedRecord]
+
+
+def read_files(engine: IdentityEngine, paths: list[Path], dead_letters: Path, *,
+               mapping: ColumnMapping | None = None, zone: tzinfo = DEFAULT_ZONE,
+               prepare_time: PrepareTime | None = None) -> list[LoadedFile]:
+    """Read and validate whole files for the initial load (dead letters and dropped values
+    written as ``backfill_file`` writes them); each state says the file is finished."""
+    loaded = []
+    with dead_letters.open("w", encoding="utf-8") as dead, warnings_path(dead_letters).open(
+            "w", encoding="utf-8") as warn:
+        for path in paths:
+            kind = {".csv": "CSV", ".parquet": "Parquet", ".pq": "Parquet"}.get(
+                path.suffix.lower(), "")
+            if kind and mapping is None:
+                raise ConfigError(f"{path}: {kind} needs a column mapping (--mapping)")
+            name = str(path.resolve())
+            stat = path.stat()
+            state = FileState(stat.st_size, 0, stat.st_size, stat.st_mtime_ns, True, Counts())
+            if mapping is not None and kind == "CSV":
+                rows = _csv_rows(path, FileState(), mapping, zone)
+            elif mapping is not None and kind == "Parquet":
+                rows = _parquet_rows(path, FileState(), mapping, zone)
+            else:
+                rows = _jsonl_rows(path, FileState(), zone)
+            letters = _Letters(name, dead, warn)
+            counts = state.counts or Counts()
+            records = []
+            mark = time.perf_counter()
+            for line, _offset, text, parse in rows:
+                counts.read += 1
+                state.line = line
+                prepared = _prepare(engine, parse, text, line, letters, counts)
+                if prepared is not None:
+                    records.append(prepared)
+            if prepare_time is not None:
+                prepare_time.seconds += time.perf_counter() - mark
+            loaded.append(LoadedFile(name, state, records))
+    return loaded

@@ -14,8 +14,10 @@ create the constraints and indexes, and the few empty lists (a CREATED change's
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,9 +25,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from idgraph.backfill import Counts, LoadedFile
 from idgraph.domain.records import IdKey, PreparedRecord
 from idgraph.domain.rules import MAX_BLOCKING_KEYS, Rules
 from idgraph.domain.working_set import IngestOutcome, WorkingSet, WritePlan
+from idgraph.engine import IdentityEngine
 from idgraph.errors import ConfigError
 from idgraph.store import cypher
 from idgraph.store.neo4j_store import GraphTx
@@ -305,6 +309,52 @@ def _review_tasks(graph: Graph, params: dict[str, Any], now: Millis) -> None:
                 graph.edge("CONCERNS", ("ReviewTask", t["task_id"]), ("Person", one_id))
 
 
+# ------------------------------------------------------------------------------ files
+
+
+@dataclass
+class LoadStages:
+    """Where an initial load's time went (seconds)."""
+
+    resolve: float = 0.0
+    csv: float = 0.0
+    neo4j_import: float = 0.0
+
+
+def plan_files(engine: IdentityEngine, files: Sequence[LoadedFile], out: Path,
+               stages: LoadStages) -> tuple[list[str], Planned]:
+    """Resolve the files' records in order (file after file) into an empty graph, count
+    what happened per file, and write the CSV set with a finished checkpoint per file;
+    answer the importer's file arguments."""
+    started = time.perf_counter()
+    now = engine.batch_time()
+    records = [r for f in files for r in f.records]
+    planned = resolve_all(records, engine.rules, now, lambda: engine.mint_one_id(now),
+                          engine.new_id)
+    done = 0
+    for f in files:
+        counts = f.state.counts or Counts()
+        counts.add(planned.outcomes[done:done + len(f.records)])
+        f.state.counts = counts
+        done += len(f.records)
+    graph = build_graph(planned, engine.rules.blocking_slots)
+    for f in files:
+        graph.node("BackfillCheckpoint", f.name).update(
+            name=f.name, **f.state.to_properties(), updated_at=Millis(_ms(now)))
+    stages.resolve += time.perf_counter() - started
+    started = time.perf_counter()
+    arguments = write_csv(graph, out)
+    stages.csv += time.perf_counter() - started
+    return arguments, planned
+
+
+def import_command(arguments: Sequence[str]) -> str:
+    """The command an operator runs on the Neo4j server (database stopped)."""
+    return " ".join(["neo4j-admin", "database", "import", "full", "neo4j",
+                     "--overwrite-destination=true", "--array-delimiter=$'\\x1e'",
+                     "--multiline-fields=true", *(shlex.quote(a) for a in arguments)])
+
+
 # ------------------------------------------------------------------------------ CSV
 
 
@@ -442,5 +492,5 @@ def recover_swap(home: Path) -> None:
         previous.rename(data)
 
 
-__all__ = ["FIXUPS", "Graph", "Planned", "build_graph", "import_database", "recover_swap",
-           "resolve_all", "write_csv"]
+__all__ = ["FIXUPS", "Graph", "LoadStages", "Planned", "build_graph", "import_command",
+           "import_database", "plan_files", "recover_swap", "resolve_all", "write_csv"]

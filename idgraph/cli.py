@@ -74,6 +74,12 @@ def main(argv: list[str] | None = None) -> int:
     backfill.add_argument("--mapping", type=Path, default=None,
                           help="TOML column mapping for CSV and Parquet files "
                           "(see idgraph/backfill.py)")
+    backfill.add_argument("--transactional", action="store_true",
+                          help="load through transactions even into an empty graph (the "
+                          "default for an empty graph is Neo4j's bulk importer)")
+    backfill.add_argument("--csv-dir", type=Path, default=Path("idgraph-import"),
+                          help="against a remote Neo4j: where the importer's CSV set is "
+                          "written (default idgraph-import/)")
     from idgraph.review_cli import add_arguments
 
     add_arguments(commands.add_parser("review", help="review tasks: list, show one side by "
@@ -194,6 +200,12 @@ def _backfill(settings: Settings, args: argparse.Namespace) -> int:
                       f"ETA {eta:,.0f} s", highlight=False)
 
     mapping = ColumnMapping.load(args.mapping) if args.mapping else None
+    if not args.transactional:
+        from idgraph.bulk_cli import initial_load
+
+        done = initial_load(settings, args, mapping)
+        if done is not None:
+            return done
     started = time.monotonic()
     total = Counts()
     preparing = PrepareTime()

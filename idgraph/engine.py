@@ -595,6 +595,10 @@ class IdentityEngine:
         self.view.clear()
         self._generation += 1
 
+    def batch_time(self) -> datetime:
+        """The time a batch written now is stored with (whole milliseconds)."""
+        return self._now()
+
     def _now(self) -> datetime:
         now = self.clock()
         return now.replace(microsecond=now.microsecond // 1000 * 1000)  # stored at ms

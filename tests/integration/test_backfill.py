@@ -134,12 +134,13 @@ def test_the_backfill_command_prints_progress_and_a_summary(
 
     monkeypatch.setenv("IDGRAPH_NEO4J_URI", neo4j_uri)
     dead = tmp_path / "dead.jsonl"
-    assert main(["backfill", str(data), "--dead-letters", str(dead), "--batch", "8"]) == 0
+    assert main(["backfill", str(data), "--dead-letters", str(dead), "--batch", "8",
+                 "--transactional"]) == 0
     out, err = capsys.readouterr()
     assert "history.jsonl: 100.0%" in err and "rows/s" in err
     assert "read 153, ingested 150, unchanged 0" in out and "dead letters 3" in out
     assert "time: parse+validate" in out and "(19 batches, 150 records)" in out
-    assert main(["backfill", str(data), "--dead-letters", str(dead)]) == 0
+    assert main(["backfill", str(data), "--dead-letters", str(dead), "--transactional"]) == 0
     assert "read 153, ingested 150" in capsys.readouterr().out  # finished: nothing re-read
     assert node_counts(clean_store)["Record"] == 150
 
@@ -288,7 +289,7 @@ def test_kill_9_mid_run_then_resume_ends_with_the_records_of_an_uninterrupted_ru
     expected = actual_clusters(clean_store)
     clean_store.run_cypher(WIPE)
     command = [sys.executable, "-m", "idgraph.cli", "backfill", str(path), "--batch", "50",
-               "--dead-letters", str(tmp_path / "dead.jsonl")]
+               "--dead-letters", str(tmp_path / "dead.jsonl"), "--transactional"]
     env = {**os.environ, "IDGRAPH_NEO4J_URI": neo4j_uri, "IDGRAPH_LOG_LEVEL": "WARNING"}
     run = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL)
@@ -349,7 +350,7 @@ def test_a_backfill_of_rows_as_exports_write_them_refuses_nothing(
                     encoding="utf-8")
     monkeypatch.setenv("IDGRAPH_NEO4J_URI", neo4j_uri)
     dead = tmp_path / "dead.jsonl"
-    assert main(["backfill", str(path), "--dead-letters", str(dead)]) == 0
+    assert main(["backfill", str(path), "--dead-letters", str(dead), "--transactional"]) == 0
     out = capsys.readouterr().out
     assert "read 4, ingested 4" in out and "dead letters 0" in out
     assert "values dropped 3" in out and "dropped        1  test_drive" in out
@@ -413,3 +414,67 @@ since = "sold"
     assert rows[0]["since"].to_native().isoformat() == "2021-07-01T00:00:00+00:00"
     assert rows[0]["at"].to_native().hour == 8  # naive: in the zone given (UTC here)
     check_invariants(clean_store)
+
+
+def test_a_backfill_into_an_empty_local_graph_goes_through_the_bulk_importer(
+        engine: IdentityEngine, clean_store: Neo4jStore, records: list[RawRecord],
+        data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """No IDGRAPH_NEO4J_URI and nobody on the local port: the records are resolved in
+    memory, imported with neo4j-admin and the server started again with its schema; the
+    clusters are those of the batch path, dead letters and checkpoints included. Run
+    again, the graph holds records: transactions, and the finished file is not re-read."""
+    from idgraph.cli import main
+    from idgraph.localdb import LocalNeo4j, free_port
+    from tests.conftest import ROOT
+
+    backfill_file(engine, data, tmp_path / "batch-dead.jsonl", batch_size=10_000)
+    expected = actual_clusters(clean_store)
+    home, port = tmp_path / "local", free_port()
+    monkeypatch.delenv("IDGRAPH_NEO4J_URI", raising=False)
+    monkeypatch.setenv("IDGRAPH_NEO4J_HOME", str(home))
+    monkeypatch.setenv("IDGRAPH_NEO4J_LIB", str(ROOT / ".neo4j" / "lib"))
+    monkeypatch.setenv("IDGRAPH_NEO4J_BOLT_PORT", str(port))
+    monkeypatch.setenv("IDGRAPH_NEO4J_HEAP", "512m")
+    monkeypatch.setenv("IDGRAPH_NEO4J_PAGECACHE", "128m")
+    dead = tmp_path / "dead.jsonl"
+    assert main(["backfill", str(data), "--dead-letters", str(dead)]) == 0
+    out = capsys.readouterr().out
+    assert "initial load through the bulk importer" in out
+    assert "read 153, ingested 150" in out and "dead letters 3" in out
+    assert len(dead.read_text(encoding="utf-8").splitlines()) == 3
+    assert main(["backfill", str(data), "--dead-letters", str(dead)]) == 0
+    out = capsys.readouterr().out
+    assert "the graph holds records: loading through transactions" in out
+    assert "read 153, ingested 150" in out  # the checkpoint says finished: nothing re-read
+    server = LocalNeo4j(home, ROOT / ".neo4j" / "lib", port, heap="512m", pagecache="128m")
+    server.start(timeout=180)
+    store = Neo4jStore(server.uri, "neo4j", "")
+    try:
+        store.wait_until_ready(60)
+        assert actual_clusters(store) == expected
+        assert node_counts(store)["Record"] == 150
+        constraints = store.run_cypher("SHOW CONSTRAINTS YIELD name RETURN collect(name) AS n")
+        assert "record_key" in constraints[0]["n"]  # the schema was created after import
+        check_invariants(store)
+    finally:
+        store.close()
+        server.stop()
+
+
+def test_against_a_remote_empty_graph_the_backfill_writes_the_import_set(
+        clean_store: Neo4jStore, neo4j_uri: str, data: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A remote Neo4j cannot be stopped from here: the CSV set and the exact command for its
+    operator; the graph is not touched."""
+    from idgraph.cli import main
+
+    monkeypatch.setenv("IDGRAPH_NEO4J_URI", neo4j_uri)
+    out_dir = tmp_path / "import-set"
+    assert main(["backfill", str(data), "--dead-letters", str(tmp_path / "dead.jsonl"),
+                 "--csv-dir", str(out_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "neo4j-admin database import full neo4j" in out
+    assert f"--nodes=Record={out_dir.resolve()}/nodes_Record_header.csv" in out
+    assert (out_dir / "nodes_Record.csv").read_text(encoding="utf-8").count("\n") == 150
+    assert "Record" not in node_counts(clean_store)

@@ -24,7 +24,6 @@ from idgraph.backfill import (
     warnings_path,
 )
 from idgraph.bulk_load import (
-    FIXUPS,
     LoadStages,
     import_command,
     import_database,
@@ -91,9 +90,7 @@ def initial_load(settings: Settings, args: argparse.Namespace,
     stages.neo4j_import = time.monotonic() - mark
     mark = time.monotonic()
     with ExitStack() as stack:
-        store = open_store(settings, stack)  # starts the local Neo4j, creates the schema
-        for statement in FIXUPS:
-            store.run_cypher(statement)
+        open_store(settings, stack)  # starts the local Neo4j: schema and finish_import
     schema = time.monotonic() - mark
     _summary(files, planned.plan.review_tasks, args.dead_letters, time.monotonic() - started)
     print(f"time: parse+validate {preparing.seconds:.1f} s, resolve {stages.resolve:.1f} s, "
@@ -122,9 +119,9 @@ def _remote(settings: Settings, args: argparse.Namespace,
     print(f"The graph at {settings.neo4j_uri} is empty and remote: the CSV set for Neo4j's "
           f"bulk importer is in {out}/. On the Neo4j server, with the database stopped:\n\n"
           f"  {import_command(arguments)}\n\n"
-          "then start Neo4j, start `idgraph serve` once (it creates the schema) and run:\n"
-          + "\n".join(f"  {statement};" for statement in FIXUPS)
-          + "\n(or load through transactions with --transactional)")
+          "then start Neo4j and `idgraph serve` (or any idgraph command on that graph): it "
+          "creates the schema and finishes the import.\n"
+          "(Or load through transactions with --transactional.)")
     return 0
 
 

@@ -6,9 +6,11 @@ against a recorder instead of a transaction: its statements' parameter rows beco
 nodes and relationships Neo4j's bulk importer (``neo4j-admin database import full``) reads
 as CSV. The graph is the one ingesting the same records as one batch would build.
 
-What the importer cannot write is left to the server once it runs again: the migrations
-create the constraints and indexes, and the few empty lists (a CREATED change's
-``related``) are set by ``FIXUPS``.
+What the importer cannot write is left to the first start after it (``finish_import``,
+called wherever idgraph opens the store): the migrations create the constraints and
+indexes, and the few empty lists (a CREATED change's ``related``) are set by ``FIXUPS``.
+The imported write epoch says so until then, so a load killed after the swap is finished
+by whatever starts next.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, LiteralString
 
 from idgraph.backfill import Counts, LoadedFile
 from idgraph.domain.records import IdKey, PreparedRecord
@@ -32,17 +34,22 @@ from idgraph.domain.working_set import IngestOutcome, WorkingSet, WritePlan
 from idgraph.engine import IdentityEngine
 from idgraph.errors import ConfigError
 from idgraph.store import cypher
-from idgraph.store.neo4j_store import GraphTx
+from idgraph.store.neo4j_store import GraphTx, Neo4jStore
 
 ARRAY_DELIMITER = "\x1e"  # no stored list element holds an ASCII record separator
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # Empty lists: a CSV field cannot hold one (an empty field is no property at all).
-FIXUPS = (
+FIXUPS: tuple[LiteralString, ...] = (
     "MATCH (c:ChangeEvent) WHERE c.related IS NULL SET c.related = []",
     "MATCH (e:SplitEvent) WHERE e.record_keys IS NULL SET e.record_keys = []",
     "MATCH (t:ReviewTask) WHERE t.candidate_one_ids IS NULL SET t.candidate_one_ids = []",
 )
+
+
+UNFINISHED: LiteralString = ("MATCH (e:WriteEpoch {name: 'graph'}) "
+                             "WHERE e.import_unfinished RETURN e.name AS name")
+FINISHED: LiteralString = "MATCH (e:WriteEpoch {name: 'graph'}) REMOVE e.import_unfinished"
 
 
 class Millis(int):
@@ -132,8 +139,19 @@ def build_graph(planned: Planned, block_slots: Mapping[str, int], epoch: int = 1
             raise ValueError("the initial load cannot write this statement: "
                              + query.strip().splitlines()[0])
         handler(graph, params, now)
-    graph.node("WriteEpoch", "graph").update(name="graph", value=epoch)
+    graph.node("WriteEpoch", "graph").update(name="graph", value=epoch,
+                                             import_unfinished=True)
     return graph
+
+
+def finish_import(store: Neo4jStore) -> bool:
+    """Set what the importer could not write, once, after an import; True when it did."""
+    if not store.run_cypher(UNFINISHED):
+        return False
+    for statement in FIXUPS:
+        store.run_cypher(statement)
+    store.run_cypher(FINISHED)
+    return True
 
 
 def _ms(value: datetime) -> int:
@@ -492,5 +510,17 @@ def recover_swap(home: Path) -> None:
         previous.rename(data)
 
 
-__all__ = ["FIXUPS", "Graph", "LoadStages", "Planned", "build_graph", "import_command",
-           "import_database", "plan_files", "recover_swap", "resolve_all", "write_csv"]
+__all__ = [
+    "FIXUPS",
+    "Graph",
+    "LoadStages",
+    "Planned",
+    "build_graph",
+    "finish_import",
+    "import_command",
+    "import_database",
+    "plan_files",
+    "recover_swap",
+    "resolve_all",
+    "write_csv",
+]

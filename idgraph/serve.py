@@ -48,6 +48,10 @@ def open_store(settings: Settings, stack: ExitStack, reuse_local: bool = False) 
     store.wait_until_ready(settings.neo4j_start_timeout)
     applied = store.migrate()
     log.info("Neo4j at %s ready; migrations applied now: %s", uri, applied or "none")
+    from idgraph.bulk_load import finish_import  # (imports the engine: not at start-up)
+
+    if finish_import(store):
+        log.info("finished the bulk import: empty lists set")
     return store
 
 

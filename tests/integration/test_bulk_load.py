@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from bench.datagen import write as generate
-from idgraph.bulk_load import FIXUPS, build_graph, import_database, resolve_all, write_csv
+from idgraph.bulk_load import build_graph, finish_import, import_database, resolve_all, write_csv
 from idgraph.domain.records import PreparedRecord, RawIdentifier, RawRecord, RawVehicle
 from idgraph.domain.rules import Rules
 from idgraph.engine import IdentityEngine
@@ -122,8 +122,7 @@ def test_the_initial_load_builds_the_graph_one_batch_builds(
     try:
         store.wait_until_ready(60)
         store.migrate()
-        for statement in FIXUPS:
-            store.run_cypher(statement)
+        assert finish_import(store) and not finish_import(store)  # once
         got = dump(store)
     finally:
         store.close()

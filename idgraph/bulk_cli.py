@@ -81,7 +81,7 @@ def initial_load(settings: Settings, args: argparse.Namespace,
                            zone=settings.zone, prepare_time=preparing)
         csv_dir = local.home / "import"
         shutil.rmtree(csv_dir, ignore_errors=True)
-        arguments, planned = plan_files(engine, files, csv_dir, stages)
+        arguments, planned = plan_files(engine, files, csv_dir, stages, args.workers)
     finally:
         engine.close()
     mark = time.monotonic()
@@ -112,7 +112,8 @@ def _remote(settings: Settings, args: argparse.Namespace,
                                zone=settings.zone)
             out: Path = args.csv_dir
             shutil.rmtree(out, ignore_errors=True)
-            arguments, planned = plan_files(engine, files, out.resolve(), LoadStages())
+            arguments, planned = plan_files(engine, files, out.resolve(), LoadStages(),
+                                            args.workers)
         finally:
             engine.close()
     _summary(files, planned.plan.review_tasks, args.dead_letters, 0.0)

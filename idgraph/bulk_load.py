@@ -15,22 +15,28 @@ by whatever starts next.
 
 from __future__ import annotations
 
+import itertools
+import multiprocessing
 import os
 import shlex
 import shutil
 import subprocess
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, LiteralString
 
 from idgraph.backfill import Counts, LoadedFile
+from idgraph.domain.identities import with_identity
+from idgraph.domain.oneid import format_one_id
 from idgraph.domain.records import IdKey, PreparedRecord
 from idgraph.domain.rules import MAX_BLOCKING_KEYS, Rules
-from idgraph.domain.working_set import IngestOutcome, WorkingSet, WritePlan
+from idgraph.domain.working_set import IngestOutcome, WorkingSet, WritePlan, lookup_keys
 from idgraph.engine import IdentityEngine
 from idgraph.errors import ConfigError
 from idgraph.store import cypher
@@ -107,15 +113,127 @@ def resolve_all(records: Iterable[PreparedRecord], rules: Rules, now: datetime,
                 mint_one_id: Callable[[], str], new_id: Callable[[], str]) -> Planned:
     """Resolve records in order into an empty graph, in one view."""
     view = WorkingSet(rules, {}, {}, [], mint_one_id, new_id, now)
+    records = list(records)
+    outcomes = [view.ingest(record) for record in records]
+    return Planned(view.finished_plan(), outcomes, now, _identifier_keys(records))
+
+
+def _identifier_keys(records: Sequence[PreparedRecord]) -> list[IdKey]:
+    """The identifier nodes a load of the records creates (sorted by key, as a batch)."""
     seen: dict[str, IdKey] = {}
-    outcomes = []
     for record in records:
         for key in record.all_keys:
             seen.setdefault(key.key, key)
-        outcomes.append(view.ingest(record))
+    return [seen[k] for k in sorted(seen) if not seen[k].is_blocking]
+
+
+# ------------------------------------------------------------------------------ partitions
+
+
+def partition(records: Sequence[PreparedRecord], rules: Rules, parts: int) -> list[list[int]]:
+    """Record positions in `parts` groups of whole connected components of the keys that
+    find candidates (evidence identifiers not blocklisted, blocking keys): records of
+    different groups are never candidates of each other. Groups are balanced by size and
+    keep the input order inside."""
+    parent = list(range(len(records)))
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    first: dict[str, int] = {}
+    for index, record in enumerate(records):
+        for key in lookup_keys(record.all_keys, rules):
+            other = first.setdefault(key, index)
+            a, b = root(index), root(other)
+            if a != b:
+                parent[a] = b
+    components: dict[int, list[int]] = defaultdict(list)
+    for index in range(len(records)):
+        components[root(index)].append(index)
+    groups: list[list[int]] = [[] for _ in range(max(1, parts))]
+    sizes = [0] * len(groups)
+    for members in sorted(components.values(), key=len, reverse=True):
+        smallest = sizes.index(min(sizes))
+        groups[smallest].extend(members)
+        sizes[smallest] += len(members)
+    return [sorted(group) for group in groups if group]
+
+
+@dataclass
+class _PartPlan:
+    """What a worker sends back: the plan without the record objects (the parent has
+    them), and the outcomes in the group's order."""
+
+    owners: dict[str, str]
+    plan: WritePlan
+    outcomes: list[IngestOutcome]
+
+
+_SHARED: dict[str, Any] = {}  # the records and rules, inherited by forked workers
+
+
+def _resolve_group(group: int, positions: list[int]) -> _PartPlan:
+    records: Sequence[PreparedRecord] = _SHARED["records"]
+    rules: Rules = _SHARED["rules"]
+    now: datetime = _SHARED["now"]
+    counter = itertools.count()
+    ms = _ms(now)
+
+    def mint() -> str:  # time-ordered inside the group, unique across groups
+        return format_one_id(ms, ((group << 72) | next(counter)).to_bytes(10, "big"))
+
+    view = WorkingSet(rules, {}, {}, [], mint,
+                      lambda: str(uuid.UUID(bytes=os.urandom(16), version=4)), now)
+    outcomes = [view.ingest(records[i]) for i in positions]
     plan = view.finished_plan()
-    identifiers = [seen[k] for k in sorted(seen) if not seen[k].is_blocking]
-    return Planned(plan, outcomes, now, identifiers)
+    owners = {key: owner for key, (_record, owner) in plan.records.items()}
+    plan.records = {}
+    return _PartPlan(owners, plan, outcomes)
+
+
+def resolve_partitioned(records: Sequence[PreparedRecord], rules: Rules, now: datetime,
+                        workers: int) -> Planned:
+    """Resolve records as `resolve_all` does, the connected components in `workers`
+    processes (forked: the records are not copied to them). The clusters are those of one
+    view; the change feed, merge events and review tasks come group by group."""
+    groups = partition(records, rules, workers)
+    _SHARED.update(records=records, rules=rules, now=now)
+    try:
+        if len(groups) == 1:
+            results = [_resolve_group(0, groups[0])]
+        else:
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(len(groups), mp_context=context) as pool:
+                results = list(pool.map(_resolve_group, range(len(groups)), groups))
+    finally:
+        _SHARED.clear()
+    latest = {r.key: r for r in records}  # the version a record key was last sent in
+    owners: dict[str, str] = {}
+    plan = WritePlan()
+    outcomes: list[IngestOutcome | None] = [None] * len(records)
+    for positions, result in zip(groups, results, strict=True):
+        owners.update(result.owners)
+        part = result.plan
+        plan.new_persons += part.new_persons
+        plan.changes += part.changes
+        plan.merges += part.merges
+        plan.redirects.update(part.redirects)
+        plan.review_tasks += part.review_tasks
+        plan.splits += part.splits
+        for key, found in part.identities.items():
+            merged = plan.identities.get(key, ())
+            for identity in found:  # a value no group looks up may be in several
+                merged = with_identity(merged, identity) or merged
+            plan.identities[key] = merged
+        for position, outcome in zip(positions, result.outcomes, strict=True):
+            outcomes[position] = outcome
+    for record in records:  # the input order, as one view attaches them
+        if record.key not in plan.records:
+            plan.records[record.key] = (latest[record.key], owners[record.key])
+    return Planned(plan, [o for o in outcomes if o is not None], now, _identifier_keys(records))
 
 
 def build_graph(planned: Planned, block_slots: Mapping[str, int], epoch: int = 1) -> Graph:
@@ -340,15 +458,18 @@ class LoadStages:
 
 
 def plan_files(engine: IdentityEngine, files: Sequence[LoadedFile], out: Path,
-               stages: LoadStages) -> tuple[list[str], Planned]:
-    """Resolve the files' records in order (file after file) into an empty graph, count
-    what happened per file, and write the CSV set with a finished checkpoint per file;
-    answer the importer's file arguments."""
+               stages: LoadStages, workers: int = 1) -> tuple[list[str], Planned]:
+    """Resolve the files' records in order (file after file) into an empty graph (in
+    `workers` processes when more than one), count what happened per file, and write the
+    CSV set with a finished checkpoint per file; answer the importer's file arguments."""
     started = time.perf_counter()
     now = engine.batch_time()
     records = [r for f in files for r in f.records]
-    planned = resolve_all(records, engine.rules, now, lambda: engine.mint_one_id(now),
-                          engine.new_id)
+    if workers > 1:
+        planned = resolve_partitioned(records, engine.rules, now, workers)
+    else:
+        planned = resolve_all(records, engine.rules, now, lambda: engine.mint_one_id(now),
+                              engine.new_id)
     done = 0
     for f in files:
         counts = f.state.counts or Counts()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from contextlib import ExitStack
 from pathlib import Path
@@ -77,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     backfill.add_argument("--transactional", action="store_true",
                           help="load through transactions even into an empty graph (the "
                           "default for an empty graph is Neo4j's bulk importer)")
+    backfill.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                          help="processes resolving an initial load, each a share of the "
+                          "connected components (default: the cores)")
     backfill.add_argument("--csv-dir", type=Path, default=Path("idgraph-import"),
                           help="against a remote Neo4j: where the importer's CSV set is "
                           "written (default idgraph-import/)")

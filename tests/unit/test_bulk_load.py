@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
 
-from idgraph.bulk_load import ARRAY_DELIMITER, Graph, Millis, _cell, write_csv
+from idgraph.bulk_load import (
+    ARRAY_DELIMITER,
+    Graph,
+    Millis,
+    Planned,
+    _cell,
+    partition,
+    resolve_all,
+    resolve_partitioned,
+    write_csv,
+)
+from idgraph.domain.records import Limits, PreparedRecord, prepare_record
+from idgraph.domain.rules import load_rules
+from idgraph.domain.working_set import lookup_keys
+from idgraph.errors import InvalidInput
+from idgraph.record_json import DEFAULT_ZONE, record_from_json
+from tests.unit.factories import NOW, SECRET
 
 
 def test_an_empty_string_is_a_property_and_none_is_none() -> None:
@@ -38,3 +55,65 @@ def test_headers_type_each_column_and_only_endpoints_get_an_id(tmp_path: Path) -
         "position:long,related:string[],score:double\n"
     assert (tmp_path / "edges_MERGED_INTO_Person_Person.csv").read_text() == '"p1","p1","e"\n'
     assert len(arguments) == 3 and arguments[-1].startswith("--relationships=MERGED_INTO=")
+
+
+def _generated(n: int, seed: int) -> list[PreparedRecord]:
+    """Generated records (households, transfers, consultants, dirty data), shuffled so
+    that people merge and split."""
+    import json
+    import random
+    import tempfile
+
+    from bench.datagen import write
+
+    rules = load_rules()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "records.jsonl"
+        write(n, path, seed=seed)
+        lines = path.read_text(encoding="utf-8").splitlines()
+    records = []
+    for line in lines:
+        try:
+            records.append(prepare_record(record_from_json(json.loads(line), DEFAULT_ZONE),
+                                          rules, Limits(), SECRET, NOW, lenient=True))
+        except InvalidInput:
+            continue
+    random.Random(seed).shuffle(records)
+    return records
+
+
+def _clusters(planned: Planned) -> set[frozenset[str]]:
+    people: dict[str, set[str]] = {}
+    for key, (_record, owner) in planned.plan.records.items():
+        people.setdefault(owner, set()).add(key)
+    return {frozenset(keys) for keys in people.values()}
+
+
+def test_groups_never_split_records_that_share_a_key_they_look_up() -> None:
+    rules = load_rules()
+    records = _generated(1500, 5)
+    groups = partition(records, rules, 3)
+    assert sorted(i for g in groups for i in g) == list(range(len(records)))
+    group_of = {i: n for n, g in enumerate(groups) for i in g}
+    holders: dict[str, set[int]] = {}
+    for i, record in enumerate(records):
+        for key in lookup_keys(record.all_keys, rules):
+            holders.setdefault(key, set()).add(group_of[i])
+    assert all(len(found) == 1 for found in holders.values())
+    assert min(len(g) for g in groups) > len(records) / 4  # balanced
+
+
+def test_resolving_in_worker_processes_gives_the_clusters_of_one_view() -> None:
+    rules = load_rules()
+    records = _generated(3000, 3)
+    counter = itertools.count()
+    one_view = resolve_all(records, rules, NOW, lambda: f"oid{next(counter):09d}",
+                           lambda: f"event{next(counter)}")
+    workers = resolve_partitioned(records, rules, NOW, 2)
+    assert one_view.plan.merges and one_view.plan.splits  # the order makes people merge
+    assert _clusters(workers) == _clusters(one_view)
+    assert len(workers.plan.merges) == len(one_view.plan.merges)
+    assert len(workers.plan.review_tasks) == len(one_view.plan.review_tasks)
+    assert [o.action for o in workers.outcomes] == [o.action for o in one_view.outcomes]
+    assert len({o.one_id for o in workers.outcomes}) == len(
+        {o.one_id for o in one_view.outcomes})

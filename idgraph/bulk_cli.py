@@ -75,7 +75,8 @@ def initial_load(settings: Settings, args: argparse.Namespace,
     started = time.monotonic()
     stages = LoadStages()
     preparing = PrepareTime()
-    engine = build_engine(settings, _store(settings, local.uri))  # validates and mints only
+    unused = _store(settings, local.uri)  # not connected: the engine validates and mints
+    engine = build_engine(settings, unused)
     try:
         files = read_files(engine, list(args.files), args.dead_letters, mapping=mapping,
                            zone=settings.zone, prepare_time=preparing)
@@ -84,6 +85,7 @@ def initial_load(settings: Settings, args: argparse.Namespace,
         arguments, planned = plan_files(engine, files, csv_dir, stages, args.workers)
     finally:
         engine.close()
+        unused.close()
     mark = time.monotonic()
     import_database(local.home, settings.neo4j_lib, arguments, heap=settings.neo4j_heap)
     shutil.rmtree(csv_dir, ignore_errors=True)

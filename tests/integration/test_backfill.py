@@ -478,3 +478,60 @@ def test_against_a_remote_empty_graph_the_backfill_writes_the_import_set(
     assert f"--nodes=Record={out_dir.resolve()}/nodes_Record_header.csv" in out
     assert (out_dir / "nodes_Record.csv").read_text(encoding="utf-8").count("\n") == 150
     assert "Record" not in node_counts(clean_store)
+
+
+@pytest.mark.parametrize("moment", ["resolving", "importing"])
+def test_an_initial_load_killed_at_any_point_loads_cleanly_when_run_again(
+        engine: IdentityEngine, clean_store: Neo4jStore, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, moment: str) -> None:
+    """SIGKILL to the backfill and its neo4j-admin child while records are resolved, or
+    while the importer writes the new store beside the old: the database the local Neo4j
+    starts on is never a half-written one, and the next run loads everything."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from idgraph.cli import main
+    from idgraph.localdb import LocalNeo4j, free_port
+    from tests.conftest import ROOT
+
+    records = generate(41, people=400, records_per_person=5)
+    path = tmp_path / "big.jsonl"
+    path.write_text("".join(as_json(r) + "\n" for r in records), encoding="utf-8")
+    backfill_file(engine, path, tmp_path / "batch-dead.jsonl", batch_size=100_000)
+    expected = actual_clusters(clean_store)
+    home, port = tmp_path / "local", free_port()
+    settings = {"IDGRAPH_NEO4J_HOME": str(home), "IDGRAPH_NEO4J_BOLT_PORT": str(port),
+                "IDGRAPH_NEO4J_LIB": str(ROOT / ".neo4j" / "lib"),
+                "IDGRAPH_NEO4J_HEAP": "512m", "IDGRAPH_NEO4J_PAGECACHE": "128m"}
+    env = {k: v for k, v in os.environ.items() if k != "IDGRAPH_NEO4J_URI"} | settings
+    run = subprocess.Popen([sys.executable, "-m", "idgraph.cli", "backfill", str(path),
+                            "--dead-letters", str(tmp_path / "dead.jsonl")], env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and run.poll() is None:
+        if moment == "resolving" and (tmp_path / "dead.jsonl").exists():
+            break  # reading and resolving: nothing of Neo4j's touched yet
+        if moment == "importing" and (home / "data.importing").exists():
+            break  # the importer is writing beside the (absent) database
+        time.sleep(0.02)
+    assert run.poll() is None, "the load ended before the moment to kill it"
+    os.killpg(run.pid, signal.SIGKILL)
+    run.wait()
+    for key, value in settings.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("IDGRAPH_NEO4J_URI", raising=False)
+    assert main(["backfill", str(path), "--dead-letters", str(tmp_path / "dead.jsonl")]) == 0
+    server = LocalNeo4j(home, ROOT / ".neo4j" / "lib", port, heap="512m", pagecache="128m")
+    server.start(timeout=180)
+    store = Neo4jStore(server.uri, "neo4j", "")
+    try:
+        store.wait_until_ready(60)
+        assert actual_clusters(store) == expected
+        check_invariants(store)
+    finally:
+        store.close()
+        server.stop()

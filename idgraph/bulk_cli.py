@@ -134,7 +134,7 @@ def _summary(files: Sequence[LoadedFile], tasks: Sized, dead_letters: Path,
     for f in files:
         for name, value in vars(f.state.counts or Counts()).items():
             setattr(total, name, getattr(total, name) + value)
-    print(f"read {total.read}, ingested {total.ingested}, unchanged 0, new people "
+    print(f"read {total.read}, ingested {total.ingested}, unchanged {total.unchanged}, new people "
           f"{total.new_people}, merges {total.merges}, review tasks {len(tasks)}, dead "
           f"letters {total.dead_letters} ({dead_letters}), values dropped "
           f"{total.dropped_values} ({warnings_path(dead_letters)}); {seconds:.1f} s")

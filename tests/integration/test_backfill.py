@@ -3,7 +3,9 @@ a resumed run that ends exactly like an uninterrupted one, and idempotent re-run
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -416,6 +418,41 @@ since = "sold"
     check_invariants(clean_store)
 
 
+def local_settings(home: Path) -> dict[str, str]:
+    """Settings for a local Neo4j of the test's own (home, port, small memory)."""
+    from idgraph.localdb import free_port
+    from tests.conftest import ROOT
+
+    return {"IDGRAPH_NEO4J_HOME": str(home), "IDGRAPH_NEO4J_BOLT_PORT": str(free_port()),
+            "IDGRAPH_NEO4J_LIB": str(ROOT / ".neo4j" / "lib"),
+            "IDGRAPH_NEO4J_HEAP": "512m", "IDGRAPH_NEO4J_PAGECACHE": "128m"}
+
+
+def use_local(settings: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("IDGRAPH_NEO4J_URI", raising=False)
+    for key, value in settings.items():
+        monkeypatch.setenv(key, value)
+
+
+@contextlib.contextmanager
+def opened_local(settings: dict[str, str]) -> Iterator[Neo4jStore]:
+    """The local Neo4j of `settings` started, and a store on it; stopped afterwards."""
+    from idgraph.localdb import LocalNeo4j
+
+    server = LocalNeo4j(Path(settings["IDGRAPH_NEO4J_HOME"]),
+                        Path(settings["IDGRAPH_NEO4J_LIB"]),
+                        int(settings["IDGRAPH_NEO4J_BOLT_PORT"]), heap="512m",
+                        pagecache="128m")
+    server.start(timeout=180)
+    store = Neo4jStore(server.uri, "neo4j", "")
+    try:
+        store.wait_until_ready(60)
+        yield store
+    finally:
+        store.close()
+        server.stop()
+
+
 def test_a_backfill_into_an_empty_local_graph_goes_through_the_bulk_importer(
         engine: IdentityEngine, clean_store: Neo4jStore, records: list[RawRecord],
         data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -425,18 +462,11 @@ def test_a_backfill_into_an_empty_local_graph_goes_through_the_bulk_importer(
     clusters are those of the batch path, dead letters and checkpoints included. Run
     again, the graph holds records: transactions, and the finished file is not re-read."""
     from idgraph.cli import main
-    from idgraph.localdb import LocalNeo4j, free_port
-    from tests.conftest import ROOT
 
     backfill_file(engine, data, tmp_path / "batch-dead.jsonl", batch_size=10_000)
     expected = actual_clusters(clean_store)
-    home, port = tmp_path / "local", free_port()
-    monkeypatch.delenv("IDGRAPH_NEO4J_URI", raising=False)
-    monkeypatch.setenv("IDGRAPH_NEO4J_HOME", str(home))
-    monkeypatch.setenv("IDGRAPH_NEO4J_LIB", str(ROOT / ".neo4j" / "lib"))
-    monkeypatch.setenv("IDGRAPH_NEO4J_BOLT_PORT", str(port))
-    monkeypatch.setenv("IDGRAPH_NEO4J_HEAP", "512m")
-    monkeypatch.setenv("IDGRAPH_NEO4J_PAGECACHE", "128m")
+    settings = local_settings(tmp_path / "local")
+    use_local(settings, monkeypatch)
     dead = tmp_path / "dead.jsonl"
     assert main(["backfill", str(data), "--dead-letters", str(dead)]) == 0
     out = capsys.readouterr().out
@@ -447,19 +477,12 @@ def test_a_backfill_into_an_empty_local_graph_goes_through_the_bulk_importer(
     out = capsys.readouterr().out
     assert "the graph holds records: loading through transactions" in out
     assert "read 153, ingested 150" in out  # the checkpoint says finished: nothing re-read
-    server = LocalNeo4j(home, ROOT / ".neo4j" / "lib", port, heap="512m", pagecache="128m")
-    server.start(timeout=180)
-    store = Neo4jStore(server.uri, "neo4j", "")
-    try:
-        store.wait_until_ready(60)
+    with opened_local(settings) as store:
         assert actual_clusters(store) == expected
         assert node_counts(store)["Record"] == 150
         constraints = store.run_cypher("SHOW CONSTRAINTS YIELD name RETURN collect(name) AS n")
         assert "record_key" in constraints[0]["n"]  # the schema was created after import
         check_invariants(store)
-    finally:
-        store.close()
-        server.stop()
 
 
 def test_against_a_remote_empty_graph_the_backfill_writes_the_import_set(
@@ -494,18 +517,14 @@ def test_an_initial_load_killed_at_any_point_loads_cleanly_when_run_again(
     import time
 
     from idgraph.cli import main
-    from idgraph.localdb import LocalNeo4j, free_port
-    from tests.conftest import ROOT
 
     records = generate(41, people=400, records_per_person=5)
     path = tmp_path / "big.jsonl"
     path.write_text("".join(as_json(r) + "\n" for r in records), encoding="utf-8")
     backfill_file(engine, path, tmp_path / "batch-dead.jsonl", batch_size=100_000)
     expected = actual_clusters(clean_store)
-    home, port = tmp_path / "local", free_port()
-    settings = {"IDGRAPH_NEO4J_HOME": str(home), "IDGRAPH_NEO4J_BOLT_PORT": str(port),
-                "IDGRAPH_NEO4J_LIB": str(ROOT / ".neo4j" / "lib"),
-                "IDGRAPH_NEO4J_HEAP": "512m", "IDGRAPH_NEO4J_PAGECACHE": "128m"}
+    settings = local_settings(tmp_path / "local")
+    home = tmp_path / "local"
     env = {k: v for k, v in os.environ.items() if k != "IDGRAPH_NEO4J_URI"} | settings
     run = subprocess.Popen([sys.executable, "-m", "idgraph.cli", "backfill", str(path),
                             "--dead-letters", str(tmp_path / "dead.jsonl")], env=env,
@@ -521,17 +540,8 @@ def test_an_initial_load_killed_at_any_point_loads_cleanly_when_run_again(
     assert run.poll() is None, "the load ended before the moment to kill it"
     os.killpg(run.pid, signal.SIGKILL)
     run.wait()
-    for key, value in settings.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("IDGRAPH_NEO4J_URI", raising=False)
+    use_local(settings, monkeypatch)
     assert main(["backfill", str(path), "--dead-letters", str(tmp_path / "dead.jsonl")]) == 0
-    server = LocalNeo4j(home, ROOT / ".neo4j" / "lib", port, heap="512m", pagecache="128m")
-    server.start(timeout=180)
-    store = Neo4jStore(server.uri, "neo4j", "")
-    try:
-        store.wait_until_ready(60)
+    with opened_local(settings) as store:
         assert actual_clusters(store) == expected
         check_invariants(store)
-    finally:
-        store.close()
-        server.stop()

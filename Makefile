@@ -10,24 +10,39 @@ NEO4J_STAMP := $(NEO4J_LIB)/.installed
 NEO4J_POM   := docker/neo4j-local/pom.xml
 PROTOS      := $(wildcard proto/idgraph/v1/*.proto)
 STUBS       := idgraph/v1/identity_pb2.py
+# The compiled resolution core (mypyc): rebuilt when any domain module changes.
+CORE_STAMP  := build/.core-compiled
+CORE_DEPS   := $(wildcard idgraph/domain/*.py) setup.py pyproject.toml
 
-.PHONY: run test deps gen check-gen lint typecheck bench clean
+.PHONY: run test deps compile pure gen check-gen lint typecheck bench clean
 
 run: deps
 	$(BIN)/idgraph serve
 
 test: deps
-	$(BIN)/ruff check idgraph tests bench server.py
+	$(BIN)/ruff check idgraph tests bench server.py setup.py
 	$(BIN)/mypy idgraph
 	$(BIN)/pytest
 
-deps: $(PY_STAMP) $(NEO4J_STAMP) $(STUBS)
+deps: $(PY_STAMP) $(NEO4J_STAMP) $(STUBS) $(CORE_STAMP)
 
 $(PY_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
+
+# mypyc compiles the modules pyproject.toml lists under [tool.idgraph] compiled, in place.
+$(CORE_STAMP): $(CORE_DEPS) | $(PY_STAMP)
+	IDGRAPH_COMPILE=1 $(BIN)/python setup.py --quiet build_ext --inplace
+	touch idgraph/_core__mypyc*.so idgraph/domain/*.so  # built from the sources as they are now
+	mkdir -p build && touch $@
+
+compile: $(CORE_STAMP)
+
+# Remove the compiled modules: the same source runs interpreted.
+pure:
+	rm -f idgraph/domain/*.so idgraph/_core__mypyc*.so $(CORE_STAMP)
 
 # Neo4j Community 5.26 LTS from Maven Central, run as a local process (no Docker needed).
 $(NEO4J_STAMP): $(NEO4J_POM)
@@ -44,7 +59,7 @@ gen: $(PY_STAMP)
 	$(BIN)/python -m idgraph.codegen --out .
 
 lint: $(PY_STAMP)
-	$(BIN)/ruff check idgraph tests bench server.py
+	$(BIN)/ruff check idgraph tests bench server.py setup.py
 
 typecheck: $(PY_STAMP)
 	$(BIN)/mypy idgraph
@@ -53,4 +68,4 @@ bench: deps
 	$(BIN)/python bench/ingest_bench.py
 
 clean:
-	rm -rf $(VENV) .neo4j .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .neo4j build idgraph/domain/*.so idgraph/_core__mypyc*.so .pytest_cache .mypy_cache .ruff_cache

@@ -10,9 +10,12 @@ and prints a table in microseconds per record:
 - decide: the whole file resolved in one in-memory view (``WorkingSet``: candidates,
   scoring, decision, merges, re-evaluation), as the initial load resolves a partition.
 
-This is the profile issue 17 asks for before and after the hot path is compiled.
+This is the profile issue 17 asks for before and after the hot path is compiled. The core
+runs compiled when ``make`` built it (``make pure`` removes the build: the same source runs
+interpreted); the cycle collector is paused as the initial load pauses it (``--gc`` keeps it
+on, as before issue 17).
 
-    .venv/bin/python bench/stages.py --records 100000 [--profile decide]
+    .venv/bin/python bench/stages.py --records 100000 [--gc] [--profile decide]
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.datagen import write as generate  # noqa: E402
+from idgraph.bulk_load import collector_paused  # noqa: E402
+from idgraph.compiled import compiled_modules  # noqa: E402
 from idgraph.domain.records import Limits, PreparedRecord, prepare_record  # noqa: E402
 from idgraph.domain.rules import load_rules  # noqa: E402
 from idgraph.domain.working_set import WorkingSet  # noqa: E402
@@ -51,15 +56,23 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--profile", choices=STAGES,
                         help="also print the 30 costliest functions of one stage")
+    parser.add_argument("--gc", action="store_true",
+                        help="keep the cycle collector running (the initial load pauses it)")
     args = parser.parse_args()
-    print(f"{os.cpu_count()} cores; microseconds of CPU per record, one process")
+    compiled = compiled_modules()
+    core = f"compiled core ({len(compiled)} modules, mypyc)" if compiled else "interpreted core"
+    collector = "collector on" if args.gc else "collector paused"
+    print(f"{os.cpu_count()} cores; {core}; {collector}; microseconds of CPU per record, "
+          "one process")
     print("| records | " + " | ".join(STAGES) + " | total | records/s |")
     print("|---" * (len(STAGES) + 3) + "|")
     for n in args.records:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "records.jsonl"
             generate(n, path, seed=args.seed)
-            times = run(path.read_bytes().splitlines(), args.profile)
+            lines = path.read_bytes().splitlines()
+            with contextlib.nullcontext() if args.gc else collector_paused():
+                times = run(lines, args.profile)
         total = sum(times.values())
         cells = " | ".join(f"{times[s] / n * 1e6:.1f}" for s in STAGES)
         print(f"| {n:,} | {cells} | {total / n * 1e6:.1f} | {n / total:,.0f} |")

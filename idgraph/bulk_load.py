@@ -15,6 +15,8 @@ by whatever starts next.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import itertools
 import multiprocessing
 import os
@@ -24,7 +26,7 @@ import subprocess
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -32,6 +34,7 @@ from pathlib import Path
 from typing import Any, LiteralString
 
 from idgraph.backfill import Counts, LoadedFile
+from idgraph.compiled import make_picklable
 from idgraph.domain.identities import with_identity
 from idgraph.domain.oneid import format_one_id
 from idgraph.domain.records import IdKey, PreparedRecord
@@ -162,6 +165,20 @@ def partition(records: Sequence[PreparedRecord], rules: Rules, parts: int) -> li
     return [sorted(group) for group in groups if group]
 
 
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while a load builds its records and plan: millions of
+    long-lived, acyclic objects that reference counting frees anyway, which the collector
+    would traverse again and again (a quarter of the resolution CPU at 100k records)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 @dataclass
 class _PartPlan:
     """What a worker sends back: the plan without the record objects (the parent has
@@ -201,6 +218,7 @@ def resolve_partitioned(records: Sequence[PreparedRecord], rules: Rules, now: da
     view; the change feed, merge events and review tasks come group by group."""
     groups = partition(records, rules, workers)
     _SHARED.update(records=records, rules=rules, now=now)
+    make_picklable()  # the workers' plans come back pickled
     try:
         if len(groups) == 1:
             results = [_resolve_group(0, groups[0])]

@@ -166,8 +166,8 @@ def _banded(left: str, right: str, cutoffs: Sequence[float], similarity: bool) -
         value = JaroWinkler.similarity(a, b)
         reached = [value >= cutoff for cutoff in cutoffs]
     else:
-        value = DamerauLevenshtein.distance(a, b)
-        reached = [value <= cutoff for cutoff in cutoffs]
+        distance = DamerauLevenshtein.distance(a, b)
+        reached = [distance <= cutoff for cutoff in cutoffs]
     return next((level for level, ok in zip(_BANDS, reached, strict=False) if ok), "disagree")
 
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
+from importlib.resources import files
 
 import opencc
 from pypinyin import Style, lazy_pinyin
@@ -29,7 +29,7 @@ _NICKNAME_PREFIXES = ("阿", "小", "老")
 
 
 def _read_surnames() -> tuple[frozenset[str], tuple[str, ...]]:
-    path = Path(__file__).with_name("surnames.txt")
+    path = files("idgraph.domain") / "surnames.txt"  # not __file__: compiled, it moves
     single: set[str] = set()
     compound: set[str] = set()
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -44,7 +44,7 @@ SURNAMES, COMPOUND_SURNAMES = _read_surnames()
 
 
 def _read_nicknames() -> frozenset[str]:
-    text = Path(__file__).with_name("nicknames.txt").read_text(encoding="utf-8")
+    text = (files("idgraph.domain") / "nicknames.txt").read_text(encoding="utf-8")
     return frozenset(word for line in text.splitlines() if not line.startswith("#")
                      for word in line.split())
 

@@ -16,7 +16,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
-from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from idgraph.domain.comparators import blocking_value
@@ -116,11 +115,11 @@ class IdKey:
     scope: str
     value: str  # normalized value, or its keyed hash for hashed types
     hashed: bool = False
+    # Unique key of the identifier node (derived, computed once).
+    key: str = field(init=False, repr=False, compare=False)
 
-    @cached_property
-    def key(self) -> str:
-        """Unique key of the identifier node."""
-        return KEY_SEPARATOR.join((self.type, self.scope, self.value))
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", KEY_SEPARATOR.join((self.type, self.scope, self.value)))
 
     @property
     def is_blocking(self) -> bool:

@@ -14,7 +14,6 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import NamedTuple
 
 from idgraph.domain.comparators import COMPARATORS, canonical_gender, term_key
@@ -43,6 +42,15 @@ class Evidence:
 
     identifiers: frozenset[IdKey]
     attributes: Mapping[str, Sequence[str]]
+    # Caches, not fields: a person's evidence is scored against many records.
+    _aligned: tuple[tuple[str, ...], tuple[Sequence[str] | None, ...]] | None = field(
+        default=None, init=False, repr=False, compare=False)
+    _by_type_scope: dict[tuple[str, str], frozenset[IdKey]] | None = field(
+        default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_aligned", None)  # compiled classes set no init=False default
+        object.__setattr__(self, "_by_type_scope", None)
 
     @staticmethod
     def of(identifiers: Iterable[IdKey], attributes: Iterable[Mapping[str, str]]) -> Evidence:
@@ -65,20 +73,25 @@ class Evidence:
     def aligned(self, names: tuple[str, ...]) -> tuple[Sequence[str] | None, ...]:
         """The values of each named attribute in order (None: none), computed once per
         evidence and attribute list: a person's evidence is scored against many records."""
-        cached = self.__dict__.get("_aligned")
+        cached = self._aligned
         if cached is not None and cached[0] is names:
-            return cached[1]  # type: ignore[no-any-return]
+            return cached[1]
         aligned = tuple(self.attributes.get(name) or None for name in names)
-        self.__dict__["_aligned"] = (names, aligned)  # a cache, not a field: frozen is kept
+        object.__setattr__(self, "_aligned", (names, aligned))
         return aligned
 
-    @cached_property
+    @property
     def by_type_scope(self) -> dict[tuple[str, str], frozenset[IdKey]]:
         """The identifiers grouped by (type, scope), computed once per evidence."""
+        cached = self._by_type_scope
+        if cached is not None:
+            return cached
         grouped: dict[tuple[str, str], set[IdKey]] = defaultdict(set)
         for key in self.identifiers:
             grouped[(key.type, key.scope)].add(key)
-        return {type_scope: frozenset(keys) for type_scope, keys in grouped.items()}
+        result = {type_scope: frozenset(keys) for type_scope, keys in grouped.items()}
+        object.__setattr__(self, "_by_type_scope", result)
+        return result
 
 
 class ComparisonResult(NamedTuple):

@@ -1,0 +1,68 @@
+"""The compiled resolution core: which modules run compiled, and what that needs at run time.
+
+``make deps`` compiles the modules listed under ``[tool.idgraph] compiled`` in
+pyproject.toml with mypyc (setup.py). Two things differ from running their source:
+
+- a compiled module shadows its ``.py``, so a source edited after the build would silently
+  not run: ``check_fresh`` (called when ``idgraph.domain`` is imported) refuses that with the
+  command that fixes it;
+- pickle restores a compiled frozen dataclass by setting attributes, which its frozen
+  ``__setattr__`` refuses: ``make_picklable`` registers a reducer that rebuilds it through
+  its constructor (the bulk loader's worker processes send plans back pickled).
+"""
+
+from __future__ import annotations
+
+import copyreg
+import dataclasses
+import importlib.machinery
+import sys
+from pathlib import Path
+from typing import Any
+
+DOMAIN = Path(__file__).with_name("domain")
+
+
+class StaleBuild(ImportError):
+    """A compiled module is older than its source."""
+
+
+def compiled_modules() -> list[str]:
+    """Names of the idgraph.domain modules that import compiled."""
+    found = []
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        found += [p.name[: -len(suffix)] for p in DOMAIN.glob(f"*{suffix}")]
+    return sorted(set(found))
+
+
+def check_fresh() -> None:
+    """Raise StaleBuild when a compiled domain module's source changed after the build (the
+    code lives in the group library; the per-module shims are rebuilt only when they change)."""
+    built = [p for suffix in importlib.machinery.EXTENSION_SUFFIXES
+             for p in [*DOMAIN.glob(f"*{suffix}"), *DOMAIN.parent.glob(f"_core__mypyc{suffix}")]]
+    if not built:
+        return
+    built_at = max(p.stat().st_mtime for p in built)
+    for name in compiled_modules():
+        source = DOMAIN / f"{name}.py"
+        if source.exists() and source.stat().st_mtime > built_at:
+            raise StaleBuild(
+                f"{source} changed after it was compiled; run `make compile` to rebuild "
+                "the compiled core, or `make pure` to run the source")
+
+
+def _reduce(obj: Any) -> tuple[Any, tuple[Any, ...]]:
+    return type(obj), tuple(getattr(obj, f.name) for f in dataclasses.fields(obj) if f.init)
+
+
+def make_picklable() -> None:
+    """Let pickle and copy rebuild the compiled modules' frozen dataclasses."""
+    for name in compiled_modules():
+        module = sys.modules.get(f"idgraph.domain.{name}")
+        if module is None:
+            continue
+        for value in vars(module).values():
+            params = getattr(value, "__dataclass_params__", None)
+            if isinstance(value, type) and params is not None and params.frozen \
+                    and value.__module__ == module.__name__:
+                copyreg.pickle(value, _reduce)

@@ -27,24 +27,32 @@ class StaleBuild(ImportError):
     """A compiled module is older than its source."""
 
 
-def compiled_modules() -> list[str]:
+def _extensions(folder: Path) -> dict[str, Path]:
+    """Module name -> extension file, in one folder."""
+    suffixes = sorted(importlib.machinery.EXTENSION_SUFFIXES, key=len, reverse=True)
+    found: dict[str, Path] = {}
+    for path in folder.iterdir():
+        suffix = next((s for s in suffixes if path.name.endswith(s)), None)
+        if suffix is not None:
+            found[path.name[: -len(suffix)]] = path
+    return found
+
+
+def compiled_modules(domain: Path = DOMAIN) -> list[str]:
     """Names of the idgraph.domain modules that import compiled."""
-    found = []
-    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-        found += [p.name[: -len(suffix)] for p in DOMAIN.glob(f"*{suffix}")]
-    return sorted(set(found))
+    return sorted(_extensions(domain))
 
 
-def check_fresh() -> None:
+def check_fresh(domain: Path = DOMAIN) -> None:
     """Raise StaleBuild when a compiled domain module's source changed after the build (the
     code lives in the group library; the per-module shims are rebuilt only when they change)."""
-    built = [p for suffix in importlib.machinery.EXTENSION_SUFFIXES
-             for p in [*DOMAIN.glob(f"*{suffix}"), *DOMAIN.parent.glob(f"_core__mypyc{suffix}")]]
-    if not built:
+    modules = _extensions(domain)
+    if not modules:
         return
-    built_at = max(p.stat().st_mtime for p in built)
-    for name in compiled_modules():
-        source = DOMAIN / f"{name}.py"
+    core = [p for name, p in _extensions(domain.parent).items() if name == "_core__mypyc"]
+    built_at = max(p.stat().st_mtime for p in [*modules.values(), *core])
+    for name in modules:
+        source = domain / f"{name}.py"
         if source.exists() and source.stat().st_mtime > built_at:
             raise StaleBuild(
                 f"{source} changed after it was compiled; run `make compile` to rebuild "

@@ -44,11 +44,12 @@ def compiled_modules(domain: Path = DOMAIN) -> list[str]:
 
 
 def check_fresh(domain: Path = DOMAIN) -> None:
-    """Raise StaleBuild when a compiled domain module's source changed after the build (the
-    code lives in the group library; the per-module shims are rebuilt only when they change)."""
+    """In a source checkout, raise StaleBuild when a compiled domain module's source changed
+    after the build (the code lives in the group library; the per-module shims are rebuilt
+    only when they change)."""
     modules = _extensions(domain)
-    if not modules:
-        return
+    if not modules or not (domain.parent.parent / "setup.py").exists():
+        return  # nothing compiled, or an installed wheel (built once, never edited)
     core = [p for name, p in _extensions(domain.parent).items() if name == "_core__mypyc"]
     built_at = max(p.stat().st_mtime for p in [*modules.values(), *core])
     for name in modules:

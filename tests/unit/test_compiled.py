@@ -34,8 +34,9 @@ def test_make_builds_every_listed_module_and_they_import_compiled() -> None:
 
 
 def _fake_domain(tmp_path: Path, source_newer: bool) -> Path:
-    domain = tmp_path / "domain"
-    domain.mkdir()
+    (tmp_path / "setup.py").write_text("")  # a source checkout
+    domain = tmp_path / "idgraph" / "domain"
+    domain.mkdir(parents=True)
     (domain / "scoring.py").write_text("")
     (domain / f"scoring{SUFFIX}").write_bytes(b"")
     (domain / "rules.py").write_text("")  # not compiled: never checked
@@ -57,9 +58,15 @@ def test_a_build_newer_than_its_sources_imports(tmp_path: Path) -> None:
     check_fresh(_fake_domain(tmp_path, source_newer=False))
 
 
+def test_an_installed_wheel_is_not_dated(tmp_path: Path) -> None:
+    domain = _fake_domain(tmp_path, source_newer=True)  # extraction order sets the dates
+    (tmp_path / "setup.py").unlink()
+    check_fresh(domain)
+
+
 def test_the_group_library_dates_the_build(tmp_path: Path) -> None:
     domain = _fake_domain(tmp_path, source_newer=True)
-    core = tmp_path / f"_core__mypyc{SUFFIX}"  # rebuilt: the shims may keep older dates
+    core = domain.parent / f"_core__mypyc{SUFFIX}"  # rebuilt: the shims may keep older dates
     core.write_bytes(b"")
     os.utime(core, (2_500_000, 2_500_000))
     check_fresh(domain)

@@ -12,7 +12,7 @@ PROTOS      := $(wildcard proto/idgraph/v1/*.proto)
 STUBS       := idgraph/v1/identity_pb2.py
 # The compiled resolution core (mypyc): rebuilt when any domain module changes.
 CORE_STAMP  := build/.core-compiled
-CORE_DEPS   := $(wildcard idgraph/domain/*.py) setup.py pyproject.toml
+CORE_DEPS   := $(wildcard idgraph/domain/*.py) idgraph/record_json.py setup.py pyproject.toml
 
 .PHONY: run test deps compile pure gen check-gen lint typecheck bench clean
 
@@ -35,14 +35,14 @@ $(PY_STAMP): pyproject.toml
 # mypyc compiles the modules pyproject.toml lists under [tool.idgraph] compiled, in place.
 $(CORE_STAMP): $(CORE_DEPS) | $(PY_STAMP)
 	IDGRAPH_COMPILE=1 $(BIN)/python setup.py --quiet build_ext --inplace
-	touch idgraph/_core__mypyc*.so idgraph/domain/*.so  # built from the sources as they are now
+	touch idgraph/*.so idgraph/domain/*.so  # built from the sources as they are now
 	mkdir -p build && touch $@
 
 compile: $(CORE_STAMP)
 
 # Remove the compiled modules: the same source runs interpreted.
 pure:
-	rm -f idgraph/domain/*.so idgraph/_core__mypyc*.so $(CORE_STAMP)
+	rm -f idgraph/*.so idgraph/domain/*.so $(CORE_STAMP)
 
 # Neo4j Community 5.26 LTS from Maven Central, run as a local process (no Docker needed).
 $(NEO4J_STAMP): $(NEO4J_POM)
@@ -68,4 +68,4 @@ bench: deps
 	$(BIN)/python bench/ingest_bench.py
 
 clean:
-	rm -rf $(VENV) .neo4j build idgraph/domain/*.so idgraph/_core__mypyc*.so .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .neo4j build idgraph/*.so idgraph/domain/*.so .pytest_cache .mypy_cache .ruff_cache

@@ -17,18 +17,21 @@ import csv
 import io
 import json
 import logging
+import multiprocessing
 import queue
 import threading
 import time
 import tomllib
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime, tzinfo
 from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
+from idgraph.compiled import make_picklable
 from idgraph.domain.records import (
     DroppedValue,
     PreparedRecord,
@@ -551,12 +554,14 @@ class LoadedFile:
 
 def read_files(engine: IdentityEngine, paths: list[Path], dead_letters: Path, *,
                mapping: ColumnMapping | None = None, zone: tzinfo = DEFAULT_ZONE,
-               prepare_time: PrepareTime | None = None) -> list[LoadedFile]:
+               prepare_time: PrepareTime | None = None, workers: int = 1) -> list[LoadedFile]:
     """Read and validate whole files for the initial load (dead letters and dropped values
-    written as ``backfill_file`` writes them); each state says the file is finished."""
+    written as ``backfill_file`` writes them); each state says the file is finished. With
+    several workers, chunks of rows are parsed and validated in forked processes (the
+    engine inherited, not copied), in the files' order."""
     loaded = []
     with dead_letters.open("w", encoding="utf-8") as dead, warnings_path(dead_letters).open(
-            "w", encoding="utf-8") as warn:
+            "w", encoding="utf-8") as warn, _Preparers(engine, workers) as preparers:
         for path in paths:
             kind = {".csv": "CSV", ".parquet": "Parquet", ".pq": "Parquet"}.get(
                 path.suffix.lower(), "")
@@ -571,17 +576,97 @@ def read_files(engine: IdentityEngine, paths: list[Path], dead_letters: Path, *,
                 rows = _parquet_rows(path, FileState(), mapping, zone)
             else:
                 rows = _jsonl_rows(path, FileState(), zone)
-            letters = _Letters(name, dead, warn)
             counts = state.counts or Counts()
             records = []
             mark = time.perf_counter()
-            for line, _offset, text, parse in rows:
-                counts.read += 1
-                state.line = line
-                prepared = _prepare(engine, parse, text, line, letters, counts)
-                if prepared is not None:
-                    records.append(prepared)
+            for chunk in preparers.prepared(name, rows):
+                records += chunk.records
+                dead.write(chunk.dead_letters)
+                warn.write(chunk.warnings)
+                for field_ in ("read", "dead_letters", "dropped_values"):
+                    setattr(counts, field_, getattr(counts, field_) + getattr(chunk.counts, field_))
+                state.line = chunk.line
             if prepare_time is not None:
                 prepare_time.seconds += time.perf_counter() - mark
             loaded.append(LoadedFile(name, state, records))
     return loaded
+
+
+@dataclass
+class _Prepared:
+    """A chunk of rows, validated: its records, letters and counts, and its last line."""
+
+    records: list[PreparedRecord]
+    dead_letters: str
+    warnings: str
+    counts: Counts
+    line: int
+
+
+_CHUNK = 2_000  # rows sent to a worker at a time
+_ENGINE: list[IdentityEngine] = []  # the engine, inherited by forked preparers
+
+
+def _prepare_chunk(name: str, rows: list[tuple[int, str, Callable[[], RawRecord]]]
+                   ) -> _Prepared:
+    dead, warn, counts = io.StringIO(), io.StringIO(), Counts()
+    letters = _Letters(name, dead, warn)
+    records = []
+    for line, text, parse in rows:
+        counts.read += 1
+        prepared = _prepare(_ENGINE[0], parse, text, line, letters, counts)
+        if prepared is not None:
+            records.append(prepared)
+    return _Prepared(records, dead.getvalue(), warn.getvalue(), counts,
+                     rows[-1][0] if rows else 0)
+
+
+class _Preparers:
+    """Validates chunks of rows in order: in this process, or in forked workers with a
+    bounded number of chunks in flight (memory stays that of the records kept)."""
+
+    def __init__(self, engine: IdentityEngine, workers: int) -> None:
+        self._engine, self._workers = engine, max(1, workers)
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> _Preparers:
+        if self._workers > 1:
+            _ENGINE[:] = [self._engine]
+            make_picklable()  # prepared records come back pickled
+            self._pool = ProcessPoolExecutor(
+                self._workers, mp_context=multiprocessing.get_context("fork"))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            _ENGINE.clear()
+
+    def prepared(self, name: str, rows: Iterator[Row]) -> Iterator[_Prepared]:
+        """The rows' chunks, validated, in the rows' order."""
+        chunks = _chunks(rows)
+        if self._pool is None:
+            _ENGINE[:] = [self._engine]
+            try:
+                yield from (_prepare_chunk(name, chunk) for chunk in chunks)
+            finally:
+                _ENGINE.clear()
+            return
+        pending: deque[Future[_Prepared]] = deque()
+        for chunk in chunks:
+            pending.append(self._pool.submit(_prepare_chunk, name, chunk))
+            if len(pending) > 2 * self._workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def _chunks(rows: Iterator[Row]) -> Iterator[list[tuple[int, str, Callable[[], RawRecord]]]]:
+    chunk: list[tuple[int, str, Callable[[], RawRecord]]] = []
+    for line, _offset, text, parse in rows:
+        chunk.append((line, text, parse))
+        if len(chunk) == _CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

@@ -81,7 +81,8 @@ def initial_load(settings: Settings, args: argparse.Namespace,
     try:
         with collector_paused():
             files = read_files(engine, list(args.files), args.dead_letters, mapping=mapping,
-                               zone=settings.zone, prepare_time=preparing)
+                               zone=settings.zone, prepare_time=preparing,
+                               workers=args.workers)
             csv_dir = local.home / "import"
             shutil.rmtree(csv_dir, ignore_errors=True)
             arguments, planned = plan_files(engine, files, csv_dir, stages, args.workers)
@@ -114,7 +115,7 @@ def _remote(settings: Settings, args: argparse.Namespace,
         try:
             with collector_paused():
                 files = read_files(engine, list(args.files), args.dead_letters, mapping=mapping,
-                                   zone=settings.zone)
+                                   zone=settings.zone, workers=args.workers)
                 out: Path = args.csv_dir
                 shutil.rmtree(out, ignore_errors=True)
                 arguments, planned = plan_files(engine, files, out.resolve(), LoadStages(),

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-DOMAIN = Path(__file__).with_name("domain")
+PACKAGE = Path(__file__).parent
 
 
 class StaleBuild(ImportError):
@@ -38,22 +38,30 @@ def _extensions(folder: Path) -> dict[str, Path]:
     return found
 
 
-def compiled_modules(domain: Path = DOMAIN) -> list[str]:
-    """Names of the idgraph.domain modules that import compiled."""
-    return sorted(_extensions(domain))
+def compiled_modules(package: Path = PACKAGE) -> list[str]:
+    """Dotted names (under idgraph) of the modules that import compiled."""
+    return sorted(_compiled(package))
 
 
-def check_fresh(domain: Path = DOMAIN) -> None:
-    """In a source checkout, raise StaleBuild when a compiled domain module's source changed
-    after the build (the code lives in the group library; the per-module shims are rebuilt
-    only when they change)."""
-    modules = _extensions(domain)
-    if not modules or not (domain.parent.parent / "setup.py").exists():
+def _compiled(package: Path) -> dict[str, Path]:
+    found = {name: path for name, path in _extensions(package).items()
+             if name != "_core__mypyc"}
+    found.update({f"domain.{name}": path
+                  for name, path in _extensions(package / "domain").items()})
+    return found
+
+
+def check_fresh(package: Path = PACKAGE) -> None:
+    """In a source checkout, raise StaleBuild when a compiled module's source changed after
+    the build (the code lives in the group library; the per-module shims are rebuilt only
+    when they change)."""
+    modules = _compiled(package)
+    if not modules or not (package.parent / "setup.py").exists():
         return  # nothing compiled, or an installed wheel (built once, never edited)
-    core = [p for name, p in _extensions(domain.parent).items() if name == "_core__mypyc"]
+    core = [p for name, p in _extensions(package).items() if name == "_core__mypyc"]
     built_at = max(p.stat().st_mtime for p in [*modules.values(), *core])
     for name in modules:
-        source = domain / f"{name}.py"
+        source = package.joinpath(*name.split(".")).with_suffix(".py")
         if source.exists() and source.stat().st_mtime > built_at:
             raise StaleBuild(
                 f"{source} changed after it was compiled; run `make compile` to rebuild "
@@ -67,7 +75,7 @@ def _reduce(obj: Any) -> tuple[Any, tuple[Any, ...]]:
 def make_picklable() -> None:
     """Let pickle and copy rebuild the compiled modules' frozen dataclasses."""
     for name in compiled_modules():
-        module = sys.modules.get(f"idgraph.domain.{name}")
+        module = sys.modules.get(f"idgraph.{name}")
         if module is None:
             continue
         for value in vars(module).values():

@@ -117,3 +117,47 @@ def test_resolving_in_worker_processes_gives_the_clusters_of_one_view() -> None:
     assert [o.action for o in workers.outcomes] == [o.action for o in one_view.outcomes]
     assert len({o.one_id for o in workers.outcomes}) == len(
         {o.one_id for o in one_view.outcomes})
+
+
+def test_reading_in_worker_processes_keeps_the_order_the_letters_and_the_counts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from bench.datagen import write
+    from idgraph import backfill
+    from idgraph.config import Settings
+    from idgraph.serve import build_engine
+    from idgraph.store.neo4j_store import Neo4jStore
+
+    path = tmp_path / "records.jsonl"
+    write(1500, path, seed=5)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[10] = "{not json"  # a dead letter
+    bad = json.loads(lines[20])
+    bad["identifiers"].append({"type": "phone", "value": "12"})  # a dropped value
+    lines[20] = json.dumps(bad, ensure_ascii=False)
+    lines.insert(30, "")  # a blank line: not a row
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    monkeypatch.setattr(backfill, "_CHUNK", 97)  # many chunks, in flight at once
+    settings = Settings(hmac_secret="test-secret")
+    store = Neo4jStore("bolt://127.0.0.1:9", "neo4j", "unused", "neo4j")  # never connected
+    engine = build_engine(settings, store)
+    try:
+        read = {}
+        for workers in (1, 2):
+            letters = tmp_path / f"dead-{workers}.jsonl"
+            [loaded] = backfill.read_files(engine, [path], letters, workers=workers)
+            read[workers] = (loaded, letters.read_text("utf-8"),
+                             backfill.warnings_path(letters).read_text("utf-8"))
+    finally:
+        engine.close()
+        store.close()
+    (one, dead_one, warn_one), (two, dead_two, warn_two) = read[1], read[2]
+    assert [r.key for r in two.records] == [r.key for r in one.records]
+    assert [r.fingerprint for r in two.records] == [r.fingerprint for r in one.records]
+    assert two.state.counts == one.state.counts
+    assert one.state.counts is not None and one.state.counts.read == len(lines) - 1
+    assert one.state.counts.dead_letters >= 1 and one.state.counts.dropped_values >= 1
+    assert two.state.line == one.state.line == len(lines)
+    assert dead_two == dead_one and '"line": 11' in dead_one
+    assert warn_two == warn_one and '"line": 21' in warn_one

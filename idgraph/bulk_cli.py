@@ -78,11 +78,11 @@ def initial_load(settings: Settings, args: argparse.Namespace,
     unused = _store(settings, local.uri)  # not connected: the engine validates and mints
     engine = build_engine(settings, unused)
     try:
-        files = read_files(engine, list(args.files), args.dead_letters, mapping=mapping,
-                           zone=settings.zone, prepare_time=preparing)
+        files = read_files(engine.ingestion, list(args.files), args.dead_letters,
+                           mapping=mapping, zone=settings.zone, prepare_time=preparing)
         csv_dir = local.home / "import"
         shutil.rmtree(csv_dir, ignore_errors=True)
-        arguments, planned = plan_files(engine, files, csv_dir, stages, args.workers)
+        arguments, planned = plan_files(engine.core, files, csv_dir, stages, args.workers)
     finally:
         engine.close()
         unused.close()
@@ -110,11 +110,11 @@ def _remote(settings: Settings, args: argparse.Namespace,
             return None
         engine = build_engine(settings, store)
         try:
-            files = read_files(engine, list(args.files), args.dead_letters, mapping=mapping,
-                               zone=settings.zone)
+            files = read_files(engine.ingestion, list(args.files), args.dead_letters,
+                               mapping=mapping, zone=settings.zone)
             out: Path = args.csv_dir
             shutil.rmtree(out, ignore_errors=True)
-            arguments, planned = plan_files(engine, files, out.resolve(), LoadStages(),
+            arguments, planned = plan_files(engine.core, files, out.resolve(), LoadStages(),
                                             args.workers)
         finally:
             engine.close()

@@ -1,5 +1,6 @@
-"""Core: what the engine's parts share to write safely: the store, the rules, the clock
-and entropy, the writer's view with its lock, OneID minting and the commit notification."""
+"""Core: what the engine's parts share: the store, the configuration (rules, limits, secret,
+tag hierarchy), the clock and entropy, and the write state: the writer's view with its lock,
+OneID minting and the commit notification."""
 
 from __future__ import annotations
 

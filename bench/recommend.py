@@ -247,7 +247,8 @@ def main() -> None:
         engine = build_engine(settings, store)
         stack.callback(engine.close)
         started = time.perf_counter()
-        loaded = backfill_file(engine, data, Path(tmp) / "dead.jsonl", batch_size=2000).counts
+        loaded = backfill_file(engine.ingestion, data, Path(tmp) / "dead.jsonl",
+                               batch_size=2000).counts
         assert loaded is not None
         present = len({str(r["sourceRecordId"]).split("-")[0] for r in rows})
         print(f"loaded in {time.perf_counter() - started:.0f} s: {loaded.new_people:,} OneIDs "
@@ -259,7 +260,7 @@ def main() -> None:
             return engine.profile(identifier=RawIdentifier("phone", person.phone)
                                   ).profile.one_id
 
-        popularity = engine._model_statistics(None).popularity  # warms the cache
+        popularity = engine.recommendations._model_statistics(None).popularity  # warms the cache
         cutoffs = sorted({1, 3, args.k})
         results = {}
         for group, people in groups.items():
@@ -269,7 +270,7 @@ def main() -> None:
             for person in people:
                 truth = person.purchases[-1]
                 owned_now = set(person.purchases[-2:-1])
-                _, ranked = engine.recommend_models(one_id(person), args.k)
+                _, ranked = engine.recommendations.recommend_models(one_id(person), args.k)
                 ours = [r.item for r in ranked]
                 theirs = popular_models(popularity, owned_now, args.k)
                 for cut in cutoffs:

@@ -42,7 +42,7 @@ from idgraph.domain.records import (
 from idgraph.domain.resolution import Action
 from idgraph.domain.timestamps import parse_timestamp
 from idgraph.domain.working_set import IngestOutcome
-from idgraph.engine import IdentityEngine
+from idgraph.engine import Ingestion
 from idgraph.errors import ConfigError, InvalidInput
 from idgraph.record_json import DEFAULT_ZONE, record_from_json
 from idgraph.store.neo4j_store import GraphTx
@@ -244,7 +244,7 @@ def warnings_path(dead_letters: Path) -> Path:
     return dead_letters.with_name(f"{dead_letters.stem}.warnings{dead_letters.suffix}")
 
 
-def backfill_file(engine: IdentityEngine, path: Path, dead_letters: Path, *,
+def backfill_file(ingestion: Ingestion, path: Path, dead_letters: Path, *,
                   batch_size: int = 2000, restart: bool = False,
                   report: Report | None = None, mapping: ColumnMapping | None = None,
                   prepare_time: PrepareTime | None = None,
@@ -257,7 +257,7 @@ def backfill_file(engine: IdentityEngine, path: Path, dead_letters: Path, *,
         raise ConfigError(f"{path}: {kind} needs a column mapping (--mapping)")
     name = str(path.resolve())
     stat = path.stat()
-    stored = engine.store.read(lambda tx: tx.load_checkpoint(name))
+    stored = ingestion.core.store.read(lambda tx: tx.load_checkpoint(name))
     state = FileState.from_properties(stored) if stored and not restart else FileState()
     if stored and not restart and (state.size, state.mtime_ns) != (stat.st_size,
                                                                    stat.st_mtime_ns):
@@ -279,10 +279,10 @@ def backfill_file(engine: IdentityEngine, path: Path, dead_letters: Path, *,
         rows = _jsonl_rows(path, state, zone)
     with dead_letters.open("a", encoding="utf-8") as dead, warned.open(
             "a", encoding="utf-8") as warn, _Reader(
-            engine, rows, _Letters(name, dead, warn), batch_size,
+            ingestion, rows, _Letters(name, dead, warn), batch_size,
             prepare_time or PrepareTime()) as reader:
         for batch in reader:
-            _commit(engine, name, state, batch)
+            _commit(ingestion, name, state, batch)
             if report is not None:
                 report(path, state, time.monotonic() - started)
     return state
@@ -320,9 +320,9 @@ class _Reader:
     resolved and committed (the graph's work then overlaps with parsing). At most two
     batches wait; a failure in the thread is raised to the consumer."""
 
-    def __init__(self, engine: IdentityEngine, rows: Iterator[Row], letters: _Letters,
+    def __init__(self, ingestion: Ingestion, rows: Iterator[Row], letters: _Letters,
                  batch_size: int, preparing: PrepareTime) -> None:
-        self._engine, self._rows, self._letters = engine, rows, letters
+        self._ingestion, self._rows, self._letters = ingestion, rows, letters
         self._batch_size, self._preparing = batch_size, preparing
         self._queue: queue.Queue[_Batch | BaseException] = queue.Queue(maxsize=2)
         self._stop = threading.Event()
@@ -364,7 +364,8 @@ class _Reader:
             mark = time.perf_counter()
             for line, offset, text, parse in self._rows:
                 batch.read += 1
-                prepared = _prepare(self._engine, parse, text, line, self._letters, counts)
+                prepared = _prepare(self._ingestion, parse, text, line, self._letters,
+                                    counts)
                 if prepared is not None:
                     batch.records.append(prepared)
                 batch.offset, batch.line = offset, line
@@ -467,12 +468,12 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def _prepare(engine: IdentityEngine, parse: Callable[[], RawRecord], text: str, line: int,
+def _prepare(ingestion: Ingestion, parse: Callable[[], RawRecord], text: str, line: int,
              letters: _Letters, counts: Counts) -> PreparedRecord | None:
     """The row prepared leniently (each dropped value written as a warning), or None when
     it is refused (written as a dead letter)."""
     try:
-        prepared = engine.prepare(parse(), prefix="", actor=ACTOR, lenient=True)
+        prepared = ingestion.prepare(parse(), prefix="", actor=ACTOR, lenient=True)
     except (ValueError, InvalidInput) as error:
         counts.dead_letters += 1
         letters.dead.write(json.dumps({"file": letters.name, "line": line,
@@ -488,7 +489,7 @@ def _prepare(engine: IdentityEngine, parse: Callable[[], RawRecord], text: str, 
     return prepared
 
 
-def _commit(engine: IdentityEngine, name: str, state: FileState, batch: _Batch) -> None:
+def _commit(ingestion: Ingestion, name: str, state: FileState, batch: _Batch) -> None:
     """Write a batch and move the checkpoint on in the same transaction."""
     before = asdict(state.counts or Counts())
     before["read"] += batch.read
@@ -506,9 +507,9 @@ def _commit(engine: IdentityEngine, name: str, state: FileState, batch: _Batch) 
         tx.save_checkpoint(name, moved.to_properties(), datetime.now(UTC))
 
     if batch.records:
-        engine.ingest_batch(batch.records, also=checkpoint)
+        ingestion.ingest_batch(batch.records, also=checkpoint)
     else:
-        engine.store.write(lambda tx: checkpoint(tx, []))
+        ingestion.core.store.write(lambda tx: checkpoint(tx, []))
     state.offset, state.line, state.finished, state.counts = offset, line, batch.last, after[0]
 
 
@@ -552,16 +553,16 @@ class LoadedFile:
     records: list[PreparedRecord]
 
 
-def read_files(engine: IdentityEngine, paths: list[Path], dead_letters: Path, *,
+def read_files(ingestion: Ingestion, paths: list[Path], dead_letters: Path, *,
                mapping: ColumnMapping | None = None, zone: tzinfo = DEFAULT_ZONE,
                prepare_time: PrepareTime | None = None, workers: int = 1) -> list[LoadedFile]:
     """Read and validate whole files for the initial load (dead letters and dropped values
     written as ``backfill_file`` writes them); each state says the file is finished. With
     several workers, chunks of rows are parsed and validated in forked processes (the
-    engine inherited, not copied), in the files' order."""
+    ingestion part inherited, not copied), in the files' order."""
     loaded = []
     with dead_letters.open("w", encoding="utf-8") as dead, warnings_path(dead_letters).open(
-            "w", encoding="utf-8") as warn, _Preparers(engine, workers) as preparers:
+            "w", encoding="utf-8") as warn, _Preparers(ingestion, workers) as preparers:
         for path in paths:
             kind = {".csv": "CSV", ".parquet": "Parquet", ".pq": "Parquet"}.get(
                 path.suffix.lower(), "")
@@ -604,7 +605,7 @@ class _Prepared:
 
 
 _CHUNK = 2_000  # rows sent to a worker at a time
-_ENGINE: list[IdentityEngine] = []  # the engine, inherited by forked preparers
+_INGESTION: list[Ingestion] = []  # inherited by forked preparers
 
 
 def _prepare_chunk(name: str, rows: list[tuple[int, str, Callable[[], RawRecord]]]
@@ -614,7 +615,7 @@ def _prepare_chunk(name: str, rows: list[tuple[int, str, Callable[[], RawRecord]
     records = []
     for line, text, parse in rows:
         counts.read += 1
-        prepared = _prepare(_ENGINE[0], parse, text, line, letters, counts)
+        prepared = _prepare(_INGESTION[0], parse, text, line, letters, counts)
         if prepared is not None:
             records.append(prepared)
     return _Prepared(records, dead.getvalue(), warn.getvalue(), counts,
@@ -625,13 +626,13 @@ class _Preparers:
     """Validates chunks of rows in order: in this process, or in forked workers with a
     bounded number of chunks in flight (memory stays that of the records kept)."""
 
-    def __init__(self, engine: IdentityEngine, workers: int) -> None:
-        self._engine, self._workers = engine, max(1, workers)
+    def __init__(self, ingestion: Ingestion, workers: int) -> None:
+        self._ingestion, self._workers = ingestion, max(1, workers)
         self._pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> _Preparers:
         if self._workers > 1:
-            _ENGINE[:] = [self._engine]
+            _INGESTION[:] = [self._ingestion]
             make_picklable()  # prepared records come back pickled
             self._pool = ProcessPoolExecutor(
                 self._workers, mp_context=multiprocessing.get_context("fork"))
@@ -640,17 +641,17 @@ class _Preparers:
     def __exit__(self, *exc: object) -> None:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
-            _ENGINE.clear()
+            _INGESTION.clear()
 
     def prepared(self, name: str, rows: Iterator[Row]) -> Iterator[_Prepared]:
         """The rows' chunks, validated, in the rows' order."""
         chunks = _chunks(rows)
         if self._pool is None:
-            _ENGINE[:] = [self._engine]
+            _INGESTION[:] = [self._ingestion]
             try:
                 yield from (_prepare_chunk(name, chunk) for chunk in chunks)
             finally:
-                _ENGINE.clear()
+                _INGESTION.clear()
             return
         pending: deque[Future[_Prepared]] = deque()
         for chunk in chunks:

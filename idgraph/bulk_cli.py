@@ -80,12 +80,12 @@ def initial_load(settings: Settings, args: argparse.Namespace,
     engine = build_engine(settings, unused)
     try:
         with collector_paused():
-            files = read_files(engine, list(args.files), args.dead_letters, mapping=mapping,
-                               zone=settings.zone, prepare_time=preparing,
+            files = read_files(engine.ingestion, list(args.files), args.dead_letters,
+                               mapping=mapping, zone=settings.zone, prepare_time=preparing,
                                workers=args.workers)
             csv_dir = local.home / "import"
             shutil.rmtree(csv_dir, ignore_errors=True)
-            arguments, planned = plan_files(engine, files, csv_dir, stages, args.workers)
+            arguments, planned = plan_files(engine.core, files, csv_dir, stages, args.workers)
     finally:
         engine.close()
         unused.close()
@@ -114,11 +114,11 @@ def _remote(settings: Settings, args: argparse.Namespace,
         engine = build_engine(settings, store)
         try:
             with collector_paused():
-                files = read_files(engine, list(args.files), args.dead_letters, mapping=mapping,
-                                   zone=settings.zone, workers=args.workers)
+                files = read_files(engine.ingestion, list(args.files), args.dead_letters,
+                                   mapping=mapping, zone=settings.zone, workers=args.workers)
                 out: Path = args.csv_dir
                 shutil.rmtree(out, ignore_errors=True)
-                arguments, planned = plan_files(engine, files, out.resolve(), LoadStages(),
+                arguments, planned = plan_files(engine.core, files, out.resolve(), LoadStages(),
                                                 args.workers)
         finally:
             engine.close()

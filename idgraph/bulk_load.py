@@ -40,7 +40,7 @@ from idgraph.domain.oneid import format_one_id
 from idgraph.domain.records import IdKey, PreparedRecord
 from idgraph.domain.rules import MAX_BLOCKING_KEYS, Rules
 from idgraph.domain.working_set import IngestOutcome, WorkingSet, WritePlan, lookup_keys
-from idgraph.engine import IdentityEngine
+from idgraph.engine import Core
 from idgraph.errors import ConfigError
 from idgraph.store import cypher
 from idgraph.store.neo4j_store import GraphTx, Neo4jStore
@@ -475,26 +475,26 @@ class LoadStages:
     neo4j_import: float = 0.0
 
 
-def plan_files(engine: IdentityEngine, files: Sequence[LoadedFile], out: Path,
+def plan_files(core: Core, files: Sequence[LoadedFile], out: Path,
                stages: LoadStages, workers: int = 1) -> tuple[list[str], Planned]:
     """Resolve the files' records in order (file after file) into an empty graph (in
     `workers` processes when more than one), count what happened per file, and write the
     CSV set with a finished checkpoint per file; answer the importer's file arguments."""
     started = time.perf_counter()
-    now = engine.batch_time()
+    now = core.batch_time()
     records = [r for f in files for r in f.records]
     if workers > 1:
-        planned = resolve_partitioned(records, engine.rules, now, workers)
+        planned = resolve_partitioned(records, core.rules, now, workers)
     else:
-        planned = resolve_all(records, engine.rules, now, lambda: engine.mint_one_id(now),
-                              engine.new_id)
+        planned = resolve_all(records, core.rules, now, lambda: core.mint_one_id(now),
+                              core.new_id)
     done = 0
     for f in files:
         counts = f.state.counts or Counts()
         counts.add(planned.outcomes[done:done + len(f.records)])
         f.state.counts = counts
         done += len(f.records)
-    graph = build_graph(planned, engine.rules.blocking_slots)
+    graph = build_graph(planned, core.rules.blocking_slots)
     for f in files:
         graph.node("BackfillCheckpoint", f.name).update(
             name=f.name, **f.state.to_properties(), updated_at=Millis(_ms(now)))

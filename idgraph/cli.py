@@ -220,12 +220,13 @@ def _backfill(settings: Settings, args: argparse.Namespace) -> int:
         tune_gc(settings.gc_threshold)
         stack.enter_context(progress)
         for path in args.files:
-            state = backfill_file(engine, path, args.dead_letters, batch_size=args.batch,
-                                  restart=args.restart, report=report, mapping=mapping,
+            state = backfill_file(engine.ingestion, path, args.dead_letters,
+                                  batch_size=args.batch, restart=args.restart,
+                                  report=report, mapping=mapping,
                                   prepare_time=preparing, zone=settings.zone)
             for name, value in vars(state.counts or Counts()).items():
                 setattr(total, name, getattr(total, name) + value)
-        times = engine.stage_times
+        times = engine.ingestion.stage_times
     seconds = time.monotonic() - started
     print(f"read {total.read}, ingested {total.ingested}, unchanged {total.unchanged}, "
           f"new people {total.new_people}, merges {total.merges}, review tasks "

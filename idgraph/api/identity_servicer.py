@@ -24,7 +24,7 @@ from idgraph.api.convert import (
 from idgraph.api.status import to_status_proto
 from idgraph.domain.records import DroppedValue, RawRecord
 from idgraph.domain.working_set import IngestOutcome
-from idgraph.engine import IdentityEngine
+from idgraph.engine import Ingestion, Reads
 from idgraph.errors import IdGraphError, InvalidInput
 from idgraph.v1 import identity_pb2 as pb
 from idgraph.v1 import identity_pb2_grpc as pb_grpc
@@ -47,14 +47,15 @@ def remaining(context: grpc.ServicerContext) -> float | None:
 
 
 class IdentityServicer(pb_grpc.IdentityServiceServicer):
-    """Thin edge: validate shape, convert, call the engine, convert back."""
+    """Thin edge: validate shape, convert, call ingestion or reads, convert back."""
 
     change_page = 500  # change events read per query
     change_poll_seconds = 1.0  # how soon other writers' changes reach a caught-up watcher
 
-    def __init__(self, engine: IdentityEngine, batch_window: int = 256,
+    def __init__(self, ingestion: Ingestion, reads: Reads, batch_window: int = 256,
                  max_message_bytes: int = 4 * 1024 * 1024) -> None:
-        self.engine = engine
+        self.ingestion = ingestion
+        self.reads = reads
         self.batch_window = batch_window
         self.max_message_bytes = max_message_bytes
 
@@ -68,14 +69,15 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
 
     def close(self) -> None:
         """Drain queued ingests."""
-        self.engine.close()
+        self.ingestion.close()
 
     def Ingest(self, request: pb.IngestRequest, context: grpc.ServicerContext
                ) -> pb.IngestResponse:
         # Strict unless the caller asks to drop invalid values (then listed in the answer).
-        prepared = self.engine.prepare(self._record_of(request), actor=current_caller().actor,
-                                       lenient=request.drop_invalid_values)
-        outcome = self.engine.enqueue(prepared, remaining(context)).result()
+        prepared = self.ingestion.prepare(self._record_of(request),
+                                          actor=current_caller().actor,
+                                          lenient=request.drop_invalid_values)
+        outcome = self.ingestion.enqueue(prepared, remaining(context)).result()
         return ingest_response(outcome, request.record, prepared.dropped)
 
     def _record_of(self, request: pb.IngestRequest) -> RawRecord:
@@ -106,8 +108,8 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
     def _queue(self, raw: RawRecord, timeout: float | None, prefix: str, actor: str
                ) -> _Queued:
         """Batch RPCs drop invalid values and answer them; InvalidInput for broken records."""
-        prepared = self.engine.prepare(raw, prefix, actor, lenient=True)
-        return _Queued(prepared.dropped, self.engine.enqueue(prepared, timeout))
+        prepared = self.ingestion.prepare(raw, prefix, actor, lenient=True)
+        return _Queued(prepared.dropped, self.ingestion.enqueue(prepared, timeout))
 
     def IngestBatches(self, request_iterator: Iterator[pb.IngestBatchRequest],
                       context: grpc.ServicerContext) -> Iterator[pb.IngestBatchResponse]:
@@ -146,9 +148,10 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
                      ) -> Iterator[pb.ChangeEvent]:
         after = parse_cursor(request.after_cursor, "after_cursor")
         left = request.max_events or None
+        core = self.ingestion.core
         while context.is_active():
-            seen = self.engine.commits
-            page = self.engine.changes(after, min(self.change_page, left or self.change_page))
+            seen = core.commits
+            page = self.ingestion.changes(after, min(self.change_page, left or self.change_page))
             for row in page:
                 yield change_to_proto(row)
                 after = row.position
@@ -157,13 +160,14 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
                     if left == 0:
                         return
             if not page:  # caught up: wake on this server's next commit, or poll
-                self.engine.wait_for_commit(seen, self.change_poll_seconds)
+                core.wait_for_commit(seen, self.change_poll_seconds)
 
     def Resolve(self, request: pb.ResolveRequest, context: grpc.ServicerContext
                 ) -> pb.ResolveResponse:
         self._check_size(request, "identifiers")
-        outcome = self.engine.resolve([identifier_from_proto(i) for i in request.identifiers],
-                                      dict(request.attributes), remaining(context))
+        outcome = self.ingestion.resolve(
+            [identifier_from_proto(i) for i in request.identifiers],
+            dict(request.attributes), remaining(context))
         return pb.ResolveResponse(
             one_id=outcome.one_id, confidence=outcome.confidence, score=outcome.score,
             candidates=[pb.Candidate(one_id=c.one_id, score=c.score.total,
@@ -180,7 +184,7 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
             raise InvalidInput.one("selector", "give one_id or identifier")
         identifier = (identifier_from_proto(request.identifier) if selector == "identifier"
                       else None)
-        outcome = self.engine.profile(request.one_id, identifier, remaining(context))
+        outcome = self.reads.profile(request.one_id, identifier, remaining(context))
         return pb.GetProfileResponse(profile=profile_to_proto(outcome.profile),
                                      redirected=outcome.redirected,
                                      requested_one_id=outcome.requested_one_id)
@@ -192,9 +196,9 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         if subject is None:
             raise InvalidInput.one("subject", "give a record or a one_id")
         record = record_from_proto(request.record) if subject == "record" else None
-        outcome = self.engine.explain(request.other_one_id, record, request.one_id,
-                                      remaining(context))
-        rules = self.engine.rules
+        outcome = self.reads.explain(request.other_one_id, record, request.one_id,
+                                     remaining(context))
+        rules = self.reads.core.rules
         return pb.ExplainResponse(
             comparisons=comparisons_to_proto(outcome.score.comparisons),
             score=outcome.score.total, decision=ACTION_TO_PROTO[outcome.action],

@@ -6,35 +6,35 @@ import grpc
 
 from idgraph.api.identity_servicer import remaining
 from idgraph.domain.recommend import Recommendation
-from idgraph.engine import IdentityEngine
+from idgraph.engine import Recommendations
 from idgraph.v1 import recommend_pb2 as pb
 from idgraph.v1 import recommend_pb2_grpc as pb_grpc
 
 
 class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
-    """Thin edge over the engine's recommendations."""
+    """Thin edge over the recommendations."""
 
-    def __init__(self, engine: IdentityEngine) -> None:
-        self.engine = engine
+    def __init__(self, recommendations: Recommendations) -> None:
+        self.recommendations = recommendations
 
     def RecommendModels(self, request: pb.RecommendModelsRequest,
                         context: grpc.ServicerContext) -> pb.RecommendModelsResponse:
-        one_id, ranked = self.engine.recommend_models(request.one_id, request.k,
-                                                      remaining(context))
+        one_id, ranked = self.recommendations.recommend_models(request.one_id, request.k,
+                                                               remaining(context))
         return pb.RecommendModelsResponse(one_id=one_id, models=[
             pb.ModelRecommendation(model=r.item, score=r.score, explanation=r.explanation,
                                    path=list(r.path)) for r in ranked])
 
     def ReferralCandidates(self, request: pb.ReferralCandidatesRequest,
                            context: grpc.ServicerContext) -> pb.ReferralCandidatesResponse:
-        ranked = self.engine.referral_candidates(
+        ranked = self.recommendations.referral_candidates(
             request.one_id, request.k, list(request.with_tags), list(request.without_tags),
             remaining(context))
         return pb.ReferralCandidatesResponse(candidates=[_person(r) for r in ranked])
 
     def SimilarCustomers(self, request: pb.SimilarCustomersRequest,
                          context: grpc.ServicerContext) -> pb.SimilarCustomersResponse:
-        ranked = self.engine.similar_customers(
+        ranked = self.recommendations.similar_customers(
             list(request.one_ids), request.k, list(request.with_tags),
             list(request.without_tags), remaining(context))
         return pb.SimilarCustomersResponse(customers=[_person(r) for r in ranked])

@@ -84,17 +84,18 @@ def build_server(engine: IdentityEngine, address: str, *, workers: int = 32,
                                                     thread_name_prefix="grpc"),
                          interceptors=[ErrorMappingInterceptor(), AuthInterceptor(api_keys)],
                          options=options)
-    identity = IdentityServicer(engine, batch_window, max_message_bytes)
+    identity = IdentityServicer(engine.ingestion, engine.reads, batch_window,
+                                max_message_bytes)
     identity_pb2_grpc.add_IdentityServiceServicer_to_server(  # type: ignore[no-untyped-call]
         identity, server)
     steward_pb2_grpc.add_StewardServiceServicer_to_server(  # type: ignore[no-untyped-call]
-        StewardServicer(engine), server)
+        StewardServicer(engine.stewardship, engine.reads), server)
     vehicle_pb2_grpc.add_VehicleServiceServicer_to_server(  # type: ignore[no-untyped-call]
-        VehicleServicer(engine), server)
+        VehicleServicer(engine.reads), server)
     tag_pb2_grpc.add_TagServiceServicer_to_server(  # type: ignore[no-untyped-call]
-        TagServicer(engine), server)
+        TagServicer(engine.tagging), server)
     recommend_pb2_grpc.add_RecommendationServiceServicer_to_server(  # type: ignore[no-untyped-call]
-        RecommendationServicer(engine), server)
+        RecommendationServicer(engine.recommendations), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

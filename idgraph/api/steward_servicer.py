@@ -13,7 +13,7 @@ from idgraph.api.convert import datetime_to_timestamp, profile_to_proto
 from idgraph.api.identity_servicer import remaining
 from idgraph.domain.oneid import looks_like_one_id
 from idgraph.domain.records import KEY_SEPARATOR
-from idgraph.engine import IdentityEngine
+from idgraph.engine import Reads, Stewardship
 from idgraph.errors import FieldViolation, InvalidInput
 from idgraph.store.neo4j_store import FIRST_PAGE, ReviewFilter, ReviewPageKey, ReviewTaskRow
 from idgraph.v1 import identity_pb2 as ipb
@@ -32,10 +32,11 @@ _DECISION_TO_PROTO = {"MERGE": pb.REVIEW_DECISION_MERGE,
 
 
 class StewardServicer(pb_grpc.StewardServiceServicer):
-    """Thin edge over the engine's steward operations."""
+    """Thin edge over the steward operations (and a OneID's history, a read)."""
 
-    def __init__(self, engine: IdentityEngine) -> None:
-        self.engine = engine
+    def __init__(self, stewardship: Stewardship, reads: Reads) -> None:
+        self.stewardship = stewardship
+        self.reads = reads
 
     def ListReviewTasks(self, request: pb.ListReviewTasksRequest,
                         context: grpc.ServicerContext) -> pb.ListReviewTasksResponse:
@@ -64,7 +65,7 @@ class StewardServicer(pb_grpc.StewardServiceServicer):
             max_score=request.max_score if banded else None,
             reason_contains=request.reason_contains.strip(), source=request.source.strip(),
             largest_first=request.order == pb.REVIEW_ORDER_LARGEST_FIRST)
-        rows = self.engine.review_tasks(where, after, size + 1, remaining(context))
+        rows = self.stewardship.review_tasks(where, after, size + 1, remaining(context))
         token = ""
         if len(rows) > size:
             rows = rows[:size]
@@ -80,7 +81,7 @@ class StewardServicer(pb_grpc.StewardServiceServicer):
         missing = _missing(request.task_id, "task_id")
         if missing:
             raise InvalidInput(missing)
-        task, sides = self.engine.review_task(request.task_id.strip(), remaining(context))
+        task, sides = self.stewardship.review_task(request.task_id.strip(), remaining(context))
         return pb.GetReviewTaskResponse(
             task=_summary(task), sides=[profile_to_proto(s.profile) for s in sides],
             candidates=_scored_candidates(task.evidence))
@@ -92,7 +93,7 @@ class StewardServicer(pb_grpc.StewardServiceServicer):
             violations.append(FieldViolation("decision", "MERGE or KEEP_APART"))
         if violations:
             raise InvalidInput(violations)
-        task, survivor, absorbed = self.engine.decide_review_task(
+        task, survivor, absorbed = self.stewardship.decide_review_task(
             request.task_id.strip(), request.decision == pb.REVIEW_DECISION_MERGE,
             current_caller().actor, request.reason.strip(), remaining(context))
         return pb.DecideReviewTaskResponse(task=_summary(task), one_id=survivor,
@@ -110,7 +111,7 @@ class StewardServicer(pb_grpc.StewardServiceServicer):
         violations += _reason(request.reason)
         if violations:
             raise InvalidInput(violations)
-        survivor, absorbed = self.engine.merge_persons(
+        survivor, absorbed = self.stewardship.merge_persons(
             list(request.one_ids), current_caller().actor, request.reason.strip(),
             remaining(context))
         return pb.MergePersonsResponse(one_id=survivor, merged_one_ids=list(absorbed))
@@ -122,15 +123,15 @@ class StewardServicer(pb_grpc.StewardServiceServicer):
         violations += _reason(request.reason)
         if violations:
             raise InvalidInput(violations)
-        person, erased = self.engine.erase_person(request.one_id, current_caller().actor,
-                                                  request.reason.strip(), remaining(context))
+        person, erased = self.stewardship.erase_person(
+            request.one_id, current_caller().actor, request.reason.strip(), remaining(context))
         return pb.ErasePersonResponse(one_id=person, erased_one_ids=list(erased))
 
     def GetHistory(self, request: pb.GetHistoryRequest, context: grpc.ServicerContext
                    ) -> pb.GetHistoryResponse:
         if not looks_like_one_id(request.one_id):
             raise InvalidInput.one("one_id", "not a OneID")
-        person, entries = self.engine.history(request.one_id, remaining(context))
+        person, entries = self.reads.history(request.one_id, remaining(context))
         return pb.GetHistoryResponse(one_id=person, entries=[pb.HistoryEntry(
             at=datetime_to_timestamp(e.at), kind=e.kind, actor=e.actor, one_id=e.one_id,
             related_one_ids=list(e.related), rule=e.rule, score=e.score, reason=e.reason,
@@ -148,7 +149,7 @@ class StewardServicer(pb_grpc.StewardServiceServicer):
         violations += _reason(request.reason)
         if violations:
             raise InvalidInput(violations)
-        split = self.engine.split_person(
+        split = self.stewardship.split_person(
             request.one_id, [_record_key(r) for r in request.records], current_caller().actor,
             request.reason.strip(), remaining(context), re_resolve=request.re_resolve)
         news = set(split.placements.values())

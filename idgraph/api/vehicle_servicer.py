@@ -7,7 +7,7 @@ import grpc
 from idgraph.api.convert import datetime_to_timestamp, tag_to_proto, vehicle_relation_to_proto
 from idgraph.api.identity_servicer import remaining
 from idgraph.domain.vehicles import Period
-from idgraph.engine import IdentityEngine
+from idgraph.engine import Reads
 from idgraph.errors import InvalidInput
 from idgraph.v1 import identity_pb2 as ipb
 from idgraph.v1 import vehicle_pb2 as pb
@@ -15,16 +15,16 @@ from idgraph.v1 import vehicle_pb2_grpc as pb_grpc
 
 
 class VehicleServicer(pb_grpc.VehicleServiceServicer):
-    """Thin edge over the engine's vehicle look-up."""
+    """Thin edge over the vehicle look-up."""
 
-    def __init__(self, engine: IdentityEngine) -> None:
-        self.engine = engine
+    def __init__(self, reads: Reads) -> None:
+        self.reads = reads
 
     def GetVehicle(self, request: pb.GetVehicleRequest,
                    context: grpc.ServicerContext) -> pb.GetVehicleResponse:
         if not request.vin.strip():
             raise InvalidInput.one("vin", "required")
-        history = self.engine.vehicle(request.vin, remaining(context))
+        history = self.reads.vehicle(request.vin, remaining(context))
         return pb.GetVehicleResponse(
             vin=history.vin, make=history.make, model=history.model,
             model_year=history.model_year or 0, plate=history.plate,

@@ -37,7 +37,7 @@ def recommender(channel: grpc.Channel) -> rpb_grpc.RecommendationServiceStub:
 def test_the_three_recommendations_answer_with_explanations(
         stub: pb_grpc.IdentityServiceStub, recommender: rpb_grpc.RecommendationServiceStub,
         engine: IdentityEngine, clean_store: object) -> None:
-    engine.model_statistics_seconds = 0
+    engine.recommendations.model_statistics_seconds = 0
     for n in range(3):  # X1 owners moved on to X3
         phone = f"1370000000{n}"
         ingest(stub, record(f"o{n}", ("phone", phone), source="dms", name=f"王{n}号",

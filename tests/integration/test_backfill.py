@@ -12,7 +12,7 @@ import pytest
 
 from idgraph.backfill import backfill_file
 from idgraph.domain.records import RawRecord
-from idgraph.engine import IdentityEngine
+from idgraph.engine import IdentityEngine, Ingestion
 from idgraph.errors import ConfigError
 from idgraph.store.neo4j_store import GraphTx, Neo4jStore
 from tests.integration.helpers import check_invariants, node_counts, rec
@@ -59,7 +59,7 @@ def test_backfill_gives_the_clusters_of_single_ingests_and_dead_letters(
     one_by_one = actual_clusters(clean_store)
     clean_store.run_cypher(WIPE)
     dead = tmp_path / "dead.jsonl"
-    state = backfill_file(engine, data, dead, batch_size=16)
+    state = backfill_file(engine.ingestion, data, dead, batch_size=16)
     assert actual_clusters(clean_store) == one_by_one
     counts = state.counts
     assert counts is not None and state.finished
@@ -77,12 +77,12 @@ def test_backfill_gives_the_clusters_of_single_ingests_and_dead_letters(
 def test_a_killed_backfill_resumes_to_exactly_the_uninterrupted_result(
         engine: IdentityEngine, clean_store: Neo4jStore, data: Path, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch, where: str) -> None:
-    whole = backfill_file(engine, data, tmp_path / "whole-dead.jsonl", batch_size=16)
+    whole = backfill_file(engine.ingestion, data, tmp_path / "whole-dead.jsonl", batch_size=16)
     expected, expected_counts = actual_clusters(clean_store), whole.counts
     clean_store.run_cypher(WIPE)
-    engine.view.clear()
+    engine.core.view.clear()
     dead = tmp_path / "dead.jsonl"
-    owner, name = ((IdentityEngine, "ingest_batch") if where == "between batches"
+    owner, name = ((Ingestion, "ingest_batch") if where == "between batches"
                    else (GraphTx, "save_checkpoint"))  # after the batch's writes, same tx
     real = getattr(owner, name)
     calls = []
@@ -95,19 +95,19 @@ def test_a_killed_backfill_resumes_to_exactly_the_uninterrupted_result(
 
     monkeypatch.setattr(owner, name, dies_the_fourth_time)
     with pytest.raises(KeyboardInterrupt):
-        backfill_file(engine, data, dead, batch_size=16)
+        backfill_file(engine.ingestion, data, dead, batch_size=16)
     monkeypatch.setattr(owner, name, real)
-    engine.view.clear()  # a new process would start with an empty view
+    engine.core.view.clear()  # a new process would start with an empty view
     partial = node_counts(clean_store)["Record"]
     assert partial == 3 * 16  # three batches committed with their checkpoints, not the 4th
-    resumed = backfill_file(engine, data, dead, batch_size=16)
+    resumed = backfill_file(engine.ingestion, data, dead, batch_size=16)
     assert actual_clusters(clean_store) == expected
     assert resumed.counts == expected_counts  # nothing lost, nothing counted twice
     assert len(dead.read_text(encoding="utf-8").splitlines()) == 3
     # A finished file changes nothing when run again, and neither does --restart.
     before = node_counts(clean_store)
-    assert backfill_file(engine, data, dead, batch_size=16).counts == expected_counts
-    again = backfill_file(engine, data, dead, batch_size=16, restart=True)
+    assert backfill_file(engine.ingestion, data, dead, batch_size=16).counts == expected_counts
+    again = backfill_file(engine.ingestion, data, dead, batch_size=16, restart=True)
     assert again.counts is not None
     assert again.counts.unchanged == sum(len(cluster) for cluster in expected)
     assert node_counts(clean_store)["Record"] == before["Record"]
@@ -120,13 +120,14 @@ def test_a_changed_file_is_not_resumed_blindly(engine: IdentityEngine, clean_sto
     path = tmp_path / "f.jsonl"
     path.write_text(as_json(rec("crm", "1", ("phone", "13912345678"))) + "\n",
                     encoding="utf-8")
-    backfill_file(engine, path, tmp_path / "dead.jsonl")
+    backfill_file(engine.ingestion, path, tmp_path / "dead.jsonl")
     path.write_text(path.read_text(encoding="utf-8")
                     + as_json(rec("crm", "2", ("phone", "13912345679"))) + "\n",
                     encoding="utf-8")
     with pytest.raises(Exception, match="changed since its checkpoint"):
-        backfill_file(engine, path, tmp_path / "dead.jsonl")
-    assert backfill_file(engine, path, tmp_path / "dead.jsonl", restart=True).counts.read == 2
+        backfill_file(engine.ingestion, path, tmp_path / "dead.jsonl")
+    assert backfill_file(engine.ingestion, path, tmp_path / "dead.jsonl",
+                         restart=True).counts.read == 2
 
 
 def test_the_backfill_command_prints_progress_and_a_summary(
@@ -176,7 +177,7 @@ def test_csv_with_a_column_mapping_resumes_by_row(engine: IdentityEngine,
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     dead = tmp_path / "dead.jsonl"
     calls = []
-    real = IdentityEngine.ingest_batch
+    real = Ingestion.ingest_batch
 
     def dies_on_the_third_batch(*args: object, **kw: object) -> object:
         calls.append(1)
@@ -184,11 +185,11 @@ def test_csv_with_a_column_mapping_resumes_by_row(engine: IdentityEngine,
             raise KeyboardInterrupt
         return real(*args, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(IdentityEngine, "ingest_batch", dies_on_the_third_batch)
+    monkeypatch.setattr(Ingestion, "ingest_batch", dies_on_the_third_batch)
     with pytest.raises(KeyboardInterrupt):
-        backfill_file(engine, path, dead, batch_size=8, mapping=mapping)
-    monkeypatch.setattr(IdentityEngine, "ingest_batch", real)
-    state = backfill_file(engine, path, dead, batch_size=8, mapping=mapping)
+        backfill_file(engine.ingestion, path, dead, batch_size=8, mapping=mapping)
+    monkeypatch.setattr(Ingestion, "ingest_batch", real)
+    state = backfill_file(engine.ingestion, path, dead, batch_size=8, mapping=mapping)
     assert state.counts is not None
     assert (state.counts.read, state.counts.ingested, state.counts.dead_letters,
             state.counts.dropped_values) == (42, 41, 1, 1)
@@ -230,7 +231,7 @@ def test_parquet_with_a_column_mapping_resumes_by_row(engine: IdentityEngine,
     pq.write_table(pa.Table.from_pylist(rows), path, row_group_size=7)  # 6 row groups
     dead = tmp_path / "dead.jsonl"
     calls = []
-    real = IdentityEngine.ingest_batch
+    real = Ingestion.ingest_batch
 
     def dies_on_the_fourth_batch(*args: object, **kw: object) -> object:
         calls.append(1)
@@ -238,12 +239,12 @@ def test_parquet_with_a_column_mapping_resumes_by_row(engine: IdentityEngine,
             raise KeyboardInterrupt
         return real(*args, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(IdentityEngine, "ingest_batch", dies_on_the_fourth_batch)
+    monkeypatch.setattr(Ingestion, "ingest_batch", dies_on_the_fourth_batch)
     with pytest.raises(KeyboardInterrupt):
-        backfill_file(engine, path, dead, batch_size=8, mapping=mapping)
-    monkeypatch.setattr(IdentityEngine, "ingest_batch", real)
+        backfill_file(engine.ingestion, path, dead, batch_size=8, mapping=mapping)
+    monkeypatch.setattr(Ingestion, "ingest_batch", real)
     assert node_counts(clean_store)["Record"] == 24  # three batches of 8
-    state = backfill_file(engine, path, dead, batch_size=8, mapping=mapping)
+    state = backfill_file(engine.ingestion, path, dead, batch_size=8, mapping=mapping)
     assert state.counts is not None
     assert (state.counts.read, state.counts.ingested, state.counts.dead_letters) == (41, 40, 1)
     (letter,) = [json.loads(line) for line in dead.read_text(encoding="utf-8").splitlines()]
@@ -258,7 +259,7 @@ def test_parquet_with_a_column_mapping_resumes_by_row(engine: IdentityEngine,
         "RETURN i.value AS v")[0]["v"] == "13900000003"
     check_invariants(clean_store)
     with pytest.raises(ConfigError, match="needs a column mapping"):
-        backfill_file(engine, path, dead)
+        backfill_file(engine.ingestion, path, dead)
 
 
 def test_a_csv_without_a_mapping_or_with_missing_columns_is_refused(
@@ -268,10 +269,10 @@ def test_a_csv_without_a_mapping_or_with_missing_columns_is_refused(
     path = tmp_path / "x.csv"
     path.write_text("cust_no,mobile\n1,13912345678\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="needs a column mapping"):
-        backfill_file(engine, path, tmp_path / "dead.jsonl")
+        backfill_file(engine.ingestion, path, tmp_path / "dead.jsonl")
     (tmp_path / "map.toml").write_text(MAPPING, encoding="utf-8")
     with pytest.raises(ConfigError, match="openid"):
-        backfill_file(engine, path, tmp_path / "dead.jsonl",
+        backfill_file(engine.ingestion, path, tmp_path / "dead.jsonl",
                       mapping=ColumnMapping.load(tmp_path / "map.toml"))
 
 
@@ -287,7 +288,7 @@ def test_kill_9_mid_run_then_resume_ends_with_the_records_of_an_uninterrupted_ru
     records = generate(33, people=400, records_per_person=5)
     path = tmp_path / "big.jsonl"
     path.write_text("".join(as_json(r) + "\n" for r in records), encoding="utf-8")
-    backfill_file(engine, path, tmp_path / "whole-dead.jsonl", batch_size=50)
+    backfill_file(engine.ingestion, path, tmp_path / "whole-dead.jsonl", batch_size=50)
     expected = actual_clusters(clean_store)
     clean_store.run_cypher(WIPE)
     command = [sys.executable, "-m", "idgraph.cli", "backfill", str(path), "--batch", "50",
@@ -399,7 +400,7 @@ since = "sold"
                     "2,13900000002,,李娜,1714521600,,Test_Drive,X3,20240501\n"
                     "3,13900000003,,王芳,2024-05,,OWNER,X1,someday\n", encoding="utf-8")
     dead = tmp_path / "dead.jsonl"
-    state = backfill_file(engine, path, dead, mapping=mapping, zone=ZoneInfo("UTC"))
+    state = backfill_file(engine.ingestion, path, dead, mapping=mapping, zone=ZoneInfo("UTC"))
     assert state.counts is not None
     assert (state.counts.ingested, state.counts.dead_letters, state.counts.dropped_values
             ) == (3, 0, 2)
@@ -463,7 +464,7 @@ def test_a_backfill_into_an_empty_local_graph_goes_through_the_bulk_importer(
     again, the graph holds records: transactions, and the finished file is not re-read."""
     from idgraph.cli import main
 
-    backfill_file(engine, data, tmp_path / "batch-dead.jsonl", batch_size=10_000)
+    backfill_file(engine.ingestion, data, tmp_path / "batch-dead.jsonl", batch_size=10_000)
     expected = actual_clusters(clean_store)
     settings = local_settings(tmp_path / "local")
     use_local(settings, monkeypatch)
@@ -521,7 +522,7 @@ def test_an_initial_load_killed_at_any_point_loads_cleanly_when_run_again(
     records = generate(41, people=400, records_per_person=5)
     path = tmp_path / "big.jsonl"
     path.write_text("".join(as_json(r) + "\n" for r in records), encoding="utf-8")
-    backfill_file(engine, path, tmp_path / "batch-dead.jsonl", batch_size=100_000)
+    backfill_file(engine.ingestion, path, tmp_path / "batch-dead.jsonl", batch_size=100_000)
     expected = actual_clusters(clean_store)
     settings = local_settings(tmp_path / "local")
     home = tmp_path / "local"

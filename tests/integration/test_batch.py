@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 
 def test_links_and_merges_inside_one_batch(engine: IdentityEngine,
                                            clean_store: Neo4jStore) -> None:
-    records = [engine.prepare(r) for r in (
+    records = [engine.ingestion.prepare(r) for r in (
         rec("crm", "1", ("phone", "13912345678")),
         rec("app", "2", ("email", "li@163.com")),
         rec("app", "3", ("phone", "13912345678")),
@@ -26,7 +26,7 @@ def test_links_and_merges_inside_one_batch(engine: IdentityEngine,
         rec("media", "6", ("phone", "13800138000")),
         rec("crm", "1", ("phone", "13912345678")),  # re-sent inside the batch
     )]
-    outcomes = engine.ingest_batch(records)
+    outcomes = engine.ingestion.ingest_batch(records)
     actions = [o.action for o in outcomes]
     assert actions == [Action.NEW, Action.NEW, Action.LINKED, Action.MERGED, Action.NEW,
                        Action.NEW, Action.UNCHANGED]
@@ -41,15 +41,15 @@ def test_batches_and_single_ingests_give_the_same_clusters(
         engine: IdentityEngine, clean_store: Neo4jStore) -> None:
     records = generate(9, people=15, records_per_person=8)
     for record in records:
-        engine.ingest_batch([engine.prepare(record)])
+        engine.ingestion.ingest_batch([engine.ingestion.prepare(record)])
     one_by_one = actual_clusters(clean_store)
     clean_store.run_cypher("MATCH (n) WHERE NOT n:SchemaMigration DETACH DELETE n")
-    prepared = [engine.prepare(r) for r in records]
+    prepared = [engine.ingestion.prepare(r) for r in records]
     rng = random.Random(4)
     start = 0
     while start < len(prepared):
         size = rng.randint(1, 40)
-        engine.ingest_batch(prepared[start:start + size])
+        engine.ingestion.ingest_batch(prepared[start:start + size])
         start += size
     assert actual_clusters(clean_store) == one_by_one
     check_invariants(clean_store)

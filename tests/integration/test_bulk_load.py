@@ -50,7 +50,7 @@ def prepared(engine: IdentityEngine, tmp_path: Path, n: int) -> list[PreparedRec
     found = []
     for raw in raws:
         try:
-            found.append(engine.prepare(raw, prefix="", actor="backfill", lenient=True))
+            found.append(engine.ingestion.prepare(raw, prefix="", actor="backfill", lenient=True))
         except InvalidInput:
             continue  # a structurally broken row: a dead letter in either path
     return found
@@ -103,15 +103,15 @@ def test_the_initial_load_builds_the_graph_one_batch_builds(
     online = twin_engine(clean_store, rules)
     records = prepared(online, tmp_path, 3000)
     try:
-        online.ingest_batch(records)
+        online.ingestion.ingest_batch(records)
     finally:
         online.close()
     expected = dump(clean_store)
 
     bulk = twin_engine(clean_store, rules)
     try:
-        planned = resolve_all(records, rules, NOW, lambda: bulk.mint_one_id(NOW),
-                              bulk.new_id)
+        planned = resolve_all(records, rules, NOW, lambda: bulk.core.mint_one_id(NOW),
+                              bulk.core.new_id)
     finally:
         bulk.close()
     graph = build_graph(planned, rules.blocking_slots)

@@ -61,7 +61,7 @@ def test_concurrent_writers_on_overlapping_identifiers(
     records = generate(seed, people=12, records_per_person=25)
 
     def one_transaction(record: RawRecord) -> IngestOutcome:
-        return engine.ingest_batch([engine.prepare(record)])[0]
+        return engine.ingestion.ingest_batch([engine.ingestion.prepare(record)])[0]
 
     ingest = engine.ingest if path == "group-commit" else one_transaction
     with ThreadPoolExecutor(max_workers=WRITERS) as pool:

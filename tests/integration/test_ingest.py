@@ -36,7 +36,7 @@ def test_two_records_sharing_a_phone_get_one_one_id(engine: IdentityEngine) -> N
     second = engine.ingest(rec("app", "9", ("phone", "+86 139-1234-5678"), name="張偉"))
     assert first.action is Action.NEW and second.action is Action.LINKED
     assert second.one_id == first.one_id
-    check_invariants(engine.store)  # type: ignore[arg-type]
+    check_invariants(engine.core.store)  # type: ignore[arg-type]
 
 
 def test_bridging_record_merges_and_absorbed_one_id_redirects(
@@ -208,10 +208,10 @@ def test_id_card_never_stored_in_clear(engine: IdentityEngine, clean_store: Neo4
 def test_resolve_is_read_only(engine: IdentityEngine, clean_store: Neo4jStore) -> None:
     first = engine.ingest(rec("crm", "1", ("phone", "13912345678"), name="张伟"))
     before = node_counts(clean_store)
-    hit = engine.resolve([RawIdentifier("phone", "13912345678")], {"name": "张伟"})
-    miss = engine.resolve([RawIdentifier("phone", "13700000000")], {})
-    unseen = engine.resolve([RawIdentifier("email", "new@qq.com")], {})
-    assert hit.one_id == first.one_id and hit.confidence > engine.rules.thresholds.link
+    hit = engine.ingestion.resolve([RawIdentifier("phone", "13912345678")], {"name": "张伟"})
+    miss = engine.ingestion.resolve([RawIdentifier("phone", "13700000000")], {})
+    unseen = engine.ingestion.resolve([RawIdentifier("email", "new@qq.com")], {})
+    assert hit.one_id == first.one_id and hit.confidence > engine.core.rules.thresholds.link
     assert miss.one_id == "" and unseen.one_id == "" and unseen.candidates == ()
     assert node_counts(clean_store) == before
 
@@ -219,7 +219,7 @@ def test_resolve_is_read_only(engine: IdentityEngine, clean_store: Neo4jStore) -
 def test_explain_between_two_people(engine: IdentityEngine) -> None:
     a = engine.ingest(rec("dms", "1", ("phone", "13912345678"), ("id_card", "11010519491231002X")))
     b = engine.ingest(rec("dms", "2", ("phone", "13912345678"), ("id_card", "130503670401001")))
-    outcome = engine.explain(b.one_id, one_id=a.one_id)
+    outcome = engine.reads.explain(b.one_id, one_id=a.one_id)
     levels = {c.name: c.level for c in outcome.score.comparisons}
     assert levels == {"phone": "agree", "id_card": "conflict"}
     assert outcome.action is Action.REVIEW and outcome.score.conflict
@@ -233,7 +233,7 @@ def test_records_without_identifiers_are_people_too(engine: IdentityEngine) -> N
                               birth_date="1990/01/02"))
     # Name and birth date agree, but without a shared identifier that is only worth a review.
     assert later.action is Action.REVIEW and later.review_task_id
-    explained = engine.explain(bare.one_id, one_id=later.one_id)
+    explained = engine.reads.explain(bare.one_id, one_id=later.one_id)
     assert {c.name: c.level for c in explained.score.comparisons} == {
         "name": "exact", "birth_date": "exact"}
 
@@ -249,7 +249,7 @@ def test_unreachable_neo4j_is_unavailable(rules: Rules) -> None:
     engine = IdentityEngine(store, rules, b"secret")
     try:
         with pytest.raises(Unavailable):
-            engine.resolve([RawIdentifier("phone", "13912345678")], {}, timeout=5)
+            engine.ingestion.resolve([RawIdentifier("phone", "13912345678")], {}, timeout=5)
         with pytest.raises(Unavailable):
             engine.ingest(rec("crm", "1", ("phone", "13912345678")), timeout=5)
     finally:
@@ -265,7 +265,7 @@ def test_romanized_name_finds_the_person_through_the_pinyin_blocking_key(
                               birth_date="1980-02-03"))
     second = engine.ingest(rec("app", "2", name="Wei Zhang", birth_date="1980-02-03"))
     assert second.action is Action.REVIEW and second.one_id != first.one_id
-    explained = engine.explain(first.one_id, one_id=second.one_id)
+    explained = engine.reads.explain(first.one_id, one_id=second.one_id)
     levels = {c.name: c.level for c in explained.score.comparisons}
     assert levels == {"name": "pinyin", "birth_date": "exact"}
     stranger = engine.ingest(rec("app", "3", name="Li Na", birth_date="1980-02-03"))

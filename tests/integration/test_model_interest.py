@@ -22,7 +22,7 @@ def lead(rid: str, phone: str, *interests: tuple[str, str], name: str = "张先�
 
 def test_vin_less_interest_is_in_the_profile_and_the_recommendations(
         engine: IdentityEngine, clean_store: Neo4jStore) -> None:
-    engine.model_statistics_seconds = 0
+    engine.recommendations.model_statistics_seconds = 0
     for n in range(2):  # two shoppers test-drove X5 and asked about GLC
         engine.ingest(lead(f"s{n}", f"1390000000{n}", ("TEST_DRIVE", "Model-X5"),
                            ("INTERESTED", "GLC"), name=f"王{n}明"))
@@ -31,7 +31,7 @@ def test_vin_less_interest_is_in_the_profile_and_the_recommendations(
     profile = engine.profile(person.one_id).profile
     assert [(v.vehicle.vin, v.vehicle.model, v.vehicle.relation) for v in profile.vehicles
             ] == [("", "Model-X5", "TEST_DRIVE")]
-    _, ranked = engine.recommend_models(person.one_id, 5)
+    _, ranked = engine.recommendations.recommend_models(person.one_id, 5)
     why = {r.item: r.explanation for r in ranked}
     assert "Model-X5" in why and "test-drove" in why["Model-X5"]
     assert "GLC" in why and "interested in Model-X5" in why["GLC"]

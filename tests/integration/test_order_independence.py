@@ -48,10 +48,10 @@ def test_three_orders_give_the_same_clusters(clean_store: Neo4jStore, trained: R
                 for d in shuffled:
                     engine.ingest(d.record)
             else:  # in batches, as BatchIngest and backfill resolve them
-                prepared = [engine.prepare(d.record) for d in shuffled]
+                prepared = [engine.ingestion.prepare(d.record) for d in shuffled]
                 size = 16 if order == 1 else 97
                 for start in range(0, len(prepared), size):
-                    engine.ingest_batch(prepared[start:start + size])
+                    engine.ingestion.ingest_batch(prepared[start:start + size])
         finally:
             engine.close()
         check_invariants(clean_store)

@@ -35,7 +35,8 @@ def sale(rid: str, phone: str, model: str, car: int, year: int, dealer: str = "D
 
 @pytest.fixture
 def world(engine: IdentityEngine, clean_store: Neo4jStore) -> dict[str, str]:
-    engine.model_statistics_seconds = 0  # read what owners buy next afresh each time
+    # Read what owners buy next afresh each time.
+    engine.recommendations.model_statistics_seconds = 0
     ids = {}
     # Owners of a Passat moved on: three to a Tiguan L, one to an X3.
     for n, nxt in enumerate(["Tiguan L", "Tiguan L", "Tiguan L", "X3"]):
@@ -73,7 +74,7 @@ def world(engine: IdentityEngine, clean_store: Neo4jStore) -> dict[str, str]:
 
 def test_next_models_come_from_owners_transitions_and_the_household(
         engine: IdentityEngine, world: dict[str, str]) -> None:
-    one_id, ranked = engine.recommend_models(world["a"], 3)
+    one_id, ranked = engine.recommendations.recommend_models(world["a"], 3)
     assert one_id == world["a"]
     models = [r.item for r in ranked]
     assert set(models[:2]) == {"Tiguan L", "X3"} and models[2] == "Magotan"
@@ -87,60 +88,61 @@ def test_next_models_come_from_owners_transitions_and_the_household(
 
 def test_referral_candidates_are_in_market_people_in_the_network(
         engine: IdentityEngine, world: dict[str, str]) -> None:
-    ranked = engine.referral_candidates(world["a"], 10)
+    ranked = engine.recommendations.referral_candidates(world["a"], 10)
     found = {r.item: r.explanation for r in ranked}
     assert set(found) == {world["b"], world["f"], world["g"]}  # not h: consent withdrawn
     assert "test-drove Magotan" in found[world["f"]]
     assert world["f"] in found[world["g"]]  # reached through the friend
     assert "media lead" in found[world["g"]]
-    only_drivers = engine.referral_candidates(
+    only_drivers = engine.recommendations.referral_candidates(
         world["a"], 10, with_tags=["lifecycle.prospect.test_drive_no_purchase"])
     assert {r.item for r in only_drivers} == {world["b"], world["f"]}
-    engine.erase_person(world["f"], actor="dpo", reason="ticket 5")
-    assert {r.item for r in engine.referral_candidates(world["a"], 10)} == {world["b"]}
+    engine.stewardship.erase_person(world["f"], actor="dpo", reason="ticket 5")
+    assert {r.item for r in engine.recommendations.referral_candidates(world["a"], 10)
+            } == {world["b"]}
 
 
 def test_similar_customers_share_the_seeds_models_and_dealers(
         engine: IdentityEngine, world: dict[str, str]) -> None:
-    ranked = engine.similar_customers([world["o0"], world["o1"]], 3)
+    ranked = engine.recommendations.similar_customers([world["o0"], world["o1"]], 3)
     assert ranked[0].item == world["o2"]  # a Tiguan L at D1, like both seeds
     assert "Tiguan L (model, like 2 of the 2 seeds)" in ranked[0].explanation
-    everyone = {r.item for r in engine.similar_customers([world["o0"]], 100)}
+    everyone = {r.item for r in engine.recommendations.similar_customers([world["o0"]], 100)}
     assert world["h"] not in everyone and world["o0"] not in everyone
 
 
 def test_bad_requests_and_withdrawn_consent(engine: IdentityEngine,
                                             world: dict[str, str]) -> None:
     with pytest.raises(InvalidInput) as bad:
-        engine.recommend_models(world["a"], 0)
+        engine.recommendations.recommend_models(world["a"], 0)
     assert bad.value.violations[0].field == "k"
     with pytest.raises(InvalidInput) as bad:
-        engine.similar_customers([world["a"], "x"], 3)
+        engine.recommendations.similar_customers([world["a"], "x"], 3)
     assert bad.value.violations[0].field == "one_ids[1]"
     with pytest.raises(InvalidInput) as bad:
-        engine.referral_candidates(world["a"], 3, without_tags=["no.such.tag"])
+        engine.recommendations.referral_candidates(world["a"], 3, without_tags=["no.such.tag"])
     assert bad.value.violations[0].field == "without_tags[0]"
     with pytest.raises(Conflict, match="withdrew marketing consent"):
-        engine.recommend_models(world["h"], 3)
+        engine.recommendations.recommend_models(world["h"], 3)
 
 
 def test_assigned_tags_filter_lookalikes_and_referrals(engine: IdentityEngine,
                                                        world: dict[str, str]) -> None:
-    engine.assign_tag("value.segment.vip", "crm-campaign", "steward", one_id=world["o3"])
-    engine.assign_tag("value.segment.vip", "crm-campaign", "steward", one_id=world["b"])
-    vip = engine.similar_customers([world["o0"], world["o1"]], 10,
-                                   with_tags=["value.segment.vip"])
+    engine.tagging.assign_tag("value.segment.vip", "crm-campaign", "steward", one_id=world["o3"])
+    engine.tagging.assign_tag("value.segment.vip", "crm-campaign", "steward", one_id=world["b"])
+    vip = engine.recommendations.similar_customers([world["o0"], world["o1"]], 10,
+                                                   with_tags=["value.segment.vip"])
     assert [r.item for r in vip] == [world["o3"], world["b"]]  # b shares dealer D1
-    rest = {r.item for r in engine.similar_customers([world["o0"], world["o1"]], 10,
-                                                     without_tags=["value.segment.vip"])}
+    rest = {r.item for r in engine.recommendations.similar_customers(
+        [world["o0"], world["o1"]], 10, without_tags=["value.segment.vip"])}
     assert world["o2"] in rest and not rest & {world["o3"], world["b"]}
     # A tag from data with an assigned one: b test-drove with no purchase but is a VIP.
-    drivers = engine.referral_candidates(
+    drivers = engine.recommendations.referral_candidates(
         world["a"], 10, with_tags=["lifecycle.prospect.test_drive_no_purchase"],
         without_tags=["value.segment.vip"])
     assert {r.item for r in drivers} == {world["f"]}
-    engine.remove_tag("value.segment.vip", one_id=world["b"])
-    assert {r.item for r in engine.referral_candidates(
+    engine.tagging.remove_tag("value.segment.vip", one_id=world["b"])
+    assert {r.item for r in engine.recommendations.referral_candidates(
         world["a"], 10, with_tags=["lifecycle.prospect.test_drive_no_purchase"],
         without_tags=["value.segment.vip"])} == {world["b"], world["f"]}
 
@@ -157,7 +159,7 @@ def test_a_prospect_gets_what_people_with_the_same_interest_bought(
                                  vehicles=(RawVehicle(vin(60), "TEST_DRIVE", model="X5",
                                                       since=day(2025), until=day(2025)),))
                              ).one_id
-    _, ranked = engine.recommend_models(prospect, 3)
+    _, ranked = engine.recommendations.recommend_models(prospect, 3)
     assert [r.item for r in ranked][:2] == ["X5", "GLC"]
     assert ranked[1].explanation == ("you test-drove X5; 2 of 3 people interested in X5 "
                                      "also considered or bought GLC")
@@ -165,17 +167,17 @@ def test_a_prospect_gets_what_people_with_the_same_interest_bought(
 
 def test_model_statistics_are_reused_then_refreshed_behind(
         engine: IdentityEngine, world: dict[str, str]) -> None:
-    engine.model_statistics_seconds = 3600
+    engine.recommendations.model_statistics_seconds = 3600
 
     def why_tiguan() -> str:
-        _, ranked = engine.recommend_models(world["a"], 3)
+        _, ranked = engine.recommendations.recommend_models(world["a"], 3)
         return next(r.explanation for r in ranked if r.item == "Tiguan L")
 
     assert "3 of 4 owners of Passat moved on to Tiguan L" in why_tiguan()
     engine.ingest(sale("o9a", "13700000009", "Passat", 70, 2015, name="王9号"))
     engine.ingest(sale("o9b", "13700000009", "Tiguan L", 71, 2021, dealer="D2", name="王9号"))
     assert "3 of 4 owners" in why_tiguan()  # reused: read less than an hour ago
-    engine.model_statistics_seconds = 1e-6  # now stale: answered, and refreshed behind
+    engine.recommendations.model_statistics_seconds = 1e-6  # now stale: answered, refreshed
     assert "3 of 4 owners" in why_tiguan()
     deadline = time.monotonic() + 20
     while "4 of 5 owners" not in why_tiguan():

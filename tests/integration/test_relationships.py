@@ -96,7 +96,7 @@ def test_an_erased_referrer_leaves_no_referral_behind(engine: IdentityEngine,
                                      (RawIdentifier("phone", "13900000009"),), {},
                                      referred_by=(RawIdentifier("phone", "13900000001"),)))
     assert relations(engine, friend.one_id) == {("REFERRED_BY", owner)}
-    engine.erase_person(owner, actor="dpo", reason="ticket 9")
+    engine.stewardship.erase_person(owner, actor="dpo", reason="ticket 9")
     assert relations(engine, friend.one_id) == set()
     assert clean_store.run_cypher(
         "MATCH (i:Identifier {value: '13900000001'}) RETURN count(i) AS n")[0]["n"] == 0

@@ -30,14 +30,14 @@ def engines(request: pytest.FixtureRequest, clean_store: Neo4jStore, rules: Rule
 
 def test_kept_apart_people_stay_apart_after_more_records_and_merges(
         engines: IdentityEngine, clean_store: Neo4jStore) -> None:
-    engine = engines
+    engine, steward = engines, engines.stewardship
     z = engine.ingest(rec("dms", "0", ("wechat_openid", "o-9", "app1"), name="王伟"))
     a = engine.ingest(rec("crm", "1", ("phone", "13912345678"), name="王伟"))
     b = engine.ingest(rec("app", "2", ("email", "wang@163.com"), ("phone", "13700000002"),
                           name="王伟"))
-    assert engine.keep_apart([a.one_id, b.one_id], "alice", "two different customers") == [
+    assert steward.keep_apart([a.one_id, b.one_id], "alice", "two different customers") == [
         (a.one_id, b.one_id)]
-    assert engine.keep_apart([b.one_id, a.one_id], "bob", "again") == []  # already decided
+    assert steward.keep_apart([b.one_id, a.one_id], "bob", "again") == []  # already decided
     bridge = engine.ingest(rec("wechat", "3", ("phone", "13912345678"),
                                ("email", "wang@163.com"), name="王伟"))
     assert bridge.action is Action.LINKED and bridge.one_id == a.one_id
@@ -60,7 +60,8 @@ def test_keeping_apart_a_merged_away_one_id_binds_its_survivor(
     c = engine.ingest(rec("crm", "3", ("phone", "13912345678"), ("email", "li@163.com")))
     assert set(c.merged_one_ids) == {b.one_id}
     d = engine.ingest(rec("dms", "4", ("wechat_openid", "o-1", "app1")))
-    assert engine.keep_apart([b.one_id, d.one_id], "alice", "kept") == [(a.one_id, d.one_id)]
+    assert engine.stewardship.keep_apart([b.one_id, d.one_id], "alice", "kept") == [
+        (a.one_id, d.one_id)]
     e = engine.ingest(rec("dms", "5", ("wechat_openid", "o-1", "app1"), ("email", "li@163.com")))
     assert e.action is Action.LINKED and not e.merged_one_ids
     check_invariants(clean_store)
@@ -71,8 +72,9 @@ def test_a_steward_merge_moves_records_redirects_and_is_recorded(
     a = engine.ingest(rec("crm", "1", ("phone", "13912345678"), name="赵敏"))
     b = engine.ingest(rec("app", "2", ("email", "zhao@163.com"), name="赵敏"))
     c = engine.ingest(rec("dms", "3", ("wechat_openid", "o-3", "app1"), name="赵敏"))
-    assert engine.merge_persons([b.one_id, a.one_id], "alice", "same customer, checked by phone"
-                                ) == (a.one_id, (b.one_id,))
+    steward = engine.stewardship
+    assert steward.merge_persons([b.one_id, a.one_id], "alice", "same customer, checked by phone"
+                                 ) == (a.one_id, (b.one_id,))
     assert active_people(clean_store) == 2
     profile = engine.profile(one_id=b.one_id)
     assert profile.profile.one_id == a.one_id and profile.redirected
@@ -80,16 +82,16 @@ def test_a_steward_merge_moves_records_redirects_and_is_recorded(
     (event,) = clean_store.run_cypher(
         "MATCH (e:MergeEvent) RETURN e.rule AS rule, e.actor AS actor, e.absorbed AS absorbed")
     assert event == {"rule": "manual", "actor": "alice", "absorbed": [b.one_id]}
-    merged = [row for row in engine.changes(0, 100) if row.change.type.value == "MERGED"]
+    merged = [row for row in engine.ingestion.changes(0, 100) if row.change.type.value == "MERGED"]
     assert [(m.change.one_id, m.change.related, m.change.actor, m.change.rule)
             for m in merged] == [(a.one_id, (b.one_id,), "alice", "manual")]
     with pytest.raises(Conflict, match="already point at one person"):
-        engine.merge_persons([a.one_id, b.one_id], "alice", "again")
-    engine.keep_apart([a.one_id, c.one_id], "bob", "different people")
+        steward.merge_persons([a.one_id, b.one_id], "alice", "again")
+    steward.keep_apart([a.one_id, c.one_id], "bob", "different people")
     with pytest.raises(Conflict, match="kept apart"):
-        engine.merge_persons([c.one_id, b.one_id], "alice", "override?")
+        steward.merge_persons([c.one_id, b.one_id], "alice", "override?")
     with pytest.raises(NotFound):
-        engine.merge_persons([a.one_id, "oid_00000000000000000000000000"], "alice", "typo")
+        steward.merge_persons([a.one_id, "oid_00000000000000000000000000"], "alice", "typo")
     # the survivor keeps linking what either side held
     assert engine.ingest(rec("web", "4", ("email", "zhao@163.com"))).one_id == a.one_id
     check_invariants(clean_store)
@@ -100,11 +102,11 @@ def test_a_steward_merge_is_a_must_link_that_a_split_respects(
     a = engine.ingest(rec("crm", "1", ("phone", "13912345678")))
     engine.ingest(rec("crm", "2", ("phone", "13912345678"), name="x"))
     b = engine.ingest(rec("app", "3", ("email", "li@163.com")))
-    engine.merge_persons([a.one_id, b.one_id], "alice", "same customer")
+    engine.stewardship.merge_persons([a.one_id, b.one_id], "alice", "same customer")
     with pytest.raises(Conflict, match=r"app\|3 and crm\|1 \(by alice\)"):
-        engine.split_person(a.one_id, ["app|3"], "bob", "undo?")
+        engine.stewardship.split_person(a.one_id, ["app|3"], "bob", "undo?")
     # keeping the tied records together, the rest may be split off
-    split = engine.split_person(a.one_id, ["crm|1", "app|3"], "bob", "not crm|2")
+    split = engine.stewardship.split_person(a.one_id, ["crm|1", "app|3"], "bob", "not crm|2")
     assert (split.one_id, split.moved) == (a.one_id, ("crm|2",))
     assert split.placements["crm|2"] != a.one_id
     check_invariants(clean_store)
@@ -124,8 +126,8 @@ def test_split_records_re_resolved_join_whom_they_match_but_never_their_old_pers
     # web|4 bridged wang and li into one person: undo by re-resolving web|3 and web|4
     merged = engine.profile(one_id=li.one_id).profile
     assert merged.one_id == wang.one_id and len(merged.records) == 5
-    split = engine.split_person(wang.one_id, ["web|3", "web|4"], "alice", "bad web records",
-                                re_resolve=True)
+    split = engine.stewardship.split_person(wang.one_id, ["web|3", "web|4"], "alice",
+                                            "bad web records", re_resolve=True)
     assert split.one_id == wang.one_id and split.moved == ("web|3", "web|4")
     placed = split.placements
     assert wang.one_id not in placed.values()

@@ -156,7 +156,7 @@ SCENARIOS = {f.__name__: f for f in (consultant_phone, household_shared_phone,
 
 def ingest(engine: IdentityEngine, records: Sequence[RawRecord], batch: bool) -> None:
     if batch:
-        engine.ingest_batch([engine.prepare(r) for r in records])
+        engine.ingestion.ingest_batch([engine.ingestion.prepare(r) for r in records])
     else:
         for record in records:
             engine.ingest(record)
@@ -208,7 +208,7 @@ def test_a_value_that_becomes_shared_takes_apart_what_it_merged(
     splits = [row.change for row in clean_store.changes_after(0, 100)
               if row.change.type.value == "SPLIT"]
     assert len(splits) == 2 and all(c.rule == "shared value" for c in splits)
-    history = engine.history(nameless.one_id)[1]
+    history = engine.reads.history(nameless.one_id)[1]
     assert any(entry.kind == "SPLIT" for entry in history)
     later = engine.ingest(rec("media", "5", phone, name="王海傑", observed=day(2024, 5, 1)))
     assert later.action.value == "NEW"  # a shared phone is no evidence, even for a namesake

@@ -40,7 +40,7 @@ def test_transfers_close_ownerships_whatever_the_arrival_order(
     records = sales()
     ids = {name: engine.ingest(records[name]).one_id for name in order}
     assert active_people(clean_store) == 3  # a car changing hands is not a reason to merge
-    history = engine.vehicle(VIN)
+    history = engine.reads.vehicle(VIN)
     assert history.owner == ids["c"]
     assert [(p.one_id, p.since, p.until) for p in history.owners] == [
         (ids["a"], day(2018), day(2021)), (ids["b"], day(2021), day(2024)),
@@ -59,10 +59,10 @@ def test_one_batch_in_every_order_gives_the_same_history(
     seen = set()
     for order in permutations("abc"):
         clean_store.run_cypher(WIPE)
-        engine.view.clear()
-        prepared = [engine.prepare(records[name]) for name in order]
-        outcomes = dict(zip(order, engine.ingest_batch(prepared), strict=True))
-        history = engine.vehicle(VIN)
+        engine.core.view.clear()
+        prepared = [engine.ingestion.prepare(records[name]) for name in order]
+        outcomes = dict(zip(order, engine.ingestion.ingest_batch(prepared), strict=True))
+        history = engine.reads.vehicle(VIN)
         names = {o.one_id: name for name, o in outcomes.items()}
         seen.add(tuple((names[p.one_id], p.since, p.until) for p in history.owners))
     assert seen == {(("a", day(2018), day(2021)), ("b", day(2021), day(2024)),
@@ -78,9 +78,9 @@ def test_the_history_follows_merges_and_forgets_erased_people(
     crm = engine.ingest(rec("crm", "1", ("phone", "13900000001"), ("email", "a@qq.com"),
                             name="张伟"))
     assert crm.one_id == a
-    assert [p.one_id for p in engine.vehicle(VIN).owners] == [a, c]
-    engine.erase_person(c, actor="dpo", reason="ticket 7")
-    history = engine.vehicle(VIN)
+    assert [p.one_id for p in engine.reads.vehicle(VIN).owners] == [a, c]
+    engine.stewardship.erase_person(c, actor="dpo", reason="ticket 7")
+    history = engine.reads.vehicle(VIN)
     assert history.owner == "" and [p.one_id for p in history.owners] == [a]
     assert history.owners[0].until == day(2024)  # the transfer happened; the buyer is gone
 
@@ -88,7 +88,7 @@ def test_the_history_follows_merges_and_forgets_erased_people(
 def test_a_bad_or_unknown_vin_is_refused(engine: IdentityEngine, clean_store: Neo4jStore
                                          ) -> None:
     with pytest.raises(InvalidInput) as bad:
-        engine.vehicle("LSVAA4182E2000002")  # check digit
+        engine.reads.vehicle("LSVAA4182E2000002")  # check digit
     assert bad.value.violations[0].field == "vin"
     with pytest.raises(NotFound):
-        engine.vehicle(" lsvaa4183e2000001 ")  # valid once normalized, but never mentioned
+        engine.reads.vehicle(" lsvaa4183e2000001 ")  # valid once normalized, but never mentioned

@@ -79,14 +79,14 @@ def data() -> list[Labeled]:
 
 def _batches(size: int) -> Callable[[IdentityEngine, list[Labeled]], None]:
     def run(engine: IdentityEngine, shuffled: list[Labeled]) -> None:
-        prepared = [engine.prepare(d.record) for d in shuffled]
+        prepared = [engine.ingestion.prepare(d.record) for d in shuffled]
         for start in range(0, len(prepared), size):
-            engine.ingest_batch(prepared[start:start + size])
+            engine.ingestion.ingest_batch(prepared[start:start + size])
     return run
 
 
 def _pipelined(engine: IdentityEngine, shuffled: list[Labeled]) -> None:
-    futures = [engine.submit(d.record) for d in shuffled]
+    futures = [engine.ingestion.submit(d.record) for d in shuffled]
     for future in futures:
         future.result()
 

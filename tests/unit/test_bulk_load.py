@@ -146,7 +146,8 @@ def test_reading_in_worker_processes_keeps_the_order_the_letters_and_the_counts(
         read = {}
         for workers in (1, 2):
             letters = tmp_path / f"dead-{workers}.jsonl"
-            [loaded] = backfill.read_files(engine, [path], letters, workers=workers)
+            [loaded] = backfill.read_files(engine.ingestion, [path], letters,
+                                                 workers=workers)
             read[workers] = (loaded, letters.read_text("utf-8"),
                              backfill.warnings_path(letters).read_text("utf-8"))
     finally:

@@ -9,17 +9,24 @@ a user would, on each path asked for:
 - transactions: `--transactional` into a fresh local Neo4j (unless IDGRAPH_NEO4J_URI is set:
   that graph should be empty).
 
-It prints a table per path: records per second end to end, the peak memory (max RSS) of the
-backfill process (with its neo4j-admin and Neo4j children on the bulk path), CPU seconds,
-and where the time went. With --evaluate it also scores the clusters against the truth.
+It prints a table per path: records per second end to end, the peak memory (max RSS: the
+largest single process among the backfill and its children, worker processes and the
+neo4j-admin and Neo4j JVMs on the bulk path), CPU seconds, and where the time went. With
+--evaluate it also scores the clusters against the truth.
+
+With --vs-splink, the same records then go through Splink 5 (DuckDB, trained as its docs
+recommend, predict + cluster: bench/splink_load.py) as its own process, and a table
+compares the two: wall time (records in to clusters out; idgraph's includes writing and
+starting the serving graph), records/s, peak RSS and the ratio.
 
     .venv/bin/python bench/backfill.py --records 100000 1000000 [--path bulk transactions]
-        [--batch 2000] [--evaluate]
+        [--batch 2000] [--workers N] [--evaluate] [--vs-splink]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import subprocess
@@ -64,7 +71,7 @@ def process_cpu(pid: int) -> float:
 
 
 def backfill(path: Path, uri: str, work: Path, batch: int, neo4j_pid: int | None,
-             bulk: dict[str, str] | None = None) -> Run:
+             bulk: dict[str, str] | None = None, workers: int | None = None) -> Run:
     """`idgraph backfill` as its own process: through transactions into the Neo4j at `uri`,
     or (`bulk`: the local Neo4j's settings) the initial load through neo4j-admin, whose
     JVMs are the backfill's children and count in its CPU and peak memory."""
@@ -79,7 +86,8 @@ def backfill(path: Path, uri: str, work: Path, batch: int, neo4j_pid: int | None
     child = subprocess.Popen(
         [PYTHON, "-m", "idgraph.cli", "backfill", str(path), "--batch", str(batch),
          "--dead-letters", str(work / "dead-letters.jsonl"),
-         *(() if bulk else ("--transactional",))],
+         *(() if bulk else ("--transactional",)),
+         *(("--workers", str(workers)) if workers else ())],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert child.stdout is not None
     out = child.stdout.read()
@@ -95,6 +103,30 @@ def backfill(path: Path, uri: str, work: Path, batch: int, neo4j_pid: int | None
     summary = next(line for line in out.splitlines() if line.startswith("read "))
     return Run("bulk import" if bulk else "transactions", rows, wall, usage.ru_maxrss / 1024,
                usage.ru_utime + usage.ru_stime, neo4j_cpu, summary, stages)
+
+
+def splink(path: Path, truth: Path | None) -> Run:
+    """bench/splink_load.py as its own process: its wall time, peak RSS and scores."""
+    started = time.perf_counter()
+    child = subprocess.Popen(
+        [PYTHON, str(ROOT / "bench" / "splink_load.py"), str(path),
+         "--threads", str(os.cpu_count() or 1), *(("--truth", str(truth)) if truth else ())],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert child.stdout is not None
+    out = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"Splink failed:\n{out}")
+    found = json.loads(out.strip().splitlines()[-1])
+    stages = {name: found[f"{name}_s"] for name in ("load", "train", "predict", "cluster")}
+    quality = (f"pairwise precision {found['pairwise_precision']:.4f} recall "
+               f"{found['pairwise_recall']:.4f} F1 {found['pairwise_f1']:.4f}; clusters "
+               f"holding more than one true person {found['impure_clusters']}"
+               if "pairwise_f1" in found else "")
+    return Run("Splink", found["records"], wall, usage.ru_maxrss / 1024,
+               usage.ru_utime + usage.ru_stime, None, f"{found['clusters']} clusters",
+               stages, quality)
 
 
 def evaluate(uri: str, truth: Path, bulk: dict[str, str] | None = None) -> str:
@@ -123,6 +155,10 @@ def main() -> None:
                         default=["bulk", "transactions"],
                         help="the initial load through neo4j-admin (a fresh local Neo4j "
                         "home), and/or today's transactional path")
+    parser.add_argument("--workers", type=int,
+                        help="resolution worker processes of the bulk path (default: cores)")
+    parser.add_argument("--vs-splink", action="store_true",
+                        help="then run Splink 5 on the same records and compare")
     parser.add_argument("--heap", default="2g", help="heap of the local Neo4j")
     parser.add_argument("--pagecache", default="1g", help="page cache of the local Neo4j")
     args = parser.parse_args()
@@ -139,11 +175,15 @@ def main() -> None:
                         "IDGRAPH_NEO4J_BOLT_PORT": str(free_port()),
                         "IDGRAPH_NEO4J_HEAP": args.heap,
                         "IDGRAPH_NEO4J_PAGECACHE": args.pagecache}
-                run = backfill(data, "", work, args.batch, None, bulk)
+                run = backfill(data, "", work, args.batch, None, bulk, args.workers)
                 if args.evaluate:
                     run.quality = evaluate("", truth, bulk)
                 runs.append(run)
                 print(f"N={n} bulk: {run.summary}", flush=True)
+            if args.vs_splink:
+                run = splink(data, truth if args.evaluate else None)
+                runs.append(run)
+                print(f"N={n} Splink: {run.summary}", flush=True)
             if "transactions" not in args.path:
                 continue
             server = None
@@ -180,6 +220,28 @@ def main() -> None:
             print(f"| {r.records:,} | {r.wall:.1f} | {r.rate:,.0f} | {r.max_rss_mb:.0f} | "
                   f"{r.cpu:.0f} | {neo} | "
                   + " | ".join(f"{r.stages.get(s, 0.0):.1f}" for s in stages) + " |")
+    theirs = [r for r in runs if r.path == "Splink"]
+    if theirs:
+        print("\nidgraph's initial load (records in, serving graph out) against Splink 5 "
+              "(records in, clusters out)\n")
+        print("| records | idgraph s | idgraph records/s | idgraph peak RSS MB | Splink s | "
+              "Splink records/s | Splink peak RSS MB | Splink s / idgraph s | Splink load / "
+              "train / predict / cluster s |")
+        print("|" + "---|" * 9)
+        ours = {r.records: r for r in runs if r.path == "bulk import"}
+        for r in theirs:
+            mine = ours.get(r.records) or next(
+                (o for o in ours.values() if abs(o.records - r.records) <= r.records // 50),
+                None)
+            phases = " / ".join(f"{r.stages[s]:.1f}" for s in ("load", "train", "predict",
+                                                               "cluster"))
+            if mine is None:
+                print(f"| {r.records:,} | - | - | - | {r.wall:.1f} | {r.rate:,.0f} | "
+                      f"{r.max_rss_mb:.0f} | - | {phases} |")
+                continue
+            print(f"| {r.records:,} | {mine.wall:.1f} | {mine.rate:,.0f} | "
+                  f"{mine.max_rss_mb:.0f} | {r.wall:.1f} | {r.rate:,.0f} | "
+                  f"{r.max_rss_mb:.0f} | {r.wall / mine.wall:.2f} | {phases} |")
     for r in runs:
         if r.quality:
             print(f"N={r.records:,} {r.path}: {r.quality}")

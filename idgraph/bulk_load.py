@@ -500,7 +500,7 @@ def plan_files(core: Core, files: Sequence[LoadedFile], out: Path,
             name=f.name, **f.state.to_properties(), updated_at=Millis(_ms(now)))
     stages.resolve += time.perf_counter() - started
     started = time.perf_counter()
-    arguments = write_csv(graph, out)
+    arguments = write_csv(graph, out, workers)
     stages.csv += time.perf_counter() - started
     return arguments, planned
 
@@ -515,15 +515,38 @@ def import_command(arguments: Sequence[str]) -> str:
 # ------------------------------------------------------------------------------ CSV
 
 
-def write_csv(graph: Graph, out: Path) -> list[str]:
+def write_csv(graph: Graph, out: Path, workers: int = 1) -> list[str]:
     """Write the graph as the importer's CSV files (one header file and one data file per
-    label and per relationship type); answer the importer's --nodes/--relationships
-    arguments."""
+    label and per relationship type), the files in `workers` forked processes when more
+    than one; answer the importer's --nodes/--relationships arguments."""
     out.mkdir(parents=True, exist_ok=True)
-    arguments = []
-    for label, nodes in sorted(graph.nodes.items()):
-        if not nodes:
-            continue
+    files: list[tuple[str, Any]] = [("nodes", label) for label, nodes in
+                                    sorted(graph.nodes.items()) if nodes]
+    files += [("edges", key) for key, edges in sorted(graph.edges.items()) if edges]
+    _GRAPH[:] = [graph]
+    try:
+        if workers > 1 and len(files) > 1:
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(min(workers, len(files)), mp_context=context) as pool:
+                # the largest files first, so that no worker is left with two big ones
+                size = {f: len(graph.nodes[f[1]] if f[0] == "nodes" else graph.edges[f[1]])
+                        for f in files}
+                futures = {f: pool.submit(_write_file, f[0], f[1], out)
+                           for f in sorted(files, key=lambda f: -size[f])}
+                return [futures[f].result() for f in files]
+        return [_write_file(what, key, out) for what, key in files]
+    finally:
+        _GRAPH.clear()
+
+
+_GRAPH: list[Graph] = []  # the graph being written, inherited by forked writers
+
+
+def _write_file(what: str, key: Any, out: Path) -> str:
+    """Write one label's nodes or one relationship type's edges; answer its argument."""
+    graph = _GRAPH[0]
+    if what == "nodes":
+        label, nodes = key, graph.nodes[key]
         columns = _columns(nodes.values())
         id_name = ID_PROPERTY.get(label)
         header = [f"{id_name}:ID({label})" if name == id_name else f"{name}:{kind}"
@@ -533,21 +556,17 @@ def write_csv(graph: Graph, out: Path) -> list[str]:
         _write(out / f"{name}_header.csv", [header])
         _write(out / f"{name}.csv", ([_cell(node.get(column)) for column, _ in columns]
                                      for node in nodes.values()))
-        arguments.append(f"--nodes={label}={out / f'{name}_header.csv'},{out / f'{name}.csv'}")
-    for (kind, start, end), edges in sorted(graph.edges.items()):
-        if not edges:
-            continue
-        columns = _columns(props for _, _, props in edges)
-        header = [f":START_ID({start})", f":END_ID({end})",
-                  *(f"{name}:{kind_}" for name, kind_ in columns)]
-        name = f"edges_{kind}_{start}_{end}"
-        _write(out / f"{name}_header.csv", [header])
-        _write(out / f"{name}.csv", ([_cell(a), _cell(b),
-                                      *(_cell(props.get(column)) for column, _ in columns)]
-                                     for a, b, props in edges))
-        arguments.append(f"--relationships={kind}={out / f'{name}_header.csv'},"
-                         f"{out / f'{name}.csv'}")
-    return arguments
+        return f"--nodes={label}={out / f'{name}_header.csv'},{out / f'{name}.csv'}"
+    (kind, start, end), edges = key, graph.edges[key]
+    columns = _columns(props for _, _, props in edges)
+    header = [f":START_ID({start})", f":END_ID({end})",
+              *(f"{name}:{kind_}" for name, kind_ in columns)]
+    name = f"edges_{kind}_{start}_{end}"
+    _write(out / f"{name}_header.csv", [header])
+    _write(out / f"{name}.csv", ([_cell(a), _cell(b),
+                                  *(_cell(props.get(column)) for column, _ in columns)]
+                                 for a, b, props in edges))
+    return f"--relationships={kind}={out / f'{name}_header.csv'},{out / f'{name}.csv'}"
 
 
 def _columns(rows: Iterable[Mapping[str, Any]]) -> list[tuple[str, str]]:

@@ -13,6 +13,7 @@ from idgraph.bulk_load import (
     Millis,
     Planned,
     _cell,
+    build_graph,
     partition,
     resolve_all,
     resolve_partitioned,
@@ -162,3 +163,20 @@ def test_reading_in_worker_processes_keeps_the_order_the_letters_and_the_counts(
     assert two.state.line == one.state.line == len(lines)
     assert dead_two == dead_one and '"line": 11' in dead_one
     assert warn_two == warn_one and '"line": 21' in warn_one
+
+
+def test_writers_in_worker_processes_write_the_files_one_process_writes(tmp_path: Path
+                                                                         ) -> None:
+    rules = load_rules()
+    records = _generated(1500, 4)
+    counter = itertools.count()
+    planned = resolve_all(records, rules, NOW, lambda: f"oid{next(counter):09d}",
+                          lambda: f"event{next(counter)}")
+    graph = build_graph(planned, rules.blocking_slots)
+    one = write_csv(graph, tmp_path / "one")
+    two = write_csv(graph, tmp_path / "two", workers=2)
+    assert [a.replace("/two/", "/one/") for a in two] == one and len(one) > 5
+    written = sorted(p.name for p in (tmp_path / "one").iterdir())
+    assert written == sorted(p.name for p in (tmp_path / "two").iterdir())
+    for name in written:
+        assert (tmp_path / "two" / name).read_bytes() == (tmp_path / "one" / name).read_bytes()

@@ -4,14 +4,21 @@ Starts `server.py` as a user would (with its own local Neo4j unless IDGRAPH_NEO4
 set), generates records with realistic overlap (several sources per person, shared phones,
 placeholders) and prints a table of throughput and latency.
 
-    .venv/bin/python bench/ingest_bench.py [--records 3000] [--clients 1 8 32]
+The client is Python threads by default. With --client ghz it is ghz (an independent Go
+load generator, as issue 17's figures were taken; installed with `go install` into
+.tools/bin on first use), which costs the shared cores far less: Ingest at each --clients,
+Resolve at 1 and 8 clients and GetProfile (by phone) at 8, each call a different record.
+
+    .venv/bin/python bench/ingest_bench.py [--records 3000] [--clients 1 8 32] [--client ghz]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
+import shutil
 import signal
 import statistics
 import subprocess
@@ -29,6 +36,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from google.protobuf.json_format import MessageToDict  # noqa: E402
 
 from idgraph.localdb import free_port  # noqa: E402
 from idgraph.v1 import identity_pb2 as pb  # noqa: E402
@@ -83,7 +92,12 @@ class Row:
     seconds: float
     latencies_ms: list[float]
 
+    fixed: tuple[float, float] | None = None  # (p50, p99) ms measured elsewhere (ghz)
+
     def cells(self) -> list[str]:
+        if self.fixed is not None:
+            return [self.name, str(self.count), f"{self.count / self.seconds:,.0f}",
+                    f"{self.fixed[0]:.1f}", f"{self.fixed[1]:.1f}"]
         lat = sorted(self.latencies_ms)
         p50 = statistics.median(lat) if lat else 0.0
         p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] if lat else 0.0
@@ -120,6 +134,65 @@ def run_clients(target: str, records: list[pb.SourceRecord], clients: int, call:
     label = "Ingest" if call == "ingest" else "Resolve"
     return Row(f"{label}, {clients} client{'s' if clients > 1 else ''}", len(records), elapsed,
                latencies)
+
+
+GHZ_VERSION = "v0.120.0"
+
+
+def ghz_binary() -> str:
+    """ghz from PATH, or built once into .tools/bin from the Go module proxy."""
+    found = shutil.which("ghz") or shutil.which("ghz", path=str(ROOT / ".tools" / "bin"))
+    if found:
+        return found
+    print(f"  installing ghz {GHZ_VERSION} (go install)", file=sys.stderr)
+    subprocess.run(["go", "install", f"github.com/bojand/ghz/cmd/ghz@{GHZ_VERSION}"],
+                   check=True, env={**os.environ, "GOBIN": str(ROOT / ".tools" / "bin")})
+    return str(ROOT / ".tools" / "bin" / "ghz")
+
+
+def run_ghz(target: str, method: str, requests: list[dict[str, object]], clients: int,
+            label: str, workdir: Path) -> Row:
+    """One phase through ghz (server reflection; each call the next request of the list)."""
+    data = workdir / f"{method}-{clients}.json"
+    data.write_text(json.dumps(requests, ensure_ascii=False), encoding="utf-8")
+    out = subprocess.run(
+        [ghz_binary(), "--insecure", "--call", f"idgraph.v1.IdentityService.{method}",
+         "--data-file", str(data), "-c", str(clients), "--connections", str(min(clients, 8)),
+         "-n", str(len(requests)), "-t", "30s", "--format", "json", "--cpus", "1", target],
+        capture_output=True, text=True, check=True).stdout
+    report = json.loads(out)
+    errors = {k: v for k, v in (report.get("statusCodeDistribution") or {}).items() if k != "OK"}
+    if errors:
+        print(f"  {label}: {errors}", file=sys.stderr)
+    latency = {int(d["percentage"]): d["latency"] / 1e6
+               for d in report.get("latencyDistribution") or []}
+    row = Row(label, report["count"], report["total"] / 1e9, [])
+    row.fixed = (latency.get(50, 0.0), latency.get(99, 0.0))
+    return row
+
+
+def ghz_phases(target: str, factory: RecordFactory, args: argparse.Namespace,
+               workdir: Path) -> list[Row]:
+    rows = []
+    ingested: list[dict[str, object]] = []
+    for clients in args.clients:
+        records = [MessageToDict(factory.record(), preserving_proto_field_name=True)
+                   for _ in range(args.records)]
+        ingested += records
+        rows.append(run_ghz(target, "Ingest", [{"record": r} for r in records], clients,
+                            f"Ingest, {clients} client{'s' if clients > 1 else ''} (ghz)",
+                            workdir))
+    probes = [MessageToDict(factory.record(), preserving_proto_field_name=True)
+              for _ in range(args.resolves)]
+    resolves = [{"identifiers": p["identifiers"], "attributes": p.get("attributes", {})}
+                for p in probes]
+    rows.append(run_ghz(target, "Resolve", resolves, 1, "Resolve, 1 client (ghz)", workdir))
+    rows.append(run_ghz(target, "Resolve", resolves, 8, "Resolve, 8 clients (ghz)", workdir))
+    phones = [{"identifier": r["identifiers"][0]}  # type: ignore[index]
+              for r in ingested[: args.resolves]]
+    rows.append(run_ghz(target, "GetProfile", phones, 8, "GetProfile, 8 clients (ghz)",
+                        workdir))
+    return rows
 
 
 def run_batch(target: str, records: list[pb.SourceRecord]) -> Row:
@@ -196,6 +269,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=5000)
     parser.add_argument("--warmup", type=float, default=150.0,
                         help="seconds of load before measuring (JIT warm-up of Neo4j)")
+    parser.add_argument("--client", choices=("python", "ghz"), default="python",
+                        help="the load generator: Python threads, or ghz (Go)")
     args = parser.parse_args()
     factory = RecordFactory(seed=7)
     with tempfile.TemporaryDirectory(prefix="idgraph-bench-") as tmp:
@@ -203,20 +278,29 @@ def main() -> None:
         try:
             warm_up(service.target, factory, args.warmup)
             rows = []
+            if args.client == "ghz":
+                rows = ghz_phases(service.target, factory, args, Path(tmp))
+                rows.append(run_batch(service.target, list(batches(factory, args.batch))))
+                args.clients = []  # done
             for clients in args.clients:
                 records = list(batches(factory, args.records))
                 rows.append(run_clients(service.target, records, clients, "ingest"))
-            probes = [factory.record() for _ in range(args.resolves)]
-            rows.append(run_clients(service.target, probes, 1, "resolve"))
-            rows.append(run_clients(service.target, probes, 8, "resolve"))
-            rows.append(run_batch(service.target, list(batches(factory, args.batch))))
+            if args.client == "python":
+                probes = [factory.record() for _ in range(args.resolves)]
+                rows.append(run_clients(service.target, probes, 1, "resolve"))
+                rows.append(run_clients(service.target, probes, 8, "resolve"))
+                rows.append(run_batch(service.target, list(batches(factory, args.batch))))
         finally:
             service.process.send_signal(signal.SIGTERM)
             service.process.wait(60)
     header = ["operation", "calls", "per second", "p50 ms", "p99 ms"]
     table = [header] + [r.cells() for r in rows]
     widths = [max(len(line[i]) for line in table) for i in range(len(header))]
-    print(f"\nidgraph ingest benchmark ({os.cpu_count()} cores, Neo4j on the same machine)")
+    from idgraph.compiled import compiled_modules
+
+    core = "compiled core" if compiled_modules() else "interpreted core"
+    print(f"\nidgraph ingest benchmark ({os.cpu_count()} cores, Neo4j and the {args.client} "
+          f"client on the same machine; {core})")
     for index, line in enumerate(table):
         print("  ".join(cell.rjust(w) if i else cell.ljust(w)
                         for i, (cell, w) in enumerate(zip(line, widths, strict=True))))

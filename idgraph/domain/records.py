@@ -12,6 +12,7 @@ import hashlib
 import itertools
 import json
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
@@ -119,7 +120,9 @@ class IdKey:
     key: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "key", KEY_SEPARATOR.join((self.type, self.scope, self.value)))
+        # interned: records that share a value share its key (a load holds millions)
+        object.__setattr__(self, "key",
+                           sys.intern(KEY_SEPARATOR.join((self.type, self.scope, self.value))))
 
     @property
     def is_blocking(self) -> bool:
@@ -242,7 +245,7 @@ def prepare_record(
         raise InvalidInput(errors.violations)
     observed = raw.observed_at or now
     return PreparedRecord(
-        source=raw.source.strip(),
+        source=sys.intern(raw.source.strip()),
         source_record_id=raw.source_record_id.strip(),
         observed_at=observed,
         identifiers=identifiers,
@@ -323,8 +326,10 @@ def _prepare_identifier(
     if value is None:
         return None
     if rule.hashed:
-        return IdKey(raw.type, scope, keyed_hash(secret, raw.type, value), hashed=True)
-    return IdKey(raw.type, scope if rule.scoped else "", value)
+        return IdKey(sys.intern(raw.type), sys.intern(scope),
+                     keyed_hash(secret, raw.type, value), hashed=True)
+    # interned: a load holds millions of keys, most of their types and scopes the same
+    return IdKey(sys.intern(raw.type), sys.intern(scope) if rule.scoped else "", value)
 
 
 def _one_per_person(
@@ -365,9 +370,9 @@ def _prepare_attributes(
             errors.drop(f"{path}[{name!r}]", f"true or false, got {value[:32]!r}",
                         f"attributes.{name}")
         elif name in BOOLEAN_ATTRIBUTES:
-            cleaned[name] = _BOOLEANS[value.strip().lower()]
-        elif value.strip():
-            cleaned[name] = value.strip()
+            cleaned[sys.intern(name)] = _BOOLEANS[value.strip().lower()]
+        elif value.strip():  # interned: cities, genders, dates and names repeat
+            cleaned[sys.intern(name)] = sys.intern(value.strip())
     return cleaned
 
 
@@ -477,7 +482,8 @@ def derive_blocking_keys(attributes: dict[str, str], rules: Rules) -> tuple[IdKe
             parts.append(blocking_value(rules.blocking_comparator(name), raw, transform)
                          if raw else "")
         if all(parts):
-            keys.append(IdKey(BLOCKING_PREFIX + "+".join(combo), "", KEY_SEPARATOR.join(parts)))
+            keys.append(IdKey(sys.intern(BLOCKING_PREFIX + "+".join(combo)), "",
+                              KEY_SEPARATOR.join(parts)))
     return tuple(keys)
 
 

@@ -257,9 +257,21 @@ class WorkingSet:
         limit = self.rules.blocking_hub_threshold
         found = [p for k in keys if len(people := self.holders.get(k.key, ())) <= limit
                  for p in people]
-        return [one_id for one_id in self._loaded(self.final(p) for p in found)
-                if one_id != person.one_id
-                and conflicting_namesake(person, self.persons[one_id], self.rules)]
+        rivals = [one_id for one_id in self._loaded(self.final(p) for p in found)
+                  if one_id != person.one_id
+                  and conflicting_namesake(person, self.persons[one_id], self.rules)]
+        # Resolving them again can only change who is who when one side holds a nameless
+        # record (whose identifiers may have pulled a named record to the wrong person);
+        # two named namesakes who differ are two people already (at a million records a
+        # common name in a city has dozens: regrouping each pair again every time one of
+        # them grows was most of the resolution time).
+        if not rivals or self._holds_nameless(person.one_id):
+            return rivals
+        return [one_id for one_id in rivals if self._holds_nameless(one_id)]
+
+    def _holds_nameless(self, one_id: str) -> bool:
+        """True when one of the person's records carries no name."""
+        return any("name" not in r.attributes for r in self._records_of_person(one_id))
 
     def _apply(self, record: PreparedRecord, resolution: Resolution) -> IngestOutcome:
         one_id = resolution.target_one_id

@@ -80,8 +80,11 @@ class Graph:
 
     def edge(self, kind: str, start: tuple[str, str], end: tuple[str, str],
              properties: dict[str, Any] | None = None) -> None:
-        self.edges[(kind, start[0], end[0])].append((start[1], end[1], properties or {}))
+        self.edges[(kind, start[0], end[0])].append(
+            (start[1], end[1], properties or _NO_PROPERTIES))
 
+
+_NO_PROPERTIES: dict[str, Any] = {}  # shared by the millions of edges without any: not mutated
 
 # The id property of each label relationships point at (the importer's ID column; labels
 # no relationship touches have none).
@@ -269,12 +272,15 @@ def build_graph(planned: Planned, block_slots: Mapping[str, int], epoch: int = 1
         cypher.LINK_MODEL_INTERESTS: _interests, cypher.LINK_RELATIONS: _relations,
         cypher.CREATE_REVIEW_TASKS: _review_tasks,
     }
-    for query, params in recorder.calls:
+    calls, recorder.calls = recorder.calls, []
+    for index, (query, params) in enumerate(calls):
         handler = handlers.get(query)
         if handler is None:
             raise ValueError("the initial load cannot write this statement: "
                              + query.strip().splitlines()[0])
+        calls[index] = ("", {})  # a statement's rows go once written into the graph
         handler(graph, params, now)
+        del params
     graph.node("WriteEpoch", "graph").update(name="graph", value=epoch,
                                              import_unfinished=True)
     return graph

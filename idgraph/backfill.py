@@ -252,9 +252,7 @@ def backfill_file(ingestion: Ingestion, path: Path, dead_letters: Path, *,
     """Load one file (JSON Lines, or CSV or Parquet with a column mapping), resuming from its
     checkpoint; answers its final state. Times without a zone are local times in ``zone``;
     dropped values go to ``warnings_path(dead_letters)``."""
-    kind = {".csv": "CSV", ".parquet": "Parquet", ".pq": "Parquet"}.get(path.suffix.lower(), "")
-    if kind and mapping is None:
-        raise ConfigError(f"{path}: {kind} needs a column mapping (--mapping)")
+    _check_format(path, mapping)
     name = str(path.resolve())
     stat = path.stat()
     stored = ingestion.core.store.read(lambda tx: tx.load_checkpoint(name))
@@ -271,12 +269,7 @@ def backfill_file(ingestion: Ingestion, path: Path, dead_letters: Path, *,
     _keep_dead_letters_before(dead_letters, name, state.line)
     _keep_dead_letters_before(warned, name, state.line)
     started = time.monotonic()
-    if mapping is not None and kind == "CSV":
-        rows = _csv_rows(path, state, mapping, zone)
-    elif mapping is not None and kind == "Parquet":
-        rows = _parquet_rows(path, state, mapping, zone)
-    else:
-        rows = _jsonl_rows(path, state, zone)
+    rows = _rows_of(path, state, mapping, zone)
     with dead_letters.open("a", encoding="utf-8") as dead, warned.open(
             "a", encoding="utf-8") as warn, _Reader(
             ingestion, rows, _Letters(name, dead, warn), batch_size,
@@ -389,6 +382,26 @@ class _Reader:
 
 
 Row = tuple[int, int, str, Callable[[], RawRecord]]  # line, offset after it, text, parse
+
+
+_FORMATS = {".csv": "CSV", ".parquet": "Parquet", ".pq": "Parquet"}  # else JSON Lines
+
+
+def _check_format(path: Path, mapping: ColumnMapping | None) -> None:
+    kind = _FORMATS.get(path.suffix.lower())
+    if kind and mapping is None:
+        raise ConfigError(f"{path}: {kind} needs a column mapping (--mapping)")
+
+
+def _rows_of(path: Path, state: FileState, mapping: ColumnMapping | None, zone: tzinfo
+             ) -> Iterator[Row]:
+    """The file's rows after the state's checkpoint, read as its suffix says."""
+    kind = _FORMATS.get(path.suffix.lower())
+    if mapping is not None and kind == "CSV":
+        return _csv_rows(path, state, mapping, zone)
+    if mapping is not None and kind == "Parquet":
+        return _parquet_rows(path, state, mapping, zone)
+    return _jsonl_rows(path, state, zone)
 
 
 def _jsonl_rows(path: Path, state: FileState, zone: tzinfo) -> Iterator[Row]:
@@ -564,19 +577,11 @@ def read_files(ingestion: Ingestion, paths: list[Path], dead_letters: Path, *,
     with dead_letters.open("w", encoding="utf-8") as dead, warnings_path(dead_letters).open(
             "w", encoding="utf-8") as warn, _Preparers(ingestion, workers) as preparers:
         for path in paths:
-            kind = {".csv": "CSV", ".parquet": "Parquet", ".pq": "Parquet"}.get(
-                path.suffix.lower(), "")
-            if kind and mapping is None:
-                raise ConfigError(f"{path}: {kind} needs a column mapping (--mapping)")
+            _check_format(path, mapping)
             name = str(path.resolve())
             stat = path.stat()
             state = FileState(stat.st_size, 0, stat.st_size, stat.st_mtime_ns, True, Counts())
-            if mapping is not None and kind == "CSV":
-                rows = _csv_rows(path, FileState(), mapping, zone)
-            elif mapping is not None and kind == "Parquet":
-                rows = _parquet_rows(path, FileState(), mapping, zone)
-            else:
-                rows = _jsonl_rows(path, FileState(), zone)
+            rows = _rows_of(path, FileState(), mapping, zone)
             counts = state.counts or Counts()
             records = []
             mark = time.perf_counter()

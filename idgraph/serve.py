@@ -15,6 +15,7 @@ from types import FrameType
 
 from idgraph.api.auth import ApiKeys
 from idgraph.api.server import Tls, build_server
+from idgraph.bulk_load import finish_import
 from idgraph.config import DEV_HMAC_SECRET, Settings
 from idgraph.domain.tags import load_tags
 from idgraph.engine import IdentityEngine
@@ -48,8 +49,6 @@ def open_store(settings: Settings, stack: ExitStack, reuse_local: bool = False) 
     store.wait_until_ready(settings.neo4j_start_timeout)
     applied = store.migrate()
     log.info("Neo4j at %s ready; migrations applied now: %s", uri, applied or "none")
-    from idgraph.bulk_load import finish_import  # (imports the engine: not at start-up)
-
     if finish_import(store):
         log.info("finished the bulk import: empty lists set")
     return store

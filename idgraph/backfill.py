@@ -17,7 +17,6 @@ import csv
 import io
 import json
 import logging
-import multiprocessing
 import queue
 import threading
 import time
@@ -44,6 +43,7 @@ from idgraph.domain.timestamps import parse_timestamp
 from idgraph.domain.working_set import IngestOutcome
 from idgraph.engine import Ingestion
 from idgraph.errors import ConfigError, InvalidInput
+from idgraph.forked import fork_pool, shared, sharing
 from idgraph.record_json import DEFAULT_ZONE, record_from_json
 from idgraph.store.neo4j_store import GraphTx
 
@@ -610,7 +610,6 @@ class _Prepared:
 
 
 _CHUNK = 2_000  # rows sent to a worker at a time
-_INGESTION: list[Ingestion] = []  # inherited by forked preparers
 
 
 def _prepare_chunk(name: str, rows: list[tuple[int, str, Callable[[], RawRecord]]]
@@ -620,7 +619,7 @@ def _prepare_chunk(name: str, rows: list[tuple[int, str, Callable[[], RawRecord]
     records = []
     for line, text, parse in rows:
         counts.read += 1
-        prepared = _prepare(_INGESTION[0], parse, text, line, letters, counts)
+        prepared = _prepare(shared("ingestion"), parse, text, line, letters, counts)
         if prepared is not None:
             records.append(prepared)
     return _Prepared(records, dead.getvalue(), warn.getvalue(), counts,
@@ -634,29 +633,25 @@ class _Preparers:
     def __init__(self, ingestion: Ingestion, workers: int) -> None:
         self._ingestion, self._workers = ingestion, max(1, workers)
         self._pool: ProcessPoolExecutor | None = None
+        self._stack = contextlib.ExitStack()
 
     def __enter__(self) -> _Preparers:
+        self._stack.enter_context(sharing(ingestion=self._ingestion))
         if self._workers > 1:
-            _INGESTION[:] = [self._ingestion]
             make_picklable()  # prepared records come back pickled
-            self._pool = ProcessPoolExecutor(
-                self._workers, mp_context=multiprocessing.get_context("fork"))
+            self._pool = self._stack.enter_context(fork_pool(self._workers))
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
-            _INGESTION.clear()
+        self._stack.close()
 
     def prepared(self, name: str, rows: Iterator[Row]) -> Iterator[_Prepared]:
         """The rows' chunks, validated, in the rows' order."""
         chunks = _chunks(rows)
         if self._pool is None:
-            _INGESTION[:] = [self._ingestion]
-            try:
-                yield from (_prepare_chunk(name, chunk) for chunk in chunks)
-            finally:
-                _INGESTION.clear()
+            yield from (_prepare_chunk(name, chunk) for chunk in chunks)
             return
         pending: deque[Future[_Prepared]] = deque()
         for chunk in chunks:

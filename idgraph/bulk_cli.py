@@ -25,6 +25,7 @@ from idgraph.backfill import (
 )
 from idgraph.bulk_load import (
     LoadStages,
+    Planned,
     collector_paused,
     import_command,
     import_database,
@@ -32,6 +33,7 @@ from idgraph.bulk_load import (
     recover_swap,
 )
 from idgraph.config import Settings
+from idgraph.engine import IdentityEngine
 from idgraph.localdb import LocalNeo4j, port_open
 from idgraph.serve import build_engine, open_store
 from idgraph.store.neo4j_store import Neo4jStore
@@ -77,17 +79,11 @@ def initial_load(settings: Settings, args: argparse.Namespace,
     stages = LoadStages()
     preparing = PrepareTime()
     unused = _store(settings, local.uri)  # not connected: the engine validates and mints
-    engine = build_engine(settings, unused)
+    csv_dir = local.home / "import"
     try:
-        with collector_paused():
-            files = read_files(engine.ingestion, list(args.files), args.dead_letters,
-                               mapping=mapping, zone=settings.zone, prepare_time=preparing,
-                               workers=args.workers)
-            csv_dir = local.home / "import"
-            shutil.rmtree(csv_dir, ignore_errors=True)
-            arguments, planned = plan_files(engine.core, files, csv_dir, stages, args.workers)
+        files, arguments, planned = _plan(build_engine(settings, unused), settings, args,
+                                          mapping, csv_dir, stages, preparing)
     finally:
-        engine.close()
         unused.close()
     mark = time.monotonic()
     import_database(local.home, settings.neo4j_lib, arguments, heap=settings.neo4j_heap)
@@ -111,17 +107,9 @@ def _remote(settings: Settings, args: argparse.Namespace,
         if _holds_records(store):
             print("idgraph: the graph holds records: loading through transactions")
             return None
-        engine = build_engine(settings, store)
-        try:
-            with collector_paused():
-                files = read_files(engine.ingestion, list(args.files), args.dead_letters,
-                                   mapping=mapping, zone=settings.zone, workers=args.workers)
-                out: Path = args.csv_dir
-                shutil.rmtree(out, ignore_errors=True)
-                arguments, planned = plan_files(engine.core, files, out.resolve(), LoadStages(),
-                                                args.workers)
-        finally:
-            engine.close()
+        out: Path = args.csv_dir
+        files, arguments, planned = _plan(build_engine(settings, store), settings, args,
+                                          mapping, out.resolve(), LoadStages(), PrepareTime())
     _summary(files, planned.plan.review_tasks, args.dead_letters, 0.0)
     print(f"The graph at {settings.neo4j_uri} is empty and remote: the CSV set for Neo4j's "
           f"bulk importer is in {out}/. On the Neo4j server, with the database stopped:\n\n"
@@ -130,6 +118,23 @@ def _remote(settings: Settings, args: argparse.Namespace,
           "creates the schema and finishes the import.\n"
           "(Or load through transactions with --transactional.)")
     return 0
+
+
+def _plan(engine: IdentityEngine, settings: Settings, args: argparse.Namespace,
+          mapping: ColumnMapping | None, out: Path, stages: LoadStages, preparing: PrepareTime
+          ) -> tuple[list[LoadedFile], list[str], Planned]:
+    """Read, validate and resolve the files and write the CSV set into `out` (emptied
+    first); the engine is closed after."""
+    try:
+        with collector_paused():
+            files = read_files(engine.ingestion, list(args.files), args.dead_letters,
+                               mapping=mapping, zone=settings.zone, prepare_time=preparing,
+                               workers=args.workers)
+            shutil.rmtree(out, ignore_errors=True)
+            arguments, planned = plan_files(engine.core, files, out, stages, args.workers)
+    finally:
+        engine.close()
+    return files, arguments, planned
 
 
 def _summary(files: Sequence[LoadedFile], tasks: Sized, dead_letters: Path,

@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import itertools
-import multiprocessing
 import os
 import shlex
 import shutil
@@ -27,7 +26,6 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -39,9 +37,16 @@ from idgraph.domain.identities import with_identity
 from idgraph.domain.oneid import format_one_id
 from idgraph.domain.records import IdKey, PreparedRecord
 from idgraph.domain.rules import MAX_BLOCKING_KEYS, Rules
-from idgraph.domain.working_set import IngestOutcome, WorkingSet, WritePlan, lookup_keys
+from idgraph.domain.working_set import (
+    IngestOutcome,
+    WorkingSet,
+    WritePlan,
+    lookup_keys,
+    new_identifier_nodes,
+)
 from idgraph.engine import Core
 from idgraph.errors import ConfigError
+from idgraph.forked import fork_pool, shared, sharing
 from idgraph.store import cypher
 from idgraph.store.neo4j_store import GraphTx, Neo4jStore
 
@@ -125,12 +130,8 @@ def resolve_all(records: Iterable[PreparedRecord], rules: Rules, now: datetime,
 
 
 def _identifier_keys(records: Sequence[PreparedRecord]) -> list[IdKey]:
-    """The identifier nodes a load of the records creates (sorted by key, as a batch)."""
-    seen: dict[str, IdKey] = {}
-    for record in records:
-        for key in record.all_keys:
-            seen.setdefault(key.key, key)
-    return [seen[k] for k in sorted(seen) if not seen[k].is_blocking]
+    """The identifier nodes a load of the records creates into an empty graph."""
+    return new_identifier_nodes({k.key: k for r in records for k in r.all_keys})
 
 
 # ------------------------------------------------------------------------------ partitions
@@ -192,13 +193,10 @@ class _PartPlan:
     outcomes: list[IngestOutcome]
 
 
-_SHARED: dict[str, Any] = {}  # the records and rules, inherited by forked workers
-
-
 def _resolve_group(group: int, positions: list[int]) -> _PartPlan:
-    records: Sequence[PreparedRecord] = _SHARED["records"]
-    rules: Rules = _SHARED["rules"]
-    now: datetime = _SHARED["now"]
+    records: Sequence[PreparedRecord] = shared("records")
+    rules: Rules = shared("rules")
+    now: datetime = shared("now")
     counter = itertools.count()
     ms = _ms(now)
 
@@ -220,17 +218,13 @@ def resolve_partitioned(records: Sequence[PreparedRecord], rules: Rules, now: da
     processes (forked: the records are not copied to them). The clusters are those of one
     view; the change feed, merge events and review tasks come group by group."""
     groups = partition(records, rules, workers)
-    _SHARED.update(records=records, rules=rules, now=now)
     make_picklable()  # the workers' plans come back pickled
-    try:
+    with sharing(records=records, rules=rules, now=now):
         if len(groups) == 1:
             results = [_resolve_group(0, groups[0])]
         else:
-            context = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(len(groups), mp_context=context) as pool:
+            with fork_pool(len(groups)) as pool:
                 results = list(pool.map(_resolve_group, range(len(groups)), groups))
-    finally:
-        _SHARED.clear()
     latest = {r.key: r for r in records}  # the version a record key was last sent in
     owners: dict[str, str] = {}
     plan = WritePlan()
@@ -529,11 +523,9 @@ def write_csv(graph: Graph, out: Path, workers: int = 1) -> list[str]:
     files: list[tuple[str, Any]] = [("nodes", label) for label, nodes in
                                     sorted(graph.nodes.items()) if nodes]
     files += [("edges", key) for key, edges in sorted(graph.edges.items()) if edges]
-    _GRAPH[:] = [graph]
-    try:
+    with sharing(graph=graph):
         if workers > 1 and len(files) > 1:
-            context = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(min(workers, len(files)), mp_context=context) as pool:
+            with fork_pool(min(workers, len(files))) as pool:
                 # the largest files first, so that no worker is left with two big ones
                 size = {f: len(graph.nodes[f[1]] if f[0] == "nodes" else graph.edges[f[1]])
                         for f in files}
@@ -541,16 +533,11 @@ def write_csv(graph: Graph, out: Path, workers: int = 1) -> list[str]:
                            for f in sorted(files, key=lambda f: -size[f])}
                 return [futures[f].result() for f in files]
         return [_write_file(what, key, out) for what, key in files]
-    finally:
-        _GRAPH.clear()
-
-
-_GRAPH: list[Graph] = []  # the graph being written, inherited by forked writers
 
 
 def _write_file(what: str, key: Any, out: Path) -> str:
     """Write one label's nodes or one relationship type's edges; answer its argument."""
-    graph = _GRAPH[0]
+    graph: Graph = shared("graph")
     if what == "nodes":
         label, nodes = key, graph.nodes[key]
         columns = _columns(nodes.values())

@@ -55,9 +55,11 @@ def check_fresh(package: Path = PACKAGE) -> None:
     """In a source checkout, raise StaleBuild when a compiled module's source changed after
     the build (the code lives in the group library; the per-module shims are rebuilt only
     when they change)."""
+    if not (package.parent / "setup.py").exists():
+        return  # an installed wheel: built once, never edited
     modules = _compiled(package)
-    if not modules or not (package.parent / "setup.py").exists():
-        return  # nothing compiled, or an installed wheel (built once, never edited)
+    if not modules:
+        return
     core = [p for name, p in _extensions(package).items() if name == "_core__mypyc"]
     built_at = max(p.stat().st_mtime for p in [*modules.values(), *core])
     for name in modules:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -128,6 +128,13 @@ def lookup_keys(keys: Sequence[IdKey], rules: Rules) -> set[str]:
         if rule.evidence and key.value not in rule.blocklist:
             lookup.add(key.key)
     return lookup
+
+
+def new_identifier_nodes(keys: Mapping[str, IdKey], known: Container[str] = ()
+                         ) -> list[IdKey]:
+    """The identifier nodes a write creates: the keys (by key) the graph does not hold yet,
+    blocking keys aside, sorted by key."""
+    return [keys[k] for k in sorted(keys) if k not in known and not keys[k].is_blocking]
 
 
 def candidate_ids(keys: Sequence[IdKey], holders: Mapping[str, Sequence[str]],

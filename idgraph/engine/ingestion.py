@@ -34,6 +34,7 @@ from idgraph.domain.working_set import (
     WritePlan,
     candidate_ids,
     lookup_keys,
+    new_identifier_nodes,
 )
 from idgraph.engine.common import ResolveOutcome, as_prepared, candidate, stored_record
 from idgraph.engine.core import Core
@@ -338,8 +339,7 @@ class Ingestion:
                       for key, (fingerprint, one_id) in read_stored.items())
         holders.update((key, list(dict.fromkeys(view.final(p) for p in people)))
                        for key, people in read_holders.items())
-        new_identifiers = [keys[k] for k in sorted(keys)
-                           if k not in holders and not keys[k].is_blocking]
+        new_identifiers = new_identifier_nodes(keys, holders)
         new_records = {r.key for r in records if r.key not in stored}
         counts = {key: len(people) for key, people in holders.items()}
         ignored = evidence_filter(tuple(keys.values()), counts, rules).ignored

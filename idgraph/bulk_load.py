@@ -509,7 +509,7 @@ def import_command(arguments: Sequence[str]) -> str:
     """The command an operator runs on the Neo4j server (database stopped)."""
     return " ".join(["neo4j-admin", "database", "import", "full", "neo4j",
                      "--overwrite-destination=true", "--array-delimiter=$'\\x1e'",
-                     "--multiline-fields=true", *(shlex.quote(a) for a in arguments)])
+                     *(shlex.quote(a) for a in arguments)])
 
 
 # ------------------------------------------------------------------------------ CSV
@@ -518,7 +518,9 @@ def import_command(arguments: Sequence[str]) -> str:
 def write_csv(graph: Graph, out: Path, workers: int = 1) -> list[str]:
     """Write the graph as the importer's CSV files (one header file and one data file per
     label and per relationship type), the files in `workers` forked processes when more
-    than one; answer the importer's --nodes/--relationships arguments."""
+    than one; answer the importer's --nodes/--relationships arguments, and the files whose
+    values hold line breaks as its --multiline-fields (none: the importer then reads every
+    file in parallel; a multiline file it must read in one thread)."""
     out.mkdir(parents=True, exist_ok=True)
     files: list[tuple[str, Any]] = [("nodes", label) for label, nodes in
                                     sorted(graph.nodes.items()) if nodes]
@@ -531,12 +533,20 @@ def write_csv(graph: Graph, out: Path, workers: int = 1) -> list[str]:
                         for f in files}
                 futures = {f: pool.submit(_write_file, f[0], f[1], out)
                            for f in sorted(files, key=lambda f: -size[f])}
-                return [futures[f].result() for f in files]
-        return [_write_file(what, key, out) for what, key in files]
+                written = [futures[f].result() for f in files]
+        else:
+            written = [_write_file(what, key, out) for what, key in files]
+    arguments = [argument for argument, _ in written]
+    multiline = [str(path) for _, path in written if path is not None]
+    if multiline:
+        arguments += ["--multiline-fields-format=v2",
+                      "--multiline-fields=" + ",".join(multiline)]
+    return arguments
 
 
-def _write_file(what: str, key: Any, out: Path) -> str:
-    """Write one label's nodes or one relationship type's edges; answer its argument."""
+def _write_file(what: str, key: Any, out: Path) -> tuple[str, Path | None]:
+    """Write one label's nodes or one relationship type's edges; answer its argument, and
+    the data file when a value in it holds a line break."""
     graph: Graph = shared("graph")
     if what == "nodes":
         label, nodes = key, graph.nodes[key]
@@ -547,19 +557,21 @@ def _write_file(what: str, key: Any, out: Path) -> str:
         # the ID column is also kept as a property (the importer does so by default)
         name = f"nodes_{label}"
         _write(out / f"{name}_header.csv", [header])
-        _write(out / f"{name}.csv", ([_cell(node.get(column)) for column, _ in columns]
-                                     for node in nodes.values()))
-        return f"--nodes={label}={out / f'{name}_header.csv'},{out / f'{name}.csv'}"
+        broken = _write(out / f"{name}.csv", ([_cell(node.get(column)) for column, _ in columns]
+                                              for node in nodes.values()))
+        return (f"--nodes={label}={out / f'{name}_header.csv'},{out / f'{name}.csv'}",
+                out / f"{name}.csv" if broken else None)
     (kind, start, end), edges = key, graph.edges[key]
     columns = _columns(props for _, _, props in edges)
     header = [f":START_ID({start})", f":END_ID({end})",
               *(f"{name}:{kind_}" for name, kind_ in columns)]
     name = f"edges_{kind}_{start}_{end}"
     _write(out / f"{name}_header.csv", [header])
-    _write(out / f"{name}.csv", ([_cell(a), _cell(b),
-                                  *(_cell(props.get(column)) for column, _ in columns)]
-                                 for a, b, props in edges))
-    return f"--relationships={kind}={out / f'{name}_header.csv'},{out / f'{name}.csv'}"
+    broken = _write(out / f"{name}.csv", ([_cell(a), _cell(b),
+                                           *(_cell(props.get(column)) for column, _ in columns)]
+                                          for a, b, props in edges))
+    return (f"--relationships={kind}={out / f'{name}_header.csv'},{out / f'{name}.csv'}",
+            out / f"{name}.csv" if broken else None)
 
 
 def _columns(rows: Iterable[Mapping[str, Any]]) -> list[tuple[str, str]]:
@@ -606,10 +618,16 @@ def _quoted(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-def _write(path: Path, rows: Iterable[Sequence[str]]) -> None:
+def _write(path: Path, rows: Iterable[Sequence[str]]) -> bool:
+    """Write the rows; True when a value holds a line break (a multiline row)."""
+    broken = False
     with path.open("w", encoding="utf-8", newline="") as sink:
         for row in rows:
-            sink.write(",".join(row) + "\n")
+            line = ",".join(row)
+            if not broken and ("\n" in line or "\r" in line):
+                broken = True
+            sink.write(line + "\n")
+    return broken
 
 
 # ------------------------------------------------------------------------------ import
@@ -637,7 +655,7 @@ def import_database(home: Path, lib: Path, arguments: Sequence[str], *,
                "-cp", f"{lib.resolve()}/*", "org.neo4j.cli.AdminTool",
                "database", "import", "full", "neo4j", "--overwrite-destination=true",
                f"--threads={threads or os.cpu_count() or 1}",
-               f"--array-delimiter={ARRAY_DELIMITER}", "--multiline-fields=true",
+               f"--array-delimiter={ARRAY_DELIMITER}",
                f"--report-file={report or home / 'logs' / 'import.report'}", *arguments]
     env = dict(os.environ, NEO4J_HOME=str(home), NEO4J_CONF=str(conf))
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)

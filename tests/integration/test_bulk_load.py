@@ -36,7 +36,8 @@ def twin_engine(store: Neo4jStore, rules: Rules) -> IdentityEngine:
 
 def prepared(engine: IdentityEngine, tmp_path: Path, n: int) -> list[PreparedRecord]:
     """Generated records (households, transfers, dirty data) in a shuffled order, so that
-    people merge and split, plus a test drive of a model and a referral."""
+    people merge and split, plus a test drive of a model, a referral and values with line
+    breaks."""
     path = tmp_path / "records.jsonl"
     generate(n, path, seed=11)
     raws = [record_from_json(json.loads(line), DEFAULT_ZONE)
@@ -46,6 +47,11 @@ def prepared(engine: IdentityEngine, tmp_path: Path, n: int) -> list[PreparedRec
     raws.append(RawRecord("app", "ref-1", NOW, (RawIdentifier("app_user_id", "77"),),
                           {"name": "李娜"}, referred_by=(RawIdentifier("phone", "13912345678"),
                                                         RawIdentifier("email", "x@qq.com"))))
+    # line breaks inside values, as spreadsheet exports hold them: the importer must read
+    # the files they are in as multiline
+    raws.append(RawRecord("dms", "row\n7", NOW,
+                          (RawIdentifier("dms_customer_id", "K9\r\nX", scope="D1"),),
+                          {"name": "王伟", "address": "上海市\n徐汇区"}))
     random.Random(3).shuffle(raws)
     found = []
     for raw in raws:

@@ -58,6 +58,20 @@ def test_headers_type_each_column_and_only_endpoints_get_an_id(tmp_path: Path) -
     assert len(arguments) == 3 and arguments[-1].startswith("--relationships=MERGED_INTO=")
 
 
+def test_only_files_with_line_breaks_are_read_as_multiline(tmp_path: Path) -> None:
+    graph = Graph()
+    graph.node("Person", "p1").update(one_id="p1")
+    graph.node("Record", "r1").update(key="r1", source_record_id="a\nb")
+    graph.node("Record", "r2").update(key="r2", source_record_id="ab")
+    graph.edge("PART_OF", ("Record", "r1"), ("Person", "p1"))
+    arguments = write_csv(graph, tmp_path)
+    assert arguments[-2:] == ["--multiline-fields-format=v2",
+                              f"--multiline-fields={tmp_path / 'nodes_Record.csv'}"]
+    assert (tmp_path / "nodes_Record.csv").read_text() == '"r1","a\nb"\n"r2","ab"\n'
+    graph.node("Record", "r1")["source_record_id"] = "a b"
+    assert not any("multiline" in a for a in write_csv(graph, tmp_path / "plain"))
+
+
 def _generated(n: int, seed: int) -> list[PreparedRecord]:
     """Generated records (households, transfers, consultants, dirty data), shuffled so
     that people merge and split."""

@@ -14,13 +14,18 @@ largest single process among the backfill and its children, worker processes and
 neo4j-admin and Neo4j JVMs on the bulk path), CPU seconds, and where the time went. With
 --evaluate it also scores the clusters against the truth.
 
+With --into N, the transactional path runs into a graph that already holds N records: N + M
+records are generated in one run (so the two parts share households, consultants and dealer
+phones as a later export would), the first N go in through the initial load, then the last
+M through `--transactional` into that graph (the issue's incremental load).
+
 With --vs-splink, the same records then go through Splink 5 (DuckDB, trained as its docs
 recommend, predict + cluster: bench/splink_load.py) as its own process, and a table
 compares the two: wall time (records in to clusters out; idgraph's includes writing and
 starting the serving graph), records/s, peak RSS and the ratio.
 
     .venv/bin/python bench/backfill.py --records 100000 1000000 [--path bulk transactions]
-        [--batch 2000] [--workers N] [--evaluate] [--vs-splink]
+        [--batch 2000] [--workers N] [--evaluate] [--vs-splink] [--into 1000000]
 """
 
 from __future__ import annotations
@@ -144,6 +149,35 @@ def evaluate(uri: str, truth: Path, bulk: dict[str, str] | None = None) -> str:
             f"{impure.group(1) if impure else '?'}")
 
 
+def into(work: Path, base: int, n: int, args: argparse.Namespace) -> Run:
+    """Load `base` records through the initial load, then time `n` more through
+    transactions into that graph."""
+    everything = work / "all.jsonl"
+    generate(base + n, everything, None, args.seed)
+    first, then = work / "base.jsonl", work / "records.jsonl"
+    with everything.open(encoding="utf-8") as rows, first.open("w", encoding="utf-8") as a, \
+            then.open("w", encoding="utf-8") as b:
+        for index, row in enumerate(rows):
+            (a if index < base else b).write(row)
+    everything.unlink()
+    home = work / "neo4j-bulk"
+    bulk = {"IDGRAPH_NEO4J_HOME": str(home), "IDGRAPH_NEO4J_BOLT_PORT": str(free_port()),
+            "IDGRAPH_NEO4J_HEAP": args.heap, "IDGRAPH_NEO4J_PAGECACHE": args.pagecache}
+    loaded = backfill(first, "", work, args.batch, None, bulk, args.workers)
+    print(f"N={base} initial load: {loaded.summary}", flush=True)
+    server = LocalNeo4j(home, ROOT / ".neo4j" / "lib", free_port(), heap=args.heap,
+                        pagecache=args.pagecache)
+    server.start(timeout=180)
+    try:
+        run = backfill(then, server.uri, work, args.batch,
+                       server.process.pid if server.process else None)
+    finally:
+        server.stop()
+    run.path = f"transactions into {base:,}"
+    print(f"N={n} into {base}: {run.summary}", flush=True)
+    return run
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, nargs="+", default=[100_000, 1_000_000])
@@ -159,6 +193,9 @@ def main() -> None:
                         help="resolution worker processes of the bulk path (default: cores)")
     parser.add_argument("--vs-splink", action="store_true",
                         help="then run Splink 5 on the same records and compare")
+    parser.add_argument("--into", type=int, default=0, metavar="N",
+                        help="the transactional path into a graph that already holds N "
+                        "records (loaded first through the initial load)")
     parser.add_argument("--heap", default="2g", help="heap of the local Neo4j")
     parser.add_argument("--pagecache", default="1g", help="page cache of the local Neo4j")
     args = parser.parse_args()
@@ -169,6 +206,9 @@ def main() -> None:
             work = Path(tmp) / f"n{n}"
             work.mkdir()
             data, truth = work / "records.jsonl", work / "truth.csv"
+            if args.into:
+                runs.append(into(work, args.into, n, args))
+                continue
             generate(n, data, truth, args.seed)
             if "bulk" in args.path:
                 bulk = {"IDGRAPH_NEO4J_HOME": str(work / "neo4j-bulk"),
@@ -206,11 +246,13 @@ def main() -> None:
             print(f"N={n} transactions: {run.summary}", flush=True)
     cores = os.cpu_count()
     print(f"\nidgraph backfill, Neo4j on the same machine ({cores} cores)")
-    for path, stages in (("bulk import", BULK_STAGES), ("transactions", STAGES)):
+    for path, stages in (("bulk import", BULK_STAGES), ("transactions", STAGES),
+                         (f"transactions into {args.into:,}", STAGES)):
         chosen = [r for r in runs if r.path == path]
         if not chosen:
             continue
-        print(f"\n{path}" + (f" (batch {args.batch})" if path == "transactions" else "")
+        print(f"\n{path}" + (f" (batch {args.batch})" if path.startswith("transactions")
+                                else "")
               + "\n")
         print("| records | wall s | records/s | peak RSS MB | backfill CPU s | Neo4j CPU s | "
               + " | ".join(f"{s} s" for s in stages) + " |")

@@ -37,6 +37,10 @@ class CandidatePerson:
     created_at: datetime
     evidence: Evidence
     apart_from: frozenset[str] = frozenset()  # OneIDs a steward decided to keep apart
+    # Whether one of its records carries no name, where known without reading its records
+    # (None: unknown). Kept only while the person's records are exactly those it was known
+    # for: a change of its records that does not say how it changes resets it.
+    nameless: bool | None = None
 
     @property
     def age_key(self) -> tuple[datetime, str]:

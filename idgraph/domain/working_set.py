@@ -154,7 +154,8 @@ def candidate_ids(keys: Sequence[IdKey], holders: Mapping[str, Sequence[str]],
 
 
 _IDENTITY_VALUES = ("birth_date", "gender")
-RecordsOf = Callable[[Sequence[str]], list[PreparedRecord]]
+# The stored records of people, by OneID (one call for all the people a step needs).
+RecordsOf = Callable[[Sequence[str]], Mapping[str, Sequence[PreparedRecord]]]
 HoldersOf = Callable[[Sequence[IdKey]], Mapping[str, Sequence[str]]]
 
 
@@ -163,8 +164,8 @@ HoldersOf = Callable[[Sequence[IdKey]], Mapping[str, Sequence[str]]]
 _JOINT_REEVALUATION = 8
 
 
-def _no_stored_records(one_ids: Sequence[str]) -> list[PreparedRecord]:
-    return []
+def _no_stored_records(one_ids: Sequence[str]) -> Mapping[str, Sequence[PreparedRecord]]:
+    return {}
 
 
 class WorkingSet:
@@ -202,6 +203,9 @@ class WorkingSet:
         self.mint_one_id, self.new_id, self.now = mint_one_id, new_id, now
         self.identities = {key: tuple(found) for key, found in (identities or {}).items()}
         self.records_of, self.reevaluate = records_of, reevaluate
+        # The stored records of each OneID read so far: the graph does not change while a
+        # batch resolves, and a common name's namesakes are checked again and again.
+        self._stored_of: dict[str, Sequence[PreparedRecord]] = {}
         self.person_of = person_of  # a stored person the batch did not load (a hub's holder)
         self.holders_of = holders_of  # the stored holders of keys the batch did not load
         self.moved: dict[str, tuple[PreparedRecord, str]] = {}  # stored records split off
@@ -272,12 +276,19 @@ class WorkingSet:
         # two named namesakes who differ are two people already (at a million records a
         # common name in a city has dozens: regrouping each pair again every time one of
         # them grows was most of the resolution time).
-        if not rivals or self._holds_nameless(person.one_id):
+        if not rivals:
+            return rivals
+        self._read_stored(o for o in (person.one_id, *rivals) if self.persons[o].nameless is None)
+        if self._holds_nameless(person.one_id):
             return rivals
         return [one_id for one_id in rivals if self._holds_nameless(one_id)]
 
     def _holds_nameless(self, one_id: str) -> bool:
-        """True when one of the person's records carries no name."""
+        """True when one of the person's records carries no name (known from loading or
+        kept up to date by this batch, else read from its records)."""
+        known = self.persons[one_id].nameless if one_id in self.persons else None
+        if known is not None:
+            return known
         return any("name" not in r.attributes for r in self._records_of_person(one_id))
 
     def _apply(self, record: PreparedRecord, resolution: Resolution) -> IngestOutcome:
@@ -286,7 +297,8 @@ class WorkingSet:
             one_id = self.mint_one_id()
             self.plan.new_persons.append(one_id)
             self.plan.changes.append(Change(ChangeType.CREATED, one_id, actor=record.actor))
-            self.persons[one_id] = CandidatePerson(one_id, self.now, Evidence(frozenset(), {}))
+            self.persons[one_id] = CandidatePerson(one_id, self.now, Evidence(frozenset(), {}),
+                                                   nameless=False)  # no records yet
         if resolution.absorbed_one_ids:
             self._merge(one_id, resolution, record)
         self._attach(record, one_id)
@@ -330,8 +342,15 @@ class WorkingSet:
 
     def _attach(self, record: PreparedRecord, one_id: str) -> None:
         person = self.persons[one_id]
-        self.persons[one_id] = _union(person, Evidence.of(record.identifiers,
-                                                          [record.attributes]))
+        before = self.stored.get(record.key)
+        grown = _union(person, Evidence.of(record.identifiers, [record.attributes]))
+        if before is None and person.nameless is not None:  # one more record
+            grown = replace(grown, nameless=person.nameless or "name" not in record.attributes)
+        elif before is not None:  # a new version of a record: where it was is unknown now
+            previous = self.persons.get(self.final(before[1]))
+            if previous is not None and previous.nameless is not None:
+                self.persons[previous.one_id] = replace(previous, nameless=None)
+        self.persons[one_id] = grown
         for key in record.all_keys:
             people = self.holders.setdefault(key.key, [])
             if one_id not in people:
@@ -379,6 +398,7 @@ class WorkingSet:
                 self.persons[p].apart_from for p in holders):
             self._regroup(holders, reason)
             return
+        self._read_stored(holders)
         for one_id in holders:
             records = self._records_of_person(one_id)
             known = {k.key for r in records for k in r.identifiers}
@@ -403,7 +423,8 @@ class WorkingSet:
         """Every record of a person now: stored ones (under its OneID or one it absorbed in
         this batch) unless this batch moved them, and this batch's."""
         one_ids = [one_id, *self._absorbed.get(one_id, ())]
-        found = {r.key: r for r in self.records_of(one_ids)
+        self._read_stored(one_ids)
+        found = {r.key: r for owner in one_ids for r in self._stored_of[owner]
                  if r.key not in self.plan.records and r.key not in self.moved}
         for owner in one_ids:
             for key in self._members.get(owner, ()):
@@ -411,6 +432,16 @@ class WorkingSet:
                 if entry is not None and self.final(entry[1]) == one_id:
                     found[key] = entry[0]
         return list(found.values())
+
+    def _read_stored(self, one_ids: Iterable[str]) -> None:
+        """Read the stored records of people (and of those they absorbed in this batch)
+        not read yet, in one call."""
+        wanted = [o for one_id in one_ids for o in (one_id, *self._absorbed.get(one_id, ()))
+                  if o not in self._stored_of]
+        if wanted:
+            found = self.records_of(list(dict.fromkeys(wanted)))
+            for one_id in wanted:
+                self._stored_of[one_id] = found.get(one_id, ())
 
     def _regroup(self, one_ids: Sequence[str], reason: str) -> None:
         """Resolve again, in the order they were observed, the records of a record's person
@@ -420,6 +451,7 @@ class WorkingSet:
         people = self._loaded(self.final(o) for o in one_ids)
         if len(people) < 2 or any(self.persons[p].apart_from for p in people):
             return
+        self._read_stored(people)
         records = {p: self._records_of_person(p) for p in people}
         everything = [r for p in people for r in records[p]]
         known = {k.key for r in everything for k in r.identifiers}
@@ -471,11 +503,14 @@ class WorkingSet:
                     self.moved[record.key] = (record, new_one_id)
                     stored_keys.append(record.key)
                 self.stored[record.key] = (record.fingerprint, new_one_id)
-            self.persons[new_one_id] = CandidatePerson(new_one_id, self.now, _evidence(part))
+            self.persons[new_one_id] = CandidatePerson(
+                new_one_id, self.now, _evidence(part),
+                nameless=any("name" not in r.attributes for r in part))
             self.split_born.add(new_one_id)
             self.plan.splits.append(SplitStep(self.new_id(), one_id, new_one_id,
                                               tuple(sorted(stored_keys)), reason))
-        self.persons[one_id] = replace(self.persons[one_id], evidence=_evidence(keep))
+        self.persons[one_id] = replace(self.persons[one_id], evidence=_evidence(keep),
+                                       nameless=None)
         self.plan.changes.append(Change(ChangeType.SPLIT, one_id, tuple(news), "idgraph",
                                         "shared value"))
         self.split_persons.add(one_id)

@@ -113,7 +113,8 @@ def assigned_tags(rows: Sequence[Mapping[str, object]]) -> list[AssignedTag]:
 def candidate(row: PersonRow) -> CandidatePerson:
     """A stored person as a candidate to compare records with."""
     return CandidatePerson(row.one_id, row.created_at,
-                           Evidence.of(row.identifiers, row.attributes), row.apart_from)
+                           Evidence.of(row.identifiers, row.attributes), row.apart_from,
+                           nameless=any("name" not in a for a in row.attributes))
 
 
 def dt(value: object) -> datetime:

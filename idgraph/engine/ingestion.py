@@ -30,13 +30,14 @@ from idgraph.domain.resolution import (
 from idgraph.domain.scoring import probability
 from idgraph.domain.working_set import (
     IngestOutcome,
+    RecordsOf,
     WorkingSet,
     WritePlan,
     candidate_ids,
     lookup_keys,
     new_identifier_nodes,
 )
-from idgraph.engine.common import ResolveOutcome, as_prepared, candidate, stored_record
+from idgraph.engine.common import ResolveOutcome, as_prepared, candidate
 from idgraph.engine.core import Core
 from idgraph.errors import InvalidInput
 from idgraph.graph_cache import BatchEffect
@@ -266,7 +267,7 @@ class Ingestion:
         self.stage_times.writes += time.perf_counter() - started
 
     @staticmethod
-    def _no_reevaluation(one_ids: Sequence[str]) -> list[PreparedRecord]:
+    def _no_reevaluation(one_ids: Sequence[str]) -> dict[str, list[PreparedRecord]]:
         """A batch planned ahead of earlier batches' commits cannot read the records of the
         people a newly shared value merged: it resolves in its own transaction instead."""
         raise StaleSnapshot
@@ -294,19 +295,17 @@ class Ingestion:
                          for key, people in read.items())
         return found
 
-    def _stored_records(self, tx: GraphTx, one_ids: Sequence[str]) -> list[PreparedRecord]:
-        """The stored records of people, as prepared records (to resolve them again)."""
-        found: list[PreparedRecord] = []
-        for one_id in one_ids:
-            raw = tx.profile(one_id)
-            if raw is not None:
-                found.extend(as_prepared(stored_record(r), "idgraph", self.core.rules)
-                             for r in raw["records"])
-        return found
+    def _stored_records(self, tx: GraphTx, one_ids: Sequence[str]
+                        ) -> dict[str, list[PreparedRecord]]:
+        """The stored records of people by OneID, as prepared records (to resolve them
+        again), in one round trip."""
+        rules = self.core.rules
+        return {one_id: [as_prepared(r, "idgraph", rules) for r in records]
+                for one_id, records in tx.stored_records(one_ids).items()}
 
     def _resolve_batch(self, tx: GraphTx, records: Sequence[PreparedRecord], now: datetime,
                        epoch: int, recheck: bool = False,
-                       records_of: Callable[[Sequence[str]], list[PreparedRecord]] | None = None
+                       records_of: RecordsOf | None = None
                        ) -> ResolvedBatch:
         """Resolve records in order against the view, reading from the graph only what the
         view lacks; what the view holds is mapped through the merges it knows of."""

@@ -732,6 +732,26 @@ RETURN p.one_id AS one_id, p.created_at AS created_at, p.updated_at AS updated_a
          AS tags
 """
 
+# The stored records of people, by OneID, to resolve them again (a namesake check, a value
+# that became shared): one round trip for all the people a step needs, times as epoch ms.
+STORED_RECORDS_OF: LiteralString = """
+UNWIND $one_ids AS one_id
+MATCH (:Person {one_id: one_id})<-[:PART_OF]-(r:Record)
+CALL (r) {
+  MATCH (r)-[:HAS_IDENTIFIER]->(i:Identifier)
+  WHERE NOT i.type STARTS WITH '_block:'
+  RETURN collect([i.type, i.scope, i.value, i.hashed]) AS identifiers
+}
+CALL (r) {
+  MATCH (r)-[m:MENTIONS]->(car:Vehicle|Model)
+  RETURN collect([car.vin, car.model, car.plate, m.relation, m.since.epochMillis,
+                  m.until.epochMillis]) AS vehicles
+}
+RETURN one_id, r.source AS source, r.source_record_id AS source_record_id,
+       r.observed_at.epochMillis AS observed_ms, r.attributes AS attributes,
+       r.fingerprint AS fingerprint, identifiers, vehicles
+"""
+
 # What relationships are read from: the identifiers the person's records name as their
 # referrer (with their holders), other people's records naming an identifier the person
 # holds, and the landlines and phones (of $types) the person shares with up to $cap others,

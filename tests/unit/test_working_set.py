@@ -121,3 +121,28 @@ def test_his_own_account_still_joins_his_test_drive_in_any_order(
     owner = _people_after(rules, [records[i] for i in order])
     assert owner["drive"] == owner["account"]
     assert owner["contract"] == owner["crm"]
+
+
+def test_what_a_batch_knows_of_nameless_records_is_what_the_records_say(rules: Rules) -> None:
+    """The namesake check answers "does this person hold a nameless record?" from what it
+    knew and kept up to date (new people, records attached, split parts) instead of reading
+    records: wherever it claims to know, the records agree, through merges, splits of
+    shared values and new versions of records."""
+    from tests.unit.test_bulk_load import _generated
+
+    records = _generated(2500, 5)
+    resent = [r for r in records[::7] if r.attributes]
+    resent = [prepare_record(RawRecord(r.source, r.source_record_id, r.observed_at, tuple(
+        RawIdentifier(k.type, k.value, k.scope) for k in r.identifiers if not k.hashed),
+        {n: v for n, v in r.attributes.items() if n != "name"}), rules, Limits(), SECRET,
+        NOW, lenient=True) for r in resent]
+    ws = working_set(rules)
+    for r in [*records, *resent]:
+        ws.ingest(r)
+    known = {one_id: p.nameless for one_id, p in ws.persons.items() if p.nameless is not None}
+    assert len(known) > len(ws.persons) // 2
+    assert any(known.values()) and not all(known.values())
+    assert ws.plan.splits and ws.plan.merges  # the paths that change a person's records
+    for one_id, nameless in known.items():
+        assert nameless == any("name" not in r.attributes
+                               for r in ws._records_of_person(one_id)), one_id

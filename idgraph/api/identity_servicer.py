@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+import queue
+import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import grpc
 from google.protobuf.message import Message
@@ -28,6 +31,11 @@ from idgraph.engine import Ingestion, Reads
 from idgraph.errors import IdGraphError, InvalidInput
 from idgraph.v1 import identity_pb2 as pb
 from idgraph.v1 import identity_pb2_grpc as pb_grpc
+
+log = logging.getLogger(__name__)
+Q = TypeVar("Q")
+T = TypeVar("T")
+A = TypeVar("A")
 
 
 class _Queued(NamedTuple):
@@ -90,13 +98,10 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
                     context: grpc.ServicerContext) -> Iterator[pb.IngestResponse]:
         # Records are validated as they arrive and queued for group commit; up to
         # batch_window are in flight, and answers leave in request order.
-        window: deque[tuple[pb.IngestRequest, Pending]] = deque()
-        for request in request_iterator:
-            window.append((request, self._submit(request, remaining(context))))
-            while len(window) >= self.batch_window:
-                yield _answer(*window.popleft())
-        while window:
-            yield _answer(*window.popleft())
+        return _windowed(request_iterator,
+                         lambda request: (request, self._submit(request, remaining(context))),
+                         lambda item: 1, lambda item: _settled(item[1]),
+                         lambda item: _answer(*item), self.batch_window)
 
     def _submit(self, request: pb.IngestRequest, timeout: float | None) -> Pending:
         try:
@@ -115,18 +120,11 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
                       context: grpc.ServicerContext) -> Iterator[pb.IngestBatchResponse]:
         # Like BatchIngest: every record of a request is validated and queued as the
         # request arrives; requests holding up to batch_window records are in flight.
-        window: deque[tuple[pb.IngestBatchRequest, list[Pending]]]
-        window, in_flight = deque(), 0
-        for request in request_iterator:
-            pending = self._submit_all(request, remaining(context))
-            window.append((request, pending))
-            in_flight += len(pending)
-            while window and in_flight >= self.batch_window:
-                answered, results = window.popleft()
-                in_flight -= len(results)
-                yield _batch_answer(answered, results)
-        while window:
-            yield _batch_answer(*window.popleft())
+        return _windowed(
+            request_iterator,
+            lambda request: (request, self._submit_all(request, remaining(context))),
+            lambda item: len(item[1]), lambda item: all(_settled(p) for p in item[1]),
+            lambda item: _batch_answer(*item), self.batch_window)
 
     def _submit_all(self, request: pb.IngestBatchRequest, timeout: float | None
                     ) -> list[Pending]:
@@ -205,6 +203,60 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
             link_threshold=rules.thresholds.link, review_threshold=rules.thresholds.review,
             reason=outcome.reason, conflict=outcome.score.conflict,
             match_probability=outcome.score.probability)
+
+
+_END = object()
+_PAUSE = 0.005  # seconds a stream waits for the next request before looking at its answers
+
+
+def _windowed(requests: Iterator[Q], submit: Callable[[Q], T], size: Callable[[T], int],
+              done: Callable[[T], bool], answer: Callable[[T], A], window: int
+              ) -> Iterator[A]:
+    """Answer a request stream in order while later requests are already queued: up to
+    `window` records in flight. The oldest request is answered once the window is full, or
+    once its records are committed while no new request is waiting, so a client that waits
+    for answers before sending more is never left waiting for a window it cannot fill, and
+    one that streams keeps the group commit fed. The requests are read in a thread of their
+    own, so that the answers need not wait for the next request."""
+    arrived: queue.SimpleQueue[Any] = queue.SimpleQueue()
+
+    def read() -> None:
+        try:
+            for request in requests:
+                arrived.put(request)
+        except Exception as error:  # the caller went away: end the stream
+            log.debug("request stream ended: %s", error)
+        finally:
+            arrived.put(_END)
+
+    threading.Thread(target=read, name="stream-reader", daemon=True).start()
+    pending: deque[T] = deque()
+    in_flight, ended = 0, False
+    while not ended or pending:
+        if not ended and in_flight < window:
+            try:
+                request = (arrived.get() if not pending else arrived.get(
+                    timeout=0 if done(pending[0]) else _PAUSE))
+            except queue.Empty:
+                request = None
+            if request is None and not done(pending[0]):
+                continue  # nothing new, the oldest not committed yet: look again
+            if request is _END:
+                ended = True
+                continue
+            if request is not None:
+                item = submit(request)
+                pending.append(item)
+                in_flight += size(item)
+                continue
+        item = pending.popleft()
+        in_flight -= size(item)
+        yield answer(item)
+
+
+def _settled(pending: Pending) -> bool:
+    """True when a queued record's outcome is known (a refused one's at once)."""
+    return not isinstance(pending, _Queued) or pending.outcome.done()
 
 
 def _batch_answer(request: pb.IngestBatchRequest, pending: list[Pending]

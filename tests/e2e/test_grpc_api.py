@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -287,3 +289,30 @@ def test_watch_changes_in_commit_order_and_resume_exactly_once(
         list(stub.WatchChanges(pb.WatchChangesRequest(after_cursor="x1"), timeout=10))
     assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert bad_request(exc.value) == ["after_cursor"]
+
+
+def test_a_client_that_waits_for_each_answer_gets_it(stub: pb_grpc.IdentityServiceStub
+                                                      ) -> None:
+    """Streams answer when the caller pauses, not only when the window fills: a client in
+    lockstep (send one, wait for its answer, send the next) is not left waiting."""
+    import queue
+
+    outgoing: queue.SimpleQueue[pb.IngestRequest | None] = queue.SimpleQueue()
+
+    def requests() -> Iterator[pb.IngestRequest]:
+        while (request := outgoing.get()) is not None:
+            yield request
+
+    answers = stub.BatchIngest(requests(), timeout=60)
+    one_ids = []
+    for i in range(3):
+        outgoing.put(pb.IngestRequest(record=record(f"step{i}", ("phone", "13912345678"))))
+        one_ids.append(next(answers).one_id)  # blocks forever if the server waits for more
+    outgoing.put(None)
+    assert list(answers) == [] and len(set(one_ids)) == 1
+    batches: queue.SimpleQueue[pb.IngestBatchRequest | None] = queue.SimpleQueue()
+    stream = stub.IngestBatches(iter(batches.get, None), timeout=60)
+    batches.put(pb.IngestBatchRequest(records=[record("b1", ("phone", "13912345678"))]))
+    assert next(stream).results[0].one_id == one_ids[0]
+    batches.put(None)
+    assert list(stream) == []

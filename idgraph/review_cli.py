@@ -12,13 +12,12 @@ import os
 import sys
 from collections.abc import Sequence
 
-import grpc
 from rich.console import Console
 from rich.table import Table
 
+from idgraph.client import Client, IdgraphError
 from idgraph.v1 import identity_pb2 as ipb
 from idgraph.v1 import steward_pb2 as pb
-from idgraph.v1 import steward_pb2_grpc as pb_grpc
 
 DIFFERS = "≠"
 
@@ -53,24 +52,15 @@ def run(args: argparse.Namespace, default_server: str, console: Console | None =
     console = console or Console(width=None if sys.stdout.isatty() else 200)
     server = args.server or default_server
     key = args.key or os.environ.get("IDGRAPH_API_KEY", "")
-    metadata = [("authorization", f"Bearer {key}")] if key else []
-    if args.ca:
-        with open(args.ca, "rb") as handle:
-            channel = grpc.secure_channel(server, grpc.ssl_channel_credentials(handle.read()))
-    else:
-        channel = grpc.insecure_channel(server)
-    with channel:
-        stub = pb_grpc.StewardServiceStub(channel)  # type: ignore[no-untyped-call]
+    with Client(server, api_key=key or None, root_certificates=args.ca, timeout=30) as client:
         try:
             if args.action == "show":
-                _show(console, stub.GetReviewTask(pb.GetReviewTaskRequest(
-                    task_id=args.task_id), metadata=metadata, timeout=30))
+                _show(console, client.get_review_task(task_id=args.task_id))
             elif args.action == "decide":
                 decision = (pb.REVIEW_DECISION_MERGE if args.merge
                             else pb.REVIEW_DECISION_KEEP_APART)
-                answer = stub.DecideReviewTask(pb.DecideReviewTaskRequest(
-                    task_id=args.task_id, decision=decision, reason=args.reason),
-                    metadata=metadata, timeout=30)
+                answer = client.decide_review_task(task_id=args.task_id, decision=decision,
+                                                   reason=args.reason)
                 if args.merge:
                     console.print(f"merged into {answer.one_id}: "
                                   + ", ".join(answer.merged_one_ids))
@@ -78,14 +68,13 @@ def run(args: argparse.Namespace, default_server: str, console: Console | None =
                     console.print(f"kept apart: {answer.task.one_id} and "
                                   + ", ".join(answer.task.candidate_one_ids))
             else:
-                _list(console, stub.ListReviewTasks(pb.ListReviewTasksRequest(
+                _list(console, client.list_review_tasks(
                     status=pb.REVIEW_STATUS_OPEN, page_size=getattr(args, "limit", 20),
                     source=getattr(args, "source", ""),
                     order=(pb.REVIEW_ORDER_LARGEST_FIRST if getattr(args, "largest_first", False)
-                           else pb.REVIEW_ORDER_OLDEST_FIRST)),
-                    metadata=metadata, timeout=30))
-        except grpc.RpcError as error:
-            console.print(f"[red]{error.code().name}[/red]: {error.details()}")
+                           else pb.REVIEW_ORDER_OLDEST_FIRST)))
+        except IdgraphError as error:
+            console.print(f"[red]{error.code.name}[/red]: {error.message}")
             return 1
     return 0
 

@@ -1,5 +1,6 @@
 # idgraph: `make run` serves gRPC over a local (or configured) Neo4j; `make test` runs every test.
-# Both install whatever is missing first: the virtualenv, the Neo4j jars, the gRPC stubs.
+# Both install whatever is missing first: the virtualenv, the Neo4j jars, the gRPC stubs, the
+# compiled core, the Node example's packages and buf.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -13,18 +14,41 @@ STUBS       := idgraph/v1/identity_pb2.py
 # The compiled resolution core (mypyc): rebuilt when any domain module changes.
 CORE_STAMP  := build/.core-compiled
 CORE_DEPS   := $(wildcard idgraph/domain/*.py) idgraph/record_json.py setup.py pyproject.toml
+# The Node client example (examples/node), run by an end-to-end test.
+NODE_STAMP  := examples/node/node_modules/.installed
+# buf (lint and breaking-change checks of proto/), pinned, built with `go install`.
+BUF_VERSION := v1.75.0
+TOOLS       := .tools/bin
+BUF         := $(TOOLS)/buf-$(BUF_VERSION)
 
-.PHONY: run test deps compile pure gen check-gen lint typecheck bench clean
+.PHONY: run test deps compile pure gen check-gen lint typecheck proto-check bench clean
 
 run: deps
 	$(BIN)/idgraph serve
 
-test: deps
+test: deps proto-check
 	$(BIN)/ruff check idgraph tests bench server.py setup.py
 	$(BIN)/mypy idgraph
 	$(BIN)/pytest
 
-deps: $(PY_STAMP) $(NEO4J_STAMP) $(STUBS) $(CORE_STAMP)
+deps: $(PY_STAMP) $(NEO4J_STAMP) $(STUBS) $(CORE_STAMP) $(NODE_STAMP)
+
+# `npm ci` installs exactly what package-lock.json pins.
+$(NODE_STAMP): examples/node/package.json examples/node/package-lock.json
+	cd examples/node && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(BUF):
+	mkdir -p $(TOOLS)
+	GOBIN=$(abspath $(TOOLS)) go install github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)
+	mv $(TOOLS)/buf $@
+
+# buf lint, and buf breaking against the previous commit (when it has a buf module).
+proto-check: $(BUF)
+	cd proto && ../$(BUF) lint
+	if git cat-file -e HEAD~1:proto/buf.yaml 2>/dev/null; then \
+	    $(BUF) breaking proto --against '.git#ref=HEAD~1,subdir=proto'; \
+	else echo "buf breaking: the previous commit has no buf module to compare with"; fi
 
 $(PY_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

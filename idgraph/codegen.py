@@ -16,19 +16,19 @@ PROTO_DIR = ROOT / "proto"
 
 
 def include_dirs() -> list[str]:
-    """Where protoc finds our protos, the well-known types and google/rpc/status.proto."""
-    import google.rpc  # from googleapis-common-protos
-
+    """Where protoc finds our protos and the google/rpc ones vendored beside them
+    (proto/), and the well-known types protoc ships (google/protobuf/timestamp.proto)."""
     grpc_tools_protos = resources.files("grpc_tools") / "_proto"
-    googleapis_root = Path(next(iter(google.rpc.__path__))).parent.parent
-    return [str(PROTO_DIR), str(grpc_tools_protos), str(googleapis_root)]
+    return [str(PROTO_DIR), str(grpc_tools_protos)]
 
 
 def generate(out: Path) -> None:
-    """Run protoc (Python, .pyi and gRPC outputs) for every proto under proto/idgraph."""
+    """Run protoc (Python, .pyi and gRPC outputs) for every proto under proto/idgraph (the
+    vendored google/rpc protos have their Python code in googleapis-common-protos)."""
     from grpc_tools import protoc
 
-    protos = sorted(str(p.relative_to(PROTO_DIR)) for p in PROTO_DIR.rglob("*.proto"))
+    protos = sorted(str(p.relative_to(PROTO_DIR))
+                    for p in (PROTO_DIR / "idgraph").rglob("*.proto"))
     args = ["protoc", *(f"-I{d}" for d in include_dirs()),
             f"--python_out={out}", f"--pyi_out={out}", f"--grpc_python_out={out}", *protos]
     if protoc.main(args) != 0:

@@ -80,6 +80,8 @@ class IdentityServiceServicer:
 
     def Ingest(self, request, context):
         """Ingest stores one source record, resolves it and answers its OneID.
+        (BatchIngest streams the same messages: one record in, one answer out.)
+        buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -91,6 +93,10 @@ class IdentityServiceServicer:
         the record stored with the rest; its answer lists what was dropped. A record
         that is structurally broken (no source, no id, nothing valid to resolve) gets
         an answer carrying its error and the stream goes on.
+        Its messages are Ingest's own (names kept since v1's first release).
+        buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
+        buf:lint:ignore RPC_REQUEST_STANDARD_NAME
+        buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -101,7 +107,9 @@ class IdentityServiceServicer:
         gRPC's per-message cost is paid once per batch, not once per record. Each
         response answers one request, with one result per record in order; invalid
         values are dropped as in BatchIngest, and a broken record gets its error in
-        its place and the others go on.
+        its place and the others go on. (Message names kept since v1's first release.)
+        buf:lint:ignore RPC_REQUEST_STANDARD_NAME
+        buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -135,7 +143,8 @@ class IdentityServiceServicer:
         erased) in commit order, starting after `after_cursor` (empty: from the
         beginning). The stream stays open and delivers changes as they commit. A
         client that stores the cursor of the last event it handled and resumes from
-        it misses nothing and sees nothing twice.
+        it misses nothing and sees nothing twice. (Each message is one ChangeEvent.)
+        buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

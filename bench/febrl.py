@@ -35,7 +35,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import grpc
 from google.protobuf import json_format
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +43,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from ingest_bench import start_service  # noqa: E402
 
+from idgraph.client import Client  # noqa: E402
 from idgraph.config import Settings  # noqa: E402
 from idgraph.domain.evaluation import evaluate  # noqa: E402
 from idgraph.domain.rules import load_rules  # noqa: E402
@@ -51,7 +51,6 @@ from idgraph.id_mapping import record_key  # noqa: E402
 from idgraph.store.neo4j_store import Neo4jStore  # noqa: E402
 from idgraph.training_io import train_to_file  # noqa: E402
 from idgraph.v1 import identity_pb2 as pb  # noqa: E402
-from idgraph.v1 import identity_pb2_grpc as pb_grpc  # noqa: E402
 
 ATTRIBUTES = ("given_name", "surname", "street_number", "address_1", "address_2", "suburb",
               "postcode", "state", "date_of_birth")
@@ -94,18 +93,15 @@ def febrl3_records(with_ssn: bool) -> tuple[list[pb.SourceRecord], dict[str, str
     return records, truth
 
 
-def _ingest(stub: pb_grpc.IdentityServiceStub, store: Neo4jStore,
-            records: list[pb.SourceRecord], chunk: int) -> float:
+def _ingest(client: Client, store: Neo4jStore, records: list[pb.SourceRecord], chunk: int
+            ) -> float:
     """Wipe the graph, stream every record through IngestBatches (`chunk` records per
-    message); answer the seconds taken."""
+    message, idgraph.client's ingest_many); answer the seconds taken."""
     store.run_cypher(WIPE)
     started = time.perf_counter()
-    requests = (pb.IngestBatchRequest(records=records[i:i + chunk])
-                for i in range(0, len(records), chunk))
-    for answer in stub.IngestBatches(requests, timeout=3600):
-        for result in answer.results:
-            if result.HasField("error"):
-                raise SystemExit(f"{result.source_record_id}: {result.error.message}")
+    for result in client.ingest_many(records, batch_size=chunk, in_flight=8, timeout=3600):
+        if result.error is not None:
+            raise SystemExit(f"{result.record.source_record_id}: {result.error}")
     return time.perf_counter() - started
 
 
@@ -136,21 +132,20 @@ def run_idgraph(with_ssn: bool, workdir: Path, orders: int, warm_up: float, chun
                        os.environ.get("IDGRAPH_NEO4J_PASSWORD", ""))
     rows, clusterings = [], []
     try:
-        with grpc.insecure_channel(service.target) as channel:
-            stub = pb_grpc.IdentityServiceStub(channel)
+        with Client(service.target) as client:
             # A OneID service runs for months: let the JVM compile Neo4j's hot paths first
             # (ingesting the same data in other orders), then measure.
             deadline, passes = time.monotonic() + warm_up, 0
             while time.monotonic() < deadline:
                 shuffled = list(records)
                 random.Random(1000 + passes).shuffle(shuffled)
-                seconds = _ingest(stub, store, shuffled, chunk)
+                seconds = _ingest(client, store, shuffled, chunk)
                 print(f"  warm-up pass {passes + 1}: {seconds:.1f} s", file=sys.stderr)
                 passes += 1
             for run in range(orders):
                 shuffled = list(records)
                 random.Random(run + 1).shuffle(shuffled)
-                link_s = _ingest(stub, store, shuffled, chunk)
+                link_s = _ingest(client, store, shuffled, chunk)
                 final = {record_key(s, r): one_id for s, r, one_id in store.mapping()}
                 clusterings.append(final)
                 result = evaluate(final, truth).pairwise

@@ -36,8 +36,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import grpc
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
@@ -45,13 +43,13 @@ sys.path.insert(0, str(ROOT / "bench"))
 from ingest_bench import Service, start_service  # noqa: E402
 
 from idgraph.api.convert import datetime_to_timestamp, vehicle_relation_to_proto  # noqa: E402
+from idgraph.client import Client  # noqa: E402
 from idgraph.domain.evaluation import evaluate  # noqa: E402
 from idgraph.domain.records import RawRecord, vehicle_relation  # noqa: E402
 from idgraph.id_mapping import record_key  # noqa: E402
 from idgraph.record_json import record_from_json  # noqa: E402
 from idgraph.store.neo4j_store import Neo4jStore  # noqa: E402
 from idgraph.v1 import identity_pb2 as pb  # noqa: E402
-from idgraph.v1 import identity_pb2_grpc as pb_grpc  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "autocdp-dev"
 ER_EVAL = ROOT.parent / "shared" / "tools" / "er_eval.py"
@@ -171,9 +169,8 @@ def run_batch_ingest(service: Service, store: Neo4jStore, data: Path, rules_name
         random.Random(order).shuffle(shuffled)
     refused, warned = set(), set()  # distinct records (re-sent lines count once)
     started = time.perf_counter()
-    with grpc.insecure_channel(service.target) as channel:
-        stub = pb_grpc.IdentityServiceStub(channel)
-        for answer in stub.BatchIngest(_requests(shuffled), timeout=3600):
+    with Client(service.target) as client:
+        for answer in client.batch_ingest(_requests(shuffled), timeout=3600):
             if answer.HasField("error"):
                 refused.add((answer.source, answer.source_record_id))
             elif answer.dropped:

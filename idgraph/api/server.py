@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass
 
@@ -31,6 +34,8 @@ from idgraph.v1 import (
     vehicle_pb2_grpc,
 )
 
+log = logging.getLogger(__name__)
+
 SERVICE_NAMES = (identity_pb2.DESCRIPTOR.services_by_name["IdentityService"].full_name,
                  steward_pb2.DESCRIPTOR.services_by_name["StewardService"].full_name,
                  vehicle_pb2.DESCRIPTOR.services_by_name["VehicleService"].full_name,
@@ -47,6 +52,8 @@ class RunningServer:
     health: health.HealthServicer
     identity: IdentityServicer
 
+    readiness: Readiness | None = None
+
     def set_serving(self, serving: bool) -> None:
         """Report SERVING or NOT_SERVING for the whole server and each service."""
         status = (health_pb2.HealthCheckResponse.SERVING if serving
@@ -56,9 +63,43 @@ class RunningServer:
 
     def stop(self, grace: float) -> None:
         """Report NOT_SERVING, drain in-flight calls for `grace` seconds, stop."""
+        if self.readiness is not None:
+            self.readiness.stop()
         self.set_serving(False)
         self.server.stop(grace).wait()
         self.identity.close()
+
+
+class Readiness:
+    """Health follows Neo4j: every `interval` seconds a probe asks whether Neo4j answers;
+    while it does not, the server and each of its services report NOT_SERVING (load
+    balancers and Kubernetes stop sending traffic), and SERVING again once it does. Every
+    service reads or writes the graph, so they go down and up together."""
+
+    def __init__(self, running: RunningServer, probe: Callable[[], bool],
+                 interval: float) -> None:
+        self.running, self.probe, self.interval = running, probe, interval
+        self.serving = True
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="readiness", daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.interval):
+            serving = self.probe()
+            if self._stop.is_set():
+                return
+            if serving != self.serving:
+                self.serving = serving
+                self.running.set_serving(serving)
+                if serving:
+                    log.info("Neo4j answers again: SERVING")
+                else:
+                    log.warning("Neo4j does not answer: NOT_SERVING until it does")
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self.interval + 5)
 
 
 @dataclass(frozen=True)
@@ -71,10 +112,12 @@ class Tls:
 
 def build_server(engine: IdentityEngine, address: str, *, workers: int = 32,
                  max_message_bytes: int = 4 * 1024 * 1024, batch_window: int = 1024,
-                 api_keys: ApiKeys | None = None, tls: Tls | None = None) -> RunningServer:
+                 api_keys: ApiKeys | None = None, tls: Tls | None = None,
+                 readiness_interval: float | None = 2.0) -> RunningServer:
     """Build and start a server on `address` (port 0 picks a free port). Without
     `api_keys` every caller is ``anonymous`` with every role; with `tls` the port speaks
-    TLS only."""
+    TLS only. Health follows Neo4j's reachability, probed every `readiness_interval`
+    seconds (None: not probed)."""
     # gRPC's own limit is a backstop; the servicer answers INVALID_ARGUMENT past the
     # configured size, so a BatchIngest stream survives one oversized row.
     options = [("grpc.max_receive_message_length", 4 * max_message_bytes),
@@ -110,4 +153,6 @@ def build_server(engine: IdentityEngine, address: str, *, workers: int = 32,
     server.start()
     running = RunningServer(server, port, health_servicer, identity)
     running.set_serving(True)
+    if readiness_interval is not None:
+        running.readiness = Readiness(running, engine.core.store.reachable, readiness_interval)
     return running

@@ -522,6 +522,7 @@ class GraphStore(Protocol):
     def write(self, work: Callable[[GraphTx], T], timeout: float | None = None) -> T: ...
     def read(self, work: Callable[[GraphTx], T], timeout: float | None = None) -> T: ...
     def changes_after(self, position: int, limit: int) -> list[ChangeRow]: ...
+    def reachable(self) -> bool: ...
 
 
 class Neo4jStore:
@@ -541,6 +542,15 @@ class Neo4jStore:
     def close(self) -> None:
         """Close the driver and its connections."""
         self.driver.close()
+
+    def reachable(self) -> bool:
+        """True when Neo4j answers a query now (no retries: a readiness probe)."""
+        try:
+            with self.driver.session(database=self.database) as session:
+                session.run("RETURN 1").consume()
+            return True
+        except (neo4j_errors.DriverError, neo4j_errors.Neo4jError, OSError):
+            return False
 
     def wait_until_ready(self, timeout: float = 60.0) -> None:
         """Poll connectivity until Neo4j answers, or raise Unavailable."""

@@ -44,6 +44,7 @@ from idgraph.domain.working_set import IngestOutcome
 from idgraph.engine import Ingestion
 from idgraph.errors import ConfigError, InvalidInput
 from idgraph.forked import fork_pool, shared, sharing
+from idgraph.metrics import BACKFILL_ROWS
 from idgraph.record_json import DEFAULT_ZONE, record_from_json
 from idgraph.store.neo4j_store import GraphTx
 
@@ -398,10 +399,16 @@ def _rows_of(path: Path, state: FileState, mapping: ColumnMapping | None, zone: 
     """The file's rows after the state's checkpoint, read as its suffix says."""
     kind = _FORMATS.get(path.suffix.lower())
     if mapping is not None and kind == "CSV":
-        return _csv_rows(path, state, mapping, zone)
+        return _counted(_csv_rows(path, state, mapping, zone))
     if mapping is not None and kind == "Parquet":
-        return _parquet_rows(path, state, mapping, zone)
-    return _jsonl_rows(path, state, zone)
+        return _counted(_parquet_rows(path, state, mapping, zone))
+    return _counted(_jsonl_rows(path, state, zone))
+
+
+def _counted(rows: Iterator[Row]) -> Iterator[Row]:
+    for row in rows:
+        BACKFILL_ROWS.inc()
+        yield row
 
 
 def _jsonl_rows(path: Path, state: FileState, zone: tzinfo) -> Iterator[Row]:

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     # gRPC.
     grpc_addr: str = "127.0.0.1:50051"
     grpc_workers: int = Field(32, ge=1)
+    # Prometheus metrics (host:port, served at /metrics); empty: off.
+    metrics_addr: str = ""
     grpc_max_message_bytes: int = Field(4 * 1024 * 1024, ge=1024)
     shutdown_grace: float = Field(5.0, ge=0)
     batch_window: int = Field(1024, ge=1,

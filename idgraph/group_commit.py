@@ -65,6 +65,10 @@ class GroupCommitter(Generic[Plan]):
         self._queue.put(_Pending(record, deadline, future))
         return future
 
+    def queued(self) -> int:
+        """Records waiting for a transaction."""
+        return self._queue.qsize()
+
     def close(self) -> None:
         """Finish what is queued, then stop the writer threads."""
         if self._closed:

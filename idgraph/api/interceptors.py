@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -11,6 +12,7 @@ from grpc_status import rpc_status
 
 from idgraph.api.status import to_status_proto
 from idgraph.errors import IdGraphError
+from idgraph.metrics import RPC_REQUESTS, RPC_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -70,4 +72,54 @@ def rewrap(handler: Any, unary: Callable[[Any], Any], stream: Callable[[Any], An
         return handler._replace(unary_stream=stream(handler.unary_stream))
     if handler.stream_stream is not None:
         return handler._replace(stream_stream=stream(handler.stream_stream))
+    return handler
+
+
+class MetricsInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
+    """Count every call by method and status code, and time it (the outermost
+    interceptor: it sees the codes the others answer)."""
+
+    def intercept_service(self, continuation: Callable[[Any], Any],
+                          handler_call_details: grpc.HandlerCallDetails) -> Any:
+        handler = continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = handler_call_details.method.rsplit("/", 1)[-1]
+        return rewrap(handler, lambda fn: _counted_unary(fn, method),
+                      lambda fn: _counted_stream(fn, method))
+
+
+def _code(context: grpc.ServicerContext, failed: bool) -> str:
+    code = getattr(context, "code", lambda: None)()  # set by abort or set_code
+    if isinstance(code, grpc.StatusCode):
+        return code.name
+    return "UNKNOWN" if failed else "OK"
+
+
+def _counted_unary(fn: Callable[[Any, grpc.ServicerContext], Any], method: str
+                   ) -> Callable[[Any, grpc.ServicerContext], Any]:
+    def handler(request: Any, context: grpc.ServicerContext) -> Any:
+        started, failed = time.perf_counter(), True
+        try:
+            answer = fn(request, context)
+            failed = False
+            return answer
+        finally:
+            RPC_SECONDS.labels(method).observe(time.perf_counter() - started)
+            RPC_REQUESTS.labels(method, _code(context, failed)).inc()
+
+    return handler
+
+
+def _counted_stream(fn: Callable[[Any, grpc.ServicerContext], Iterator[Any]], method: str
+                    ) -> Callable[[Any, grpc.ServicerContext], Iterator[Any]]:
+    def handler(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+        started, failed = time.perf_counter(), True
+        try:
+            yield from fn(request, context)
+            failed = False
+        finally:
+            RPC_SECONDS.labels(method).observe(time.perf_counter() - started)
+            RPC_REQUESTS.labels(method, _code(context, failed)).inc()
+
     return handler

@@ -14,7 +14,7 @@ from grpc_reflection.v1alpha import reflection
 
 from idgraph.api.auth import ApiKeys, AuthInterceptor
 from idgraph.api.identity_servicer import IdentityServicer
-from idgraph.api.interceptors import ErrorMappingInterceptor
+from idgraph.api.interceptors import ErrorMappingInterceptor, MetricsInterceptor
 from idgraph.api.recommend_servicer import RecommendationServicer
 from idgraph.api.steward_servicer import StewardServicer
 from idgraph.api.tag_servicer import TagServicer
@@ -125,7 +125,8 @@ def build_server(engine: IdentityEngine, address: str, *, workers: int = 32,
                ("grpc.so_reuseport", 0)]
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers,
                                                     thread_name_prefix="grpc"),
-                         interceptors=[ErrorMappingInterceptor(), AuthInterceptor(api_keys)],
+                         interceptors=[MetricsInterceptor(), ErrorMappingInterceptor(),
+                                       AuthInterceptor(api_keys)],
                          options=options)
     identity = IdentityServicer(engine.ingestion, engine.reads, batch_window,
                                 max_message_bytes)

@@ -42,9 +42,23 @@ from idgraph.engine.core import Core
 from idgraph.errors import InvalidInput
 from idgraph.graph_cache import BatchEffect
 from idgraph.group_commit import GroupCommitter
+from idgraph.metrics import (
+    GROUP_COMMIT_BATCH,
+    INGEST_DECISIONS,
+    RECORDS_REFUSED,
+    VALUES_DROPPED,
+    field_label,
+)
 from idgraph.store.neo4j_store import ChangeRow, GraphTx, StaleSnapshot
 
 log = logging.getLogger(__name__)
+
+
+def _count(outcomes: Sequence[IngestOutcome]) -> None:
+    """Metrics of a committed batch: its size and each record's decision."""
+    GROUP_COMMIT_BATCH.observe(len(outcomes))
+    for outcome in outcomes:
+        INGEST_DECISIONS.labels(outcome.action.value).inc()
 
 
 @dataclass
@@ -130,8 +144,16 @@ class Ingestion:
         """Validate and normalize one record without writing anything; lenient, bad
         optional values are dropped and listed in ``dropped`` instead of refused."""
         core = self.core
-        return prepare_record(raw, core.rules, core.limits, core.secret, core.clock(), prefix,
-                              actor, lenient=lenient)
+        try:
+            prepared = prepare_record(raw, core.rules, core.limits, core.secret, core.clock(),
+                                      prefix, actor, lenient=lenient)
+        except InvalidInput as error:
+            RECORDS_REFUSED.labels(field_label(error.violations[0].field)
+                                   if error.violations else "record").inc()
+            raise
+        for dropped in prepared.dropped:
+            VALUES_DROPPED.labels(dropped.kind).inc()
+        return prepared
 
     # ------------------------------------------------------------------ change feed
     def changes(self, after: int, limit: int) -> list[ChangeRow]:
@@ -161,6 +183,7 @@ class Ingestion:
                 raise
             if update_view:
                 core.view.commit(effect)
+            _count(outcomes)
             times = self.stage_times
             times.batches += 1
             times.records += len(records)
@@ -226,8 +249,14 @@ class Ingestion:
             with core.view_lock:
                 core.invalidate_view()
             raise
+        _count(outcomes)
         core.notify_commit()
         return outcomes
+
+    def queue_depth(self) -> int:
+        """Records queued for group commit and not in a transaction yet."""
+        committer = self._committer
+        return committer.queued() if committer is not None else 0
 
     def close(self) -> None:
         """Drain and stop the group-commit writers."""

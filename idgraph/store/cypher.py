@@ -880,3 +880,5 @@ RETURN r.key AS key, r.source AS source, r.source_record_id AS source_record_id,
 ORDER BY r.key
 LIMIT $limit
 """
+
+COUNT_OPEN_TASKS: LiteralString = "MATCH (t:ReviewTask {status: 'OPEN'}) RETURN count(t) AS open"

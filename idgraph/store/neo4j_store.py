@@ -27,6 +27,7 @@ from idgraph.domain.resolution import FAR_FUTURE
 from idgraph.domain.rules import MAX_BLOCKING_KEYS
 from idgraph.domain.working_set import Change, ChangeType, WritePlan
 from idgraph.errors import DeadlineExceeded, Unavailable
+from idgraph.metrics import NEO4J_TX_RETRIES, NEO4J_TX_SECONDS
 from idgraph.store import cypher
 from idgraph.store.migrations import load_migrations
 
@@ -543,6 +544,10 @@ class Neo4jStore:
         """Close the driver and its connections."""
         self.driver.close()
 
+    def open_review_tasks(self) -> int:
+        """How many review tasks are open."""
+        return int(self.run_cypher(cypher.COUNT_OPEN_TASKS)[0]["open"])
+
     def reachable(self) -> bool:
         """True when Neo4j answers a query now (no retries: a readiness probe)."""
         try:
@@ -599,23 +604,34 @@ class Neo4jStore:
         if timeout is not None and timeout <= 0:
             raise DeadlineExceeded("deadline already passed")
 
+        attempts = 0
+
         @neo4j.unit_of_work(timeout=timeout)
         def run(tx: ManagedTransaction) -> T:
+            nonlocal attempts
+            attempts += 1
             graph = GraphTx(tx)
             if write:
                 graph.epoch = graph.claim_epoch()
             return work(graph)
 
-        with _mapped_errors(), self.driver.session(database=self.database) as session:
-            for attempt in range(self.STALE_RETRIES):
-                try:
-                    if write:
-                        return session.execute_write(run)
-                    return session.execute_read(run)
-                except StaleSnapshot:
-                    log.debug("stale snapshot, attempt %d", attempt + 1)
-                    time.sleep(0.001 * (attempt + 1))
-            raise Unavailable("graph kept changing under the transaction; try again")
+        started = time.perf_counter()
+        try:
+            with _mapped_errors(), self.driver.session(database=self.database) as session:
+                for attempt in range(self.STALE_RETRIES):
+                    try:
+                        if write:
+                            return session.execute_write(run)
+                        return session.execute_read(run)
+                    except StaleSnapshot:
+                        log.debug("stale snapshot, attempt %d", attempt + 1)
+                        time.sleep(0.001 * (attempt + 1))
+                raise Unavailable("graph kept changing under the transaction; try again")
+        finally:
+            NEO4J_TX_SECONDS.labels("write" if write else "read").observe(
+                time.perf_counter() - started)
+            if attempts > 1:
+                NEO4J_TX_RETRIES.inc(attempts - 1)
 
     def changes_after(self, position: int, limit: int) -> list[ChangeRow]:
         """Up to `limit` changes after `position`, in commit order."""

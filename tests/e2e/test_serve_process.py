@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -70,8 +71,13 @@ def stop_gracefully(process: subprocess.Popen[bytes], log: Path) -> None:
 
 def test_serve_against_configured_neo4j(neo4j_uri: str, tmp_path: Path) -> None:
     log = tmp_path / "serve.log"
-    with serving({"IDGRAPH_NEO4J_URI": neo4j_uri}, log) as (process, port):
+    metrics = f"127.0.0.1:{free_port()}"
+    with serving({"IDGRAPH_NEO4J_URI": neo4j_uri, "IDGRAPH_METRICS_ADDR": metrics},
+                 log) as (process, port):
         assert ingest_one(port).one_id.startswith("oid_")
+        scraped = urllib.request.urlopen(f"http://{metrics}/metrics", timeout=10).read()
+        assert b'idgraph_rpc_requests_total{code="OK",method="Ingest"} 1.0' in scraped
+        assert b"idgraph_review_tasks_open" in scraped
         stop_gracefully(process, log)
     assert "shutting down" in log.read_text()
 

@@ -217,6 +217,13 @@ def _backfill(settings: Settings, args: argparse.Namespace) -> int:
         store = open_store(settings, stack, reuse_local=True)
         engine = build_engine(settings, store)
         stack.callback(engine.close)
+        if settings.metrics_addr:  # the backfill's own metrics (rows, decisions, Neo4j)
+            from idgraph.metrics import GraphGauges, serve_metrics
+
+            metrics = serve_metrics(settings.metrics_addr, GraphGauges(
+                store.open_review_tasks, engine.ingestion.queue_depth))
+            stack.callback(metrics.server_close)
+            stack.callback(metrics.shutdown)
         tune_gc(settings.gc_threshold)
         stack.enter_context(progress)
         for path in args.files:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from contextlib import ExitStack
@@ -11,6 +10,7 @@ from pathlib import Path
 
 from idgraph.config import Settings
 from idgraph.errors import IdGraphError
+from idgraph.logs import configure as configure_logging
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,8 +90,7 @@ def main(argv: list[str] | None = None) -> int:
                                       "side, decide (talks to a running service)"))
     args = parser.parse_args(argv)
     settings = Settings()
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level, settings.log_format)
     try:
         if args.command == "serve":
             from idgraph.serve import serve

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -73,6 +74,8 @@ class Settings(BaseSettings):
     gc_threshold: int = Field(50_000, ge=0, description="allocations between Python's "
                               "young-generation collections; 0 keeps Python's default")
     log_level: str = "INFO"
+    # "text" (default) or "json": one JSON object per line, no personal data at any level.
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("timezone")
     @classmethod

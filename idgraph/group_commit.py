@@ -22,6 +22,7 @@ from typing import Generic, TypeVar
 from idgraph.domain.records import PreparedRecord
 from idgraph.domain.working_set import IngestOutcome
 from idgraph.errors import DeadlineExceeded, Unavailable
+from idgraph.logs import failed_fields
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ class GroupCommitter(Generic[Plan]):
             try:
                 planned = plan_batch([p.record for p in live], self._timeout(live))
             except Exception as error:
-                log.info("planning a batch of %d failed (%s)", len(live), error)
+                log.info("planning a batch of %d failed (%s)", len(live), failed_fields(error))
                 planned = None
             if planned is None:
                 # Not plannable ahead (the view does not know the graph): once every batch
@@ -133,7 +134,7 @@ class GroupCommitter(Generic[Plan]):
                 outcomes = commit_planned(planned, self._timeout(live))
             except Exception as error:
                 log.info("planned batch of %d failed (%s); committing it again", len(live),
-                         error)
+                         failed_fields(error))
                 self._commit(live)
             else:
                 for pending, outcome in zip(live, outcomes, strict=True):
@@ -168,7 +169,8 @@ class GroupCommitter(Generic[Plan]):
             if len(live) == 1:
                 live[0].future.set_exception(error)
                 return
-            log.info("batch of %d failed (%s); retrying record by record", len(live), error)
+            log.info("batch of %d failed (%s); retrying record by record", len(live),
+                     failed_fields(error))
             for pending in live:
                 self._commit([pending])
             return

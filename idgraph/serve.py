@@ -125,7 +125,8 @@ def serve(settings: Settings) -> int:
         tune_gc(settings.gc_threshold)
         host = settings.grpc_addr.rsplit(":", 1)[0]
         log.info("idgraph serving gRPC on %s:%d", host, running.port)
-        print(f"idgraph serving gRPC on {host}:{running.port}", flush=True)
+        if settings.log_format == "text":  # json: the log line above says it
+            print(f"idgraph serving gRPC on {host}:{running.port}", flush=True)
         stop.wait()
         running.stop(settings.shutdown_grace)
     log.info("stopped")

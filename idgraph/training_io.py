@@ -13,6 +13,7 @@ from idgraph.config import Settings
 from idgraph.domain.records import prepare_record
 from idgraph.domain.rules import Rules
 from idgraph.errors import InvalidInput
+from idgraph.logs import failed_fields
 from idgraph.record_json import record_from_json
 from idgraph.training import TrainingRecord, TrainingReport, train, training_record
 
@@ -38,7 +39,7 @@ def read_training_records(paths: Iterable[Path], rules: Rules, settings: Setting
                                               lenient=True)
                 except (ValueError, InvalidInput) as exc:
                     rejected += 1
-                    log.warning("%s:%d skipped: %s", path, number, exc)
+                    log.warning("%s:%d skipped: %s", path, number, failed_fields(exc))
                     continue
                 dropped.update(d.kind for d in prepared.dropped)
                 records.append(training_record(prepared, rules))

@@ -29,6 +29,7 @@ from idgraph.domain.records import DroppedValue, RawRecord
 from idgraph.domain.working_set import IngestOutcome
 from idgraph.engine import Ingestion, Reads
 from idgraph.errors import IdGraphError, InvalidInput
+from idgraph.logs import failed_fields
 from idgraph.v1 import identity_pb2 as pb
 from idgraph.v1 import identity_pb2_grpc as pb_grpc
 
@@ -225,7 +226,7 @@ def _windowed(requests: Iterator[Q], submit: Callable[[Q], T], size: Callable[[T
             for request in requests:
                 arrived.put(request)
         except Exception as error:  # the caller went away: end the stream
-            log.debug("request stream ended: %s", error)
+            log.debug("request stream ended: %s", failed_fields(error))
         finally:
             arrived.put(_END)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -12,15 +13,24 @@ from grpc_status import rpc_status
 
 from idgraph.api.status import to_status_proto
 from idgraph.errors import IdGraphError
+from idgraph.logs import CALL_METHOD, failed_fields
 from idgraph.metrics import RPC_REQUESTS, RPC_SECONDS
 
 log = logging.getLogger(__name__)
 
 
+def _where(error: BaseException) -> str:
+    """file:line of the frames an error went through, innermost last."""
+    frames = traceback.extract_tb(error.__traceback__)
+    return " < ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}" for f in reversed(frames))
+
+
 def _abort(context: grpc.ServicerContext, error: Exception, method: str) -> None:
     if isinstance(error, IdGraphError):
         context.abort_with_status(rpc_status.to_status(to_status_proto(error)))
-    log.exception("unexpected error in %s", method)
+    # the type and where it was raised, not the message or locals (values may be in them)
+    log.error("unexpected error in %s: %s", method, failed_fields(error),
+              extra={"where": _where(error)})
     context.abort(grpc.StatusCode.INTERNAL, f"internal error: {type(error).__name__}")
 
 
@@ -89,6 +99,12 @@ class MetricsInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
                       lambda fn: _counted_stream(fn, method))
 
 
+def _answered(method: str, code: str, seconds: float) -> None:
+    RPC_SECONDS.labels(method).observe(seconds)
+    RPC_REQUESTS.labels(method, code).inc()
+    log.debug("%s answered %s in %.1f ms", method, code, seconds * 1000)
+
+
 def _code(context: grpc.ServicerContext, failed: bool) -> str:
     code = getattr(context, "code", lambda: None)()  # set by abort or set_code
     if isinstance(code, grpc.StatusCode):
@@ -100,13 +116,14 @@ def _counted_unary(fn: Callable[[Any, grpc.ServicerContext], Any], method: str
                    ) -> Callable[[Any, grpc.ServicerContext], Any]:
     def handler(request: Any, context: grpc.ServicerContext) -> Any:
         started, failed = time.perf_counter(), True
+        token = CALL_METHOD.set(method)
         try:
             answer = fn(request, context)
             failed = False
             return answer
         finally:
-            RPC_SECONDS.labels(method).observe(time.perf_counter() - started)
-            RPC_REQUESTS.labels(method, _code(context, failed)).inc()
+            _answered(method, _code(context, failed), time.perf_counter() - started)
+            CALL_METHOD.reset(token)
 
     return handler
 
@@ -115,11 +132,11 @@ def _counted_stream(fn: Callable[[Any, grpc.ServicerContext], Iterator[Any]], me
                     ) -> Callable[[Any, grpc.ServicerContext], Iterator[Any]]:
     def handler(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
         started, failed = time.perf_counter(), True
+        CALL_METHOD.set(method)  # this generator's thread serves only this call meanwhile
         try:
             yield from fn(request, context)
             failed = False
         finally:
-            RPC_SECONDS.labels(method).observe(time.perf_counter() - started)
-            RPC_REQUESTS.labels(method, _code(context, failed)).inc()
+            _answered(method, _code(context, failed), time.perf_counter() - started)
 
     return handler

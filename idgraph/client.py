@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, overload
 
 import grpc
 from google.protobuf.message import Message
@@ -210,6 +210,44 @@ def _record_error(response: identity.IngestResponse) -> IdgraphError | None:
                                            violations_of(response.error), "IngestBatches")
 
 
+Q = TypeVar("Q", bound=Message)
+Q_in = TypeVar("Q_in", bound=Message, contravariant=True)
+R_out = TypeVar("R_out", bound=Message, covariant=True)
+
+
+class _Call(Protocol[Q_in, R_out]):
+    def __call__(self, request: Q_in | None = None, /, *, timeout: float | None = None,
+                 **fields: Any) -> R_out: ...
+
+
+class _Rpc(Generic[Q, R]):
+    """A unary RPC as a Client method: the request message or its fields as keywords, the
+    client's deadline unless `timeout`, retries of UNAVAILABLE when `retry` (safe to
+    repeat), the typed answer."""
+
+    def __init__(self, stub: str, method: str, request: type[Q], answer: type[R],
+                 retry: bool, doc: str = "") -> None:
+        self.stub, self.method, self.request, self.answer = stub, method, request, answer
+        self.retry, self.__doc__ = retry, doc or f"{method} (see its .proto)."
+
+    @overload
+    def __get__(self, client: None, owner: type[Any]) -> _Rpc[Q, R]: ...
+    @overload
+    def __get__(self, client: Client, owner: type[Any]) -> _Call[Q, R]: ...
+    def __get__(self, client: Client | None, owner: type[Any]) -> _Rpc[Q, R] | _Call[Q, R]:
+        if client is None:
+            return self
+        rpc = getattr(getattr(client, self.stub), self.method)
+
+        def call(request: Q | None = None, /, *, timeout: float | None = None,
+                 **fields: Any) -> R:
+            return client._unary(rpc, self.method, client._request(self.request, request, fields),
+                                 timeout, self.retry, self.answer)
+
+        call.__doc__ = self.__doc__
+        return call
+
+
 # ------------------------------------------------------------------------------ client
 
 
@@ -379,28 +417,6 @@ class Client:
                     attempt.over = True
                 answers.cancel()  # the caller stopped early, or the stream broke
 
-    def resolve(self, request: identity.ResolveRequest | None = None, /, *,
-                timeout: float | None = None, **fields: Any) -> identity.ResolveResponse:
-        """Which OneID would these identifiers and attributes join? (read-only)"""
-        return self._unary(self.identity.Resolve, "Resolve",
-                           self._request(identity.ResolveRequest, request, fields), timeout, True,
-                           identity.ResolveResponse)
-
-    def get_profile(self, request: identity.GetProfileRequest | None = None, /, *,
-                    timeout: float | None = None, **fields: Any) -> identity.GetProfileResponse:
-        """The customer-360 profile behind a OneID (or an identifier)."""
-        return self._unary(self.identity.GetProfile, "GetProfile",
-                           self._request(identity.GetProfileRequest, request, fields),
-                           timeout, True,
-                           identity.GetProfileResponse)
-
-    def explain(self, request: identity.ExplainRequest | None = None, /, *,
-                timeout: float | None = None, **fields: Any) -> identity.ExplainResponse:
-        """Which comparisons fired between a record (or OneID) and another OneID."""
-        return self._unary(self.identity.Explain, "Explain",
-                           self._request(identity.ExplainRequest, request, fields), timeout, True,
-                           identity.ExplainResponse)
-
     def watch_changes(self, after_cursor: str = "", *, resume: bool = True
                       ) -> Iterator[identity.ChangeEvent]:
         """The change feed from `after_cursor`, as long as you iterate. With `resume`, a
@@ -423,116 +439,45 @@ class Client:
                 self._wait(failures)
                 failures += 1
 
-    # ---------------------------------------------------------------- StewardService
-    def list_review_tasks(self, request: steward.ListReviewTasksRequest | None = None, /, *,
-                          timeout: float | None = None, **fields: Any
-                          ) -> steward.ListReviewTasksResponse:
-        return self._unary(self.steward.ListReviewTasks, "ListReviewTasks",
-                           self._request(steward.ListReviewTasksRequest, request, fields),
-                           timeout, True,
-                           steward.ListReviewTasksResponse)
-
-    def get_review_task(self, request: steward.GetReviewTaskRequest | None = None, /, *,
-                        timeout: float | None = None, **fields: Any
-                        ) -> steward.GetReviewTaskResponse:
-        return self._unary(self.steward.GetReviewTask, "GetReviewTask",
-                           self._request(steward.GetReviewTaskRequest, request, fields),
-                           timeout, True,
-                           steward.GetReviewTaskResponse)
-
-    def decide_review_task(self, request: steward.DecideReviewTaskRequest | None = None, /, *,
-                           timeout: float | None = None, **fields: Any
-                           ) -> steward.DecideReviewTaskResponse:
-        """MERGE or KEEP_APART a task's people (not retried)."""
-        return self._unary(self.steward.DecideReviewTask, "DecideReviewTask",
-                           self._request(steward.DecideReviewTaskRequest, request, fields),
-                           timeout, False,
-                           steward.DecideReviewTaskResponse)
-
-    def merge_persons(self, request: steward.MergePersonsRequest | None = None, /, *,
-                      timeout: float | None = None, **fields: Any
-                      ) -> steward.MergePersonsResponse:
-        return self._unary(self.steward.MergePersons, "MergePersons",
-                           self._request(steward.MergePersonsRequest, request, fields),
-                           timeout, False,
-                           steward.MergePersonsResponse)
-
-    def split_person(self, request: steward.SplitPersonRequest | None = None, /, *,
-                     timeout: float | None = None, **fields: Any
-                     ) -> steward.SplitPersonResponse:
-        return self._unary(self.steward.SplitPerson, "SplitPerson",
-                           self._request(steward.SplitPersonRequest, request, fields),
-                           timeout, False,
-                           steward.SplitPersonResponse)
-
-    def get_history(self, request: steward.GetHistoryRequest | None = None, /, *,
-                    timeout: float | None = None, **fields: Any) -> steward.GetHistoryResponse:
-        return self._unary(self.steward.GetHistory, "GetHistory",
-                           self._request(steward.GetHistoryRequest, request, fields),
-                           timeout, True,
-                           steward.GetHistoryResponse)
-
-    def erase_person(self, request: steward.ErasePersonRequest | None = None, /, *,
-                     timeout: float | None = None, **fields: Any
-                     ) -> steward.ErasePersonResponse:
-        return self._unary(self.steward.ErasePerson, "ErasePerson",
-                           self._request(steward.ErasePersonRequest, request, fields),
-                           timeout, False,
-                           steward.ErasePersonResponse)
-
-    # ---------------------------------------------------------------- VehicleService
-    def get_vehicle(self, request: vehicle.GetVehicleRequest | None = None, /, *,
-                    timeout: float | None = None, **fields: Any) -> vehicle.GetVehicleResponse:
-        return self._unary(self.vehicles.GetVehicle, "GetVehicle",
-                           self._request(vehicle.GetVehicleRequest, request, fields),
-                           timeout, True,
-                           vehicle.GetVehicleResponse)
-
-    # ---------------------------------------------------------------- RecommendationService
-    def recommend_models(self, request: recommend.RecommendModelsRequest | None = None, /, *,
-                         timeout: float | None = None, **fields: Any
-                         ) -> recommend.RecommendModelsResponse:
-        return self._unary(self.recommendations.RecommendModels, "RecommendModels",
-                           self._request(recommend.RecommendModelsRequest, request, fields),
-                           timeout, True,
-                           recommend.RecommendModelsResponse)
-
-    def referral_candidates(self, request: recommend.ReferralCandidatesRequest | None = None,
-                            /, *, timeout: float | None = None, **fields: Any
-                            ) -> recommend.ReferralCandidatesResponse:
-        return self._unary(self.recommendations.ReferralCandidates, "ReferralCandidates",
-                           self._request(recommend.ReferralCandidatesRequest, request, fields),
-                           timeout, True,
-                           recommend.ReferralCandidatesResponse)
-
-    def similar_customers(self, request: recommend.SimilarCustomersRequest | None = None, /, *,
-                          timeout: float | None = None, **fields: Any
-                          ) -> recommend.SimilarCustomersResponse:
-        return self._unary(self.recommendations.SimilarCustomers, "SimilarCustomers",
-                           self._request(recommend.SimilarCustomersRequest, request, fields),
-                           timeout, True,
-                           recommend.SimilarCustomersResponse)
-
-    # ---------------------------------------------------------------- TagService
-    def list_tag_definitions(self, request: tag.ListTagDefinitionsRequest | None = None, /, *,
-                             timeout: float | None = None, **fields: Any
-                             ) -> tag.ListTagDefinitionsResponse:
-        return self._unary(self.tags.ListTagDefinitions, "ListTagDefinitions",
-                           self._request(tag.ListTagDefinitionsRequest, request, fields),
-                           timeout, True,
-                           tag.ListTagDefinitionsResponse)
-
-    def assign_tag(self, request: tag.AssignTagRequest | None = None, /, *,
-                   timeout: float | None = None, **fields: Any) -> tag.AssignTagResponse:
-        return self._unary(self.tags.AssignTag, "AssignTag",
-                           self._request(tag.AssignTagRequest, request, fields), timeout, False,
-                           tag.AssignTagResponse)
-
-    def remove_tag(self, request: tag.RemoveTagRequest | None = None, /, *,
-                   timeout: float | None = None, **fields: Any) -> tag.RemoveTagResponse:
-        return self._unary(self.tags.RemoveTag, "RemoveTag",
-                           self._request(tag.RemoveTagRequest, request, fields), timeout, False,
-                           tag.RemoveTagResponse)
+    # ---------------------------------------------------------------- unary calls
+    # Each takes its request message, or the request's fields as keywords, and `timeout`.
+    resolve = _Rpc("identity", "Resolve", identity.ResolveRequest, identity.ResolveResponse,
+                   True, "Which OneID would these identifiers and attributes join? (read-only)")
+    get_profile = _Rpc("identity", "GetProfile", identity.GetProfileRequest,
+                       identity.GetProfileResponse, True,
+                       "The customer-360 profile behind a OneID (or an identifier).")
+    explain = _Rpc("identity", "Explain", identity.ExplainRequest, identity.ExplainResponse,
+                   True, "Which comparisons fired between a record (or OneID) and a OneID.")
+    list_review_tasks = _Rpc("steward", "ListReviewTasks", steward.ListReviewTasksRequest,
+                             steward.ListReviewTasksResponse, True)
+    get_review_task = _Rpc("steward", "GetReviewTask", steward.GetReviewTaskRequest,
+                           steward.GetReviewTaskResponse, True)
+    decide_review_task = _Rpc("steward", "DecideReviewTask", steward.DecideReviewTaskRequest,
+                              steward.DecideReviewTaskResponse, False,
+                              "MERGE or KEEP_APART a task's people (not retried).")
+    merge_persons = _Rpc("steward", "MergePersons", steward.MergePersonsRequest,
+                         steward.MergePersonsResponse, False)
+    split_person = _Rpc("steward", "SplitPerson", steward.SplitPersonRequest,
+                        steward.SplitPersonResponse, False)
+    get_history = _Rpc("steward", "GetHistory", steward.GetHistoryRequest,
+                       steward.GetHistoryResponse, True)
+    erase_person = _Rpc("steward", "ErasePerson", steward.ErasePersonRequest,
+                        steward.ErasePersonResponse, False)
+    get_vehicle = _Rpc("vehicles", "GetVehicle", vehicle.GetVehicleRequest,
+                       vehicle.GetVehicleResponse, True)
+    recommend_models = _Rpc("recommendations", "RecommendModels",
+                            recommend.RecommendModelsRequest,
+                            recommend.RecommendModelsResponse, True)
+    referral_candidates = _Rpc("recommendations", "ReferralCandidates",
+                               recommend.ReferralCandidatesRequest,
+                               recommend.ReferralCandidatesResponse, True)
+    similar_customers = _Rpc("recommendations", "SimilarCustomers",
+                             recommend.SimilarCustomersRequest,
+                             recommend.SimilarCustomersResponse, True)
+    list_tag_definitions = _Rpc("tags", "ListTagDefinitions", tag.ListTagDefinitionsRequest,
+                                tag.ListTagDefinitionsResponse, True)
+    assign_tag = _Rpc("tags", "AssignTag", tag.AssignTagRequest, tag.AssignTagResponse, False)
+    remove_tag = _Rpc("tags", "RemoveTag", tag.RemoveTagRequest, tag.RemoveTagResponse, False)
 
 
 __all__ = [

@@ -136,7 +136,7 @@ def stored_record(raw: Mapping[str, object]) -> StoredRecord:
     )
     return StoredRecord(
         source=str(raw["source"]), source_record_id=str(raw["source_record_id"]),
-        observed_at=dt(raw["observed_at"]), ingested_at=dt(raw["ingested_at"]),
+        observed_at=dt(raw["observed_at"]), ingested_at=dt(raw.get("ingested_at")),
         attributes=json.loads(str(raw["attributes"] or "{}")),
         identifiers=identifiers, vehicles=vehicles, fingerprint=str(raw.get("fingerprint") or ""),
     )

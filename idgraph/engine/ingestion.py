@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ from idgraph.domain.working_set import (
     lookup_keys,
     new_identifier_nodes,
 )
-from idgraph.engine.common import ResolveOutcome, as_prepared, candidate
+from idgraph.engine.common import ResolveOutcome, as_prepared, candidate, stored_record
 from idgraph.engine.core import Core
 from idgraph.errors import InvalidInput
 from idgraph.graph_cache import BatchEffect
@@ -57,8 +58,8 @@ log = logging.getLogger(__name__)
 def _count(outcomes: Sequence[IngestOutcome]) -> None:
     """Metrics of a committed batch: its size and each record's decision."""
     GROUP_COMMIT_BATCH.observe(len(outcomes))
-    for outcome in outcomes:
-        INGEST_DECISIONS.labels(outcome.action.value).inc()
+    for action, count in Counter(o.action.value for o in outcomes).items():
+        INGEST_DECISIONS.labels(action).inc(count)
 
 
 @dataclass
@@ -329,7 +330,7 @@ class Ingestion:
         """The stored records of people by OneID, as prepared records (to resolve them
         again), in one round trip."""
         rules = self.core.rules
-        return {one_id: [as_prepared(r, "idgraph", rules) for r in records]
+        return {one_id: [as_prepared(stored_record(r), "idgraph", rules) for r in records]
                 for one_id, records in tx.stored_records(one_ids).items()}
 
     def _resolve_batch(self, tx: GraphTx, records: Sequence[PreparedRecord], now: datetime,

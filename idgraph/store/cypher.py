@@ -733,23 +733,24 @@ RETURN p.one_id AS one_id, p.created_at AS created_at, p.updated_at AS updated_a
 """
 
 # The stored records of people, by OneID, to resolve them again (a namesake check, a value
-# that became shared): one round trip for all the people a step needs, times as epoch ms.
+# that became shared): one round trip for all the people a step needs; PROFILE's record
+# maps without the ingestion time, times as epoch ms (much cheaper to read than datetimes).
 STORED_RECORDS_OF: LiteralString = """
 UNWIND $one_ids AS one_id
 MATCH (:Person {one_id: one_id})<-[:PART_OF]-(r:Record)
 CALL (r) {
   MATCH (r)-[:HAS_IDENTIFIER]->(i:Identifier)
   WHERE NOT i.type STARTS WITH '_block:'
-  RETURN collect([i.type, i.scope, i.value, i.hashed]) AS identifiers
+  RETURN collect(i {.type, .scope, .value, .hashed}) AS identifiers
 }
 CALL (r) {
   MATCH (r)-[m:MENTIONS]->(car:Vehicle|Model)
-  RETURN collect([car.vin, car.model, car.plate, m.relation, m.since.epochMillis,
-                  m.until.epochMillis]) AS vehicles
+  RETURN collect({vin: car.vin, model: car.model, plate: car.plate, relation: m.relation,
+                  since: m.since.epochMillis, until: m.until.epochMillis}) AS vehicles
 }
-RETURN one_id, r.source AS source, r.source_record_id AS source_record_id,
-       r.observed_at.epochMillis AS observed_ms, r.attributes AS attributes,
-       r.fingerprint AS fingerprint, identifiers, vehicles
+RETURN one_id, r {.source, .source_record_id, .attributes, .fingerprint,
+                  observed_at: r.observed_at.epochMillis, identifiers: identifiers,
+                  vehicles: vehicles} AS record
 """
 
 # What relationships are read from: the identifiers the person's records name as their

@@ -21,7 +21,6 @@ from neo4j import Driver, GraphDatabase, ManagedTransaction
 from neo4j import exceptions as neo4j_errors
 from neo4j.time import DateTime as Neo4jDateTime
 
-from idgraph.domain.profile import StoredRecord, StoredVehicle
 from idgraph.domain.records import BLOCKING_PREFIX, KEY_SEPARATOR, IdKey, PreparedRecord
 from idgraph.domain.resolution import FAR_FUTURE
 from idgraph.domain.rules import MAX_BLOCKING_KEYS
@@ -32,8 +31,6 @@ from idgraph.store import cypher
 from idgraph.store.migrations import load_migrations
 
 T = TypeVar("T")
-
-_EPOCH = datetime.fromtimestamp(0, UTC)
 
 # Positions of the change feed: write epoch * CHANGES_PER_EPOCH + index in the transaction.
 CHANGES_PER_EPOCH = 1 << 20
@@ -145,11 +142,13 @@ def from_epoch_ms(value: int | None) -> datetime | None:
 
 
 def to_native(value: Any) -> datetime | None:
-    """Neo4j temporal -> Python datetime (None stays None)."""
+    """Neo4j temporal (or epoch milliseconds) -> Python datetime (None stays None)."""
     if value is None:
         return None
     if isinstance(value, Neo4jDateTime):
         return value.to_native()
+    if isinstance(value, int):  # read as epoch milliseconds (cheaper than a datetime)
+        return from_epoch_ms(value)
     return cast(datetime, value)
 
 
@@ -419,25 +418,13 @@ class GraphTx:
         rows = self._run(cypher.PROFILE, one_id=one_id)
         return dict(rows[0]) if rows else None
 
-    def stored_records(self, one_ids: Sequence[str]) -> dict[str, list[StoredRecord]]:
-        """The stored records of people by OneID (a OneID without records: absent); the
-        ingestion times are not read (the epoch stands in)."""
-        found: dict[str, list[StoredRecord]] = {}
-        if not one_ids:
-            return found
-        for row in self._run(cypher.STORED_RECORDS_OF, one_ids=list(one_ids)):
-            found.setdefault(row["one_id"], []).append(StoredRecord(
-                source=row["source"], source_record_id=row["source_record_id"],
-                observed_at=from_epoch_ms(row["observed_ms"]) or _EPOCH,
-                ingested_at=_EPOCH,
-                attributes=json.loads(row["attributes"] or "{}"),
-                identifiers=tuple(IdKey(t, s, v, bool(h)) for t, s, v, h in row["identifiers"]),
-                vehicles=tuple(
-                    StoredVehicle(vin or "", model or "", plate or "", relation,
-                                  from_epoch_ms(since), from_epoch_ms(until))
-                    for vin, model, plate, relation, since, until in row["vehicles"]
-                    if vin is not None or model is not None),
-                fingerprint=row["fingerprint"] or ""))
+    def stored_records(self, one_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        """The stored records of people by OneID, as PROFILE's record maps (no ingestion
+        time; times as epoch ms); a OneID without records is absent."""
+        found: dict[str, list[dict[str, Any]]] = {}
+        if one_ids:
+            for row in self._run(cypher.STORED_RECORDS_OF, one_ids=list(one_ids)):
+                found.setdefault(row["one_id"], []).append(row["record"])
         return found
 
     def relations(self, one_id: str, types: Sequence[str], cap: int) -> dict[str, Any]:

@@ -31,17 +31,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from google.protobuf.json_format import MessageToDict  # noqa: E402
 
+from idgraph.client import Client  # noqa: E402
 from idgraph.localdb import free_port  # noqa: E402
 from idgraph.v1 import identity_pb2 as pb  # noqa: E402
-from idgraph.v1 import identity_pb2_grpc as pb_grpc  # noqa: E402
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华"
@@ -109,18 +106,17 @@ def run_clients(target: str, records: list[pb.SourceRecord], clients: int, call:
     latencies: list[float] = []
     lock = threading.Lock()
     chunks = [records[i::clients] for i in range(clients)]
-    channels = [grpc.insecure_channel(target) for _ in range(clients)]
+    connections = [Client(target, timeout=30) for _ in range(clients)]
 
     def work(index: int) -> None:
-        stub = pb_grpc.IdentityServiceStub(channels[index])
+        client = connections[index]
         local = []
         for record in chunks[index]:
             started = time.perf_counter()
             if call == "ingest":
-                stub.Ingest(pb.IngestRequest(record=record), timeout=30)
+                client.ingest(record)
             else:
-                stub.Resolve(pb.ResolveRequest(identifiers=record.identifiers,
-                                               attributes=record.attributes), timeout=30)
+                client.resolve(identifiers=record.identifiers, attributes=record.attributes)
             local.append((time.perf_counter() - started) * 1000)
         with lock:
             latencies.extend(local)
@@ -129,8 +125,8 @@ def run_clients(target: str, records: list[pb.SourceRecord], clients: int, call:
     with ThreadPoolExecutor(max_workers=clients) as pool:
         list(pool.map(work, range(clients)))
     elapsed = time.perf_counter() - started
-    for channel in channels:
-        channel.close()
+    for client in connections:
+        client.close()
     label = "Ingest" if call == "ingest" else "Resolve"
     return Row(f"{label}, {clients} client{'s' if clients > 1 else ''}", len(records), elapsed,
                latencies)
@@ -202,11 +198,9 @@ def ghz_phases(target: str, factory: RecordFactory, args: argparse.Namespace,
 
 
 def run_batch(target: str, records: list[pb.SourceRecord]) -> Row:
-    with grpc.insecure_channel(target) as channel:
-        stub = pb_grpc.IdentityServiceStub(channel)
+    with Client(target, timeout=600) as client:
         started = time.perf_counter()
-        answers = list(stub.BatchIngest(iter(pb.IngestRequest(record=r) for r in records),
-                                        timeout=600))
+        answers = list(client.batch_ingest(pb.IngestRequest(record=r) for r in records))
         elapsed = time.perf_counter() - started
     errors = sum(1 for a in answers if a.HasField("error"))
     if errors:
@@ -236,17 +230,15 @@ def start_service(workdir: Path) -> Service:
                                stdout=log, stderr=subprocess.STDOUT)
     target = f"127.0.0.1:{port}"
     deadline = time.monotonic() + 180
-    with grpc.insecure_channel(target) as channel:
-        health = health_pb2_grpc.HealthStub(channel)
+    with Client(target) as client:
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise SystemExit((workdir / "server.log").read_text())
             try:
-                if health.Check(health_pb2.HealthCheckRequest(), timeout=1).status == \
-                        health_pb2.HealthCheckResponse.SERVING:
-                    return Service(process, target, neo4j_uri)
-            except grpc.RpcError:
-                time.sleep(0.5)
+                client.wait_ready(timeout=2)
+                return Service(process, target, neo4j_uri)
+            except TimeoutError:
+                continue
     raise SystemExit("service did not start")
 
 

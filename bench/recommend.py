@@ -42,23 +42,23 @@ import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import grpc
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from idgraph.api.server import build_server  # noqa: E402
 from idgraph.backfill import backfill_file  # noqa: E402
+from idgraph.client import Client  # noqa: E402
 from idgraph.config import Settings  # noqa: E402
 from idgraph.domain.identifiers import vin_check_char  # noqa: E402
 from idgraph.domain.recommend import popular_models  # noqa: E402
 from idgraph.domain.records import RawIdentifier  # noqa: E402
+from idgraph.errors import Conflict  # noqa: E402
 from idgraph.localdb import LocalNeo4j, free_port  # noqa: E402
 from idgraph.serve import build_engine, open_store, tune_gc  # noqa: E402
 from idgraph.store.neo4j_store import Neo4jStore  # noqa: E402
 from idgraph.v1 import recommend_pb2 as rpb  # noqa: E402
-from idgraph.v1 import recommend_pb2_grpc as rpb_grpc  # noqa: E402
 
 MAKES = {"LSV": ["Lavida", "Passat", "Tiguan L", "Teramont", "Phideon"],
          "LFV": ["Bora", "Sagitar", "Magotan", "Tayron", "CC"],
@@ -257,8 +257,14 @@ def main() -> None:
               flush=True)
 
         def one_id(person: Person) -> str:
-            return engine.profile(identifier=RawIdentifier("phone", person.phone)
-                                  ).profile.one_id
+            try:
+                return engine.profile(identifier=RawIdentifier("phone", person.phone)
+                                      ).profile.one_id
+            except Conflict:  # the person's records are on several OneIDs: the largest
+                return str(store.run_cypher(
+                    "MATCH (r:Record)-[:PART_OF]->(p:Person) WHERE r.source_record_id "
+                    "STARTS WITH $prefix RETURN p.one_id AS one_id, count(r) AS n "
+                    "ORDER BY n DESC LIMIT 1", prefix=f"{person.n}-")[0]["one_id"])
 
         popularity = engine.recommendations._model_statistics(None).popularity  # warms the cache
         cutoffs = sorted({1, 3, args.k})
@@ -283,25 +289,25 @@ def main() -> None:
         running = build_server(engine, "127.0.0.1:0")
         stack.callback(running.stop, 1)
         tune_gc(settings.gc_threshold)  # as `idgraph serve` does: the world is frozen too
-        channel = stack.enter_context(grpc.insecure_channel(f"127.0.0.1:{running.port}"))
-        stub = rpb_grpc.RecommendationServiceStub(channel)
+        client = stack.enter_context(Client(f"127.0.0.1:{running.port}", timeout=30))
         owners = [one_id(p) for p in rng.sample(upgraders, min(200, len(upgraders)))]
         seeds = owners[:20]
         latencies: dict[str, list[float]] = {"RecommendModels": [], "ReferralCandidates": [],
                                              "SimilarCustomers": []}
         for i in range(-WARM_UP, args.calls):  # the first WARM_UP rounds are not counted
             target = owners[i % len(owners)]
-            calls = [("RecommendModels", stub.RecommendModels,
-                      rpb.RecommendModelsRequest(one_id=target, k=10))]
+            calls: list[tuple[str, Any, Any]] = [
+                ("RecommendModels", client.recommend_models,
+                 rpb.RecommendModelsRequest(one_id=target, k=10))]
             if i < args.calls // 5:  # fewer calls for the two without a latency target
-                calls += [("ReferralCandidates", stub.ReferralCandidates,
+                calls += [("ReferralCandidates", client.referral_candidates,
                            rpb.ReferralCandidatesRequest(one_id=target, k=10)),
-                          ("SimilarCustomers", stub.SimilarCustomers,
+                          ("SimilarCustomers", client.similar_customers,
                            rpb.SimilarCustomersRequest(one_ids=seeds[i % 20:i % 20 + 3],
                                                        k=10))]
             for name, call, request in calls:
                 t = time.perf_counter()
-                call(request, timeout=30)
+                call(request)
                 if i >= 0:
                     latencies[name].append((time.perf_counter() - t) * 1000)
     print(f"\nRecommendModels: hidden purchases found ({args.people:,} people, "

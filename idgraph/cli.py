@@ -217,10 +217,9 @@ def _backfill(settings: Settings, args: argparse.Namespace) -> int:
         engine = build_engine(settings, store)
         stack.callback(engine.close)
         if settings.metrics_addr:  # the backfill's own metrics (rows, decisions, Neo4j)
-            from idgraph.metrics import GraphGauges, serve_metrics
+            from idgraph.metrics import graph_gauges, serve_metrics
 
-            metrics = serve_metrics(settings.metrics_addr, GraphGauges(
-                store.open_review_tasks, engine.ingestion.queue_depth))
+            metrics = serve_metrics(settings.metrics_addr, graph_gauges(store, engine))
             stack.callback(metrics.server_close)
             stack.callback(metrics.shutdown)
         tune_gc(settings.gc_threshold)

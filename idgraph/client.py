@@ -34,6 +34,7 @@ from typing import Any, Generic, Protocol, TypeVar, overload
 import grpc
 from google.protobuf.message import Message
 from google.rpc import error_details_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
 from idgraph.v1 import identity_pb2 as identity
@@ -438,6 +439,24 @@ class Client:
                     raise failure from None
                 self._wait(failures)
                 failures += 1
+
+    def wait_ready(self, timeout: float = 60.0, service: str = "") -> None:
+        """Wait until the server's health check answers SERVING (it is up and Neo4j answers;
+        `service` asks about one service, e.g. ``idgraph.v1.IdentityService``); raise
+        TimeoutError after `timeout` seconds."""
+        health = health_pb2_grpc.HealthStub(self.channel)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                answer = health.Check(health_pb2.HealthCheckRequest(service=service),
+                                      timeout=min(2.0, timeout), metadata=self.metadata)
+                if answer.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.RpcError:
+                pass
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"idgraph not serving after {timeout:.0f} s")
+            time.sleep(0.25)
 
     # ---------------------------------------------------------------- unary calls
     # Each takes its request message, or the request's fields as keywords, and `timeout`.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from prometheus_client import Counter, Histogram, start_http_server
@@ -52,29 +52,61 @@ def field_label(path: str) -> str:
 
 
 class GraphGauges(Collector):
-    """Gauges read from the graph at scrape time (cached `ttl` seconds): open review tasks,
-    and the group-commit queue's depth."""
+    """Gauges read at scrape time: open review tasks (cached `ttl` seconds), shared values
+    by type (a scan of the identifiers: cached `ttl` seconds or ten times as long as the
+    last read took, whichever is longer; `ttl` 0 reads both at every scrape) and the
+    group-commit queue's depth."""
 
     def __init__(self, open_tasks: Callable[[], int], queue_depth: Callable[[], int],
+                 shared_values: Callable[[], Mapping[tuple[str, str], int]] | None = None,
                  ttl: float = 15.0) -> None:
         self.open_tasks, self.queue_depth, self.ttl = open_tasks, queue_depth, ttl
-        self._cached: tuple[float, int] | None = None
+        self.shared_values = shared_values
+        self._tasks: tuple[float, int] | None = None
+        self._shared: tuple[float, Mapping[tuple[str, str], int]] | None = None
         self._lock = threading.Lock()
 
     def collect(self) -> Iterable[GaugeMetricFamily]:
         with self._lock:
-            if self._cached is None or time.monotonic() - self._cached[0] > self.ttl:
+            now = time.monotonic()
+            if self._tasks is None or now - self._tasks[0] > self.ttl:
                 try:
-                    self._cached = (time.monotonic(), self.open_tasks())
+                    self._tasks = (now, self.open_tasks())
                 except Exception:  # Neo4j down: the gauge is absent, not wrong
-                    self._cached = None
-            tasks = self._cached
+                    self._tasks = None
+            if self.shared_values is not None and (self._shared is None
+                                                   or now >= self._shared[0]):
+                try:
+                    found = self.shared_values()
+                    took = time.monotonic() - now
+                    self._shared = (now + (max(self.ttl, 10 * took) if self.ttl else 0), found)
+                except Exception:
+                    self._shared = None
+            tasks, shared = self._tasks, self._shared
         if tasks is not None:
             yield GaugeMetricFamily("idgraph_review_tasks_open", "Open review tasks",
                                     value=tasks[1])
+        if shared is not None:
+            family = GaugeMetricFamily(
+                "idgraph_shared_values", "Identifier values that stopped being plain "
+                "evidence, by type and state (shared: never evidence; contested: a "
+                "family's, evidence only between named sides)", labels=["type", "state"])
+            for (type_, state), count in sorted(shared[1].items()):
+                family.add_metric([type_, state], count)
+            yield family
         yield GaugeMetricFamily("idgraph_group_commit_queue_depth", "Records queued for "
                                 "group commit, not yet in a transaction",
                                 value=self.queue_depth())
+
+
+def graph_gauges(store: Any, engine: Any, ttl: float = 15.0) -> GraphGauges:
+    """The gauges of a `Neo4jStore` and the `IdentityEngine` over it."""
+    from idgraph.domain.identities import hub_thresholds, value_states
+
+    rules = engine.core.rules
+    hubs = hub_thresholds(rules)
+    return GraphGauges(store.open_review_tasks, engine.ingestion.queue_depth,
+                       lambda: value_states(store.shared_values(hubs), rules), ttl=ttl)
 
 
 _GAUGES: list[GraphGauges] = []

@@ -22,7 +22,7 @@ from idgraph.engine import IdentityEngine
 from idgraph.errors import ConfigError
 from idgraph.graph_cache import GraphView
 from idgraph.localdb import LocalNeo4j, port_open
-from idgraph.metrics import GraphGauges, serve_metrics
+from idgraph.metrics import graph_gauges, serve_metrics
 from idgraph.store.neo4j_store import Neo4jStore
 
 log = logging.getLogger("idgraph")
@@ -117,8 +117,7 @@ def serve(settings: Settings) -> int:
                                batch_window=settings.batch_window,
                                api_keys=load_api_keys(settings), tls=load_tls(settings))
         if settings.metrics_addr:
-            metrics = serve_metrics(settings.metrics_addr, GraphGauges(
-                store.open_review_tasks, engine.ingestion.queue_depth))
+            metrics = serve_metrics(settings.metrics_addr, graph_gauges(store, engine))
             stack.callback(metrics.server_close)
             stack.callback(metrics.shutdown)
             log.info("metrics on http://%s/metrics", settings.metrics_addr)

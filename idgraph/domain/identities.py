@@ -114,3 +114,32 @@ def shared_keys(keys: Iterable[IdKey], identities: Mapping[str, Sequence[str]], 
         if threshold is not None and count >= 2:
             shared[key.key] = count
     return shared
+
+
+def value_states(counts: Iterable[tuple[str, int, bool, int]], rules: Rules
+                 ) -> dict[tuple[str, str], int]:
+    """How many values of each type stopped being plain evidence, by state: `shared` (its
+    records name the type's `shared_identities` different people or more, or more people
+    hold it than its `hub_threshold`: never evidence) or `contested` (two people or more,
+    below that: evidence only between sides that each name someone). `counts` holds (type,
+    people its records name, over the hub threshold?, how many such values)."""
+    states: dict[tuple[str, str], int] = {}
+    for type_, named, hub, values in counts:
+        rule = rules.identifier_types.get(type_)
+        if rule is None or not rule.evidence:
+            continue
+        limit = rule.shared_identities
+        if hub or (limit is not None and named >= limit):
+            state = "shared"
+        elif limit is not None and named >= 2:
+            state = "contested"
+        else:
+            continue
+        states[(type_, state)] = states.get((type_, state), 0) + values
+    return states
+
+
+def hub_thresholds(rules: Rules) -> dict[str, int]:
+    """Each evidence type's hub threshold (people holding a value beyond which it is none)."""
+    return {name: rule.hub_threshold for name, rule in rules.identifier_types.items()
+            if rule.evidence and rule.hub_threshold is not None}

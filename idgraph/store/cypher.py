@@ -883,3 +883,16 @@ LIMIT $limit
 """
 
 COUNT_OPEN_TASKS: LiteralString = "MATCH (t:ReviewTask {status: 'OPEN'}) RETURN count(t) AS open"
+
+# Values whose records name two or more different people, or held by more records than the
+# smallest hub threshold (then by more people than their type's): counted by type, by how
+# many people their records name and whether they are a hub (the metrics' shared values).
+SHARED_VALUES: LiteralString = """
+MATCH (i:Identifier)
+WHERE (i.identities IS NOT NULL AND size(i.identities) >= 2)
+   OR ($min_hub IS NOT NULL AND COUNT { (i)<-[:HAS_IDENTIFIER]-() } > $min_hub)
+WITH i, $hubs[i.type] AS hub
+WITH i, hub IS NOT NULL AND COUNT {
+  MATCH (i)<-[:HAS_IDENTIFIER]-(:Record)-[:PART_OF]->(p:Person) RETURN DISTINCT p } > hub AS is_hub
+RETURN i.type AS type, coalesce(size(i.identities), 0) AS named, is_hub, count(*) AS values
+"""

@@ -535,6 +535,15 @@ class Neo4jStore:
         """How many review tasks are open."""
         return int(self.run_cypher(cypher.COUNT_OPEN_TASKS)[0]["open"])
 
+    def shared_values(self, hubs: Mapping[str, int]) -> list[tuple[str, int, bool, int]]:
+        """(type, people named, hub?, how many values) for the values whose records name two
+        or more people or that more people hold than `hubs[type]` (a full scan of the
+        identifiers: metrics read it now and then, never a request)."""
+        rows = self.run_cypher(cypher.SHARED_VALUES, hubs=dict(hubs),
+                               min_hub=min(hubs.values(), default=None))
+        return [(str(r["type"]), int(r["named"]), bool(r["is_hub"]), int(r["values"]))
+                for r in rows]
+
     def reachable(self) -> bool:
         """True when Neo4j answers a query now (no retries: a readiness probe)."""
         try:

@@ -112,13 +112,18 @@ def test_ingest_many_streams_with_bounded_memory_and_per_record_errors(
     assert node_counts(clean_store)["Record"] == 1199
 
 
-class _Counting(grpc.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+class _Counting(grpc.UnaryUnaryClientInterceptor,  # type: ignore[misc]
+                grpc.StreamStreamClientInterceptor):
     def __init__(self) -> None:
         self.calls: list[str] = []
 
     def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
         self.calls.append(details.method.rsplit("/", 1)[1])
         return continuation(details, request)
+
+    def intercept_stream_stream(self, continuation: Any, details: Any, requests: Any) -> Any:
+        self.calls.append(details.method.rsplit("/", 1)[1])
+        return continuation(details, requests)
 
 
 def test_unavailable_is_retried_for_reads_and_ingest_only(engine: IdentityEngine) -> None:
@@ -148,6 +153,34 @@ def test_unavailable_is_retried_for_reads_and_ingest_only(engine: IdentityEngine
         for server in servers:
             server.stop(grace=1)
         channel.close()
+
+
+def test_ingest_many_sends_unanswered_batches_again_after_a_broken_stream(
+        engine: IdentityEngine, clean_store: Neo4jStore) -> None:
+    port = free_port()
+    servers = [build_server(engine, f"127.0.0.1:{port}")]
+    records = [source_record("crm", f"r{i}", [("crm_id", f"C{i}")]) for i in range(400)]
+    counting = _Counting()
+    channel = grpc.intercept_channel(grpc.insecure_channel(f"127.0.0.1:{port}"), counting)
+    try:
+        with Client(channel=channel, retries=40, backoff=0.05, max_backoff=0.2) as client:
+            results = client.ingest_many(records, batch_size=20, in_flight=3)
+            seen = [next(results) for _ in range(70)]  # batches 4..6 are on the wire now
+            servers.pop().stop(grace=0)  # the stream breaks under the client
+            servers.append(build_server(engine, f"127.0.0.1:{port}"))
+            seen += list(results)
+    finally:
+        channel.close()
+        for server in servers:
+            server.stop(grace=1)
+    assert counting.calls == ["IngestBatches", "IngestBatches"]  # broken once, then resumed
+    assert [r.record.source_record_id for r in seen] == [f"r{i}" for i in range(400)]
+    assert all(r.ok for r in seen)
+    decisions = {r.response.decision for r in seen}
+    assert decisions <= {pb.DECISION_NEW, pb.DECISION_UNCHANGED}
+    stored = clean_store.run_cypher("MATCH (r:Record) RETURN count(r) AS n, "
+                                    "count(DISTINCT r.source_record_id) AS ids")[0]
+    assert stored == {"n": 400, "ids": 400}
 
 
 def test_api_keys_and_roles(engine: IdentityEngine, tmp_path: Path) -> None:

@@ -12,8 +12,10 @@ import pytest
 from idgraph.domain.identities import (
     MAX_IDENTITIES,
     conflicting,
+    hub_thresholds,
     identity_of,
     shared_keys,
+    value_states,
     with_identity,
 )
 from idgraph.domain.records import (
@@ -210,3 +212,20 @@ def _every_order(rules: Rules, records: list[PreparedRecord]
         yield order, {r.source_record_id: one_id
                       for r, one_id in working.finished_plan().records.values()}
 
+
+
+def test_value_states_count_shared_and_contested_values_by_type(rules: Rules) -> None:
+    counts = [("phone", 2, False, 7),   # a family's phone: contested
+              ("phone", 3, False, 2),   # the type's shared_identities: shared
+              ("phone", 2, True, 1),    # held by more people than the hub threshold: shared
+              ("crm_id", 5, False, 1),
+              ("plate", 9, True, 4),    # not evidence anyway: not counted
+              ("phone", 1, False, 50),  # one person: plain evidence
+              ("nope", 4, True, 1)]     # a type the rules no longer have
+    assert value_states(counts, rules) == {("phone", "contested"): 7, ("phone", "shared"): 3,
+                                           ("crm_id", "shared"): 1}
+
+
+def test_hub_thresholds_cover_evidence_types_only(rules: Rules) -> None:
+    hubs = hub_thresholds(rules)
+    assert hubs["phone"] == 5 and "plate" not in hubs

@@ -42,7 +42,7 @@ from idgraph.domain.resolution import Action
 from idgraph.domain.timestamps import parse_timestamp
 from idgraph.domain.working_set import IngestOutcome
 from idgraph.engine import Ingestion
-from idgraph.errors import ConfigError, InvalidInput
+from idgraph.errors import ConfigError, InvalidInput, Unavailable
 from idgraph.forked import fork_pool, shared, sharing
 from idgraph.metrics import BACKFILL_ROWS
 from idgraph.record_json import DEFAULT_ZONE, record_from_json
@@ -249,10 +249,12 @@ def backfill_file(ingestion: Ingestion, path: Path, dead_letters: Path, *,
                   batch_size: int = 2000, restart: bool = False,
                   report: Report | None = None, mapping: ColumnMapping | None = None,
                   prepare_time: PrepareTime | None = None,
-                  zone: tzinfo = DEFAULT_ZONE) -> FileState:
+                  zone: tzinfo = DEFAULT_ZONE, wait: float = 300.0) -> FileState:
     """Load one file (JSON Lines, or CSV or Parquet with a column mapping), resuming from its
     checkpoint; answers its final state. Times without a zone are local times in ``zone``;
-    dropped values go to ``warnings_path(dead_letters)``."""
+    dropped values go to ``warnings_path(dead_letters)``. While Neo4j is unavailable (down,
+    restarting) a batch is tried again for up to `wait` seconds in a row, then the run
+    stops (Unavailable) and resumes from its checkpoint when started again."""
     _check_format(path, mapping)
     name = str(path.resolve())
     stat = path.stat()
@@ -276,7 +278,7 @@ def backfill_file(ingestion: Ingestion, path: Path, dead_letters: Path, *,
             ingestion, rows, _Letters(name, dead, warn), batch_size,
             prepare_time or PrepareTime()) as reader:
         for batch in reader:
-            _commit(ingestion, name, state, batch)
+            _commit_waiting(ingestion, name, state, batch, wait)
             if report is not None:
                 report(path, state, time.monotonic() - started)
     return state
@@ -516,6 +518,42 @@ def _prepare(ingestion: Ingestion, parse: Callable[[], RawRecord], text: str, li
     return prepared
 
 
+def _commit_waiting(ingestion: Ingestion, name: str, state: FileState, batch: _Batch,
+                    wait: float) -> None:
+    """`_commit`, waiting out a Neo4j that is unavailable for up to `wait` seconds in a row.
+    A commit whose outcome the failure hid is found by the checkpoint: if it moved past
+    the batch, the batch is in the graph, and its counts are the checkpoint's."""
+    pause, deadline, failed = 0.25, time.monotonic() + wait, False
+    while True:
+        try:
+            if failed:
+                stored = ingestion.core.store.read(lambda tx: tx.load_checkpoint(name))
+                moved = FileState.from_properties(stored) if stored else None
+                if moved is not None and (moved.offset, moved.line, moved.finished) == \
+                        _target(state, batch):
+                    state.offset, state.line, state.finished = (moved.offset, moved.line,
+                                                                moved.finished)
+                    state.counts = moved.counts
+                    return
+            _commit(ingestion, name, state, batch)
+            return
+        except Unavailable:
+            if time.monotonic() >= deadline:
+                raise
+            if not failed:
+                log.warning("Neo4j is unavailable; waiting up to %.0f s for it to answer, "
+                            "then resuming after the last committed batch", wait)
+            failed = True
+            time.sleep(pause)
+            pause = min(2 * pause, 5.0)
+
+
+def _target(state: FileState, batch: _Batch) -> tuple[int, int, bool]:
+    """Where the checkpoint stands once `batch` is committed: offset, line, finished."""
+    return (state.size if batch.last else batch.offset,
+            batch.line if batch.read else state.line, batch.last)
+
+
 def _commit(ingestion: Ingestion, name: str, state: FileState, batch: _Batch) -> None:
     """Write a batch and move the checkpoint on in the same transaction."""
     before = asdict(state.counts or Counts())
@@ -523,8 +561,7 @@ def _commit(ingestion: Ingestion, name: str, state: FileState, batch: _Batch) ->
     before["dead_letters"] += batch.dead_letters
     before["dropped_values"] += batch.dropped_values
     after = [Counts(**before)]
-    offset = state.size if batch.last else batch.offset
-    line = batch.line if batch.read else state.line
+    offset, line, _ = _target(state, batch)
 
     def checkpoint(tx: GraphTx, outcomes: list[IngestOutcome]) -> None:
         counts = Counts(**before)  # a retried transaction starts from the same counts

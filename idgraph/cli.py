@@ -75,6 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     backfill.add_argument("--mapping", type=Path, default=None,
                           help="TOML column mapping for CSV and Parquet files "
                           "(see idgraph/backfill.py)")
+    backfill.add_argument("--wait", type=float, default=300.0,
+                          help="seconds a batch waits for an unavailable Neo4j (down, "
+                          "restarting) before the run stops; it resumes from its checkpoint "
+                          "(default 300)")
     backfill.add_argument("--transactional", action="store_true",
                           help="load through transactions even into an empty graph (the "
                           "default for an empty graph is Neo4j's bulk importer)")
@@ -228,7 +232,8 @@ def _backfill(settings: Settings, args: argparse.Namespace) -> int:
             state = backfill_file(engine.ingestion, path, args.dead_letters,
                                   batch_size=args.batch, restart=args.restart,
                                   report=report, mapping=mapping,
-                                  prepare_time=preparing, zone=settings.zone)
+                                  prepare_time=preparing, zone=settings.zone,
+                                  wait=args.wait)
             for name, value in vars(state.counts or Counts()).items():
                 setattr(total, name, getattr(total, name) + value)
         times = engine.ingestion.stage_times

@@ -135,6 +135,14 @@ class LocalNeo4j:
         except OSError:
             return "(no log)"
 
+    def kill(self) -> None:
+        """Kill the server at once (SIGKILL): no checkpoint, no clean shutdown; the next
+        start recovers from the transaction log."""
+        process, self.process = self.process, None
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait()
+
     def stop(self, timeout: float = 30.0) -> None:
         """Stop the server (SIGTERM, then SIGKILL after `timeout`)."""
         process, self.process = self.process, None

@@ -99,10 +99,23 @@ class MetricsInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
                       lambda fn: _counted_stream(fn, method))
 
 
-def _answered(method: str, code: str, seconds: float) -> None:
+def _answered(method: str, code: str, seconds: float, answer: Any = None) -> None:
     RPC_SECONDS.labels(method).observe(seconds)
     RPC_REQUESTS.labels(method, code).inc()
-    log.debug("%s answered %s in %.1f ms", method, code, seconds * 1000)
+    if log.isEnabledFor(logging.DEBUG):
+        one_id = _one_id_of(answer)
+        log.debug("%s answered %s in %.1f ms", method, code, seconds * 1000,
+                  extra={"one_id": one_id} if one_id else None)
+
+
+def _one_id_of(answer: Any) -> str:
+    """The OneID an answer is about (Ingest's, a profile's), never one the caller wrote:
+    a request's field may hold anything, a phone included."""
+    for holder in (answer, getattr(answer, "profile", None)):
+        value = getattr(holder, "one_id", None)
+        if isinstance(value, str) and value.startswith("oid_"):
+            return value
+    return ""
 
 
 def _code(context: grpc.ServicerContext, failed: bool) -> str:
@@ -115,14 +128,14 @@ def _code(context: grpc.ServicerContext, failed: bool) -> str:
 def _counted_unary(fn: Callable[[Any, grpc.ServicerContext], Any], method: str
                    ) -> Callable[[Any, grpc.ServicerContext], Any]:
     def handler(request: Any, context: grpc.ServicerContext) -> Any:
-        started, failed = time.perf_counter(), True
+        started, failed, answer = time.perf_counter(), True, None
         token = CALL_METHOD.set(method)
         try:
             answer = fn(request, context)
             failed = False
             return answer
         finally:
-            _answered(method, _code(context, failed), time.perf_counter() - started)
+            _answered(method, _code(context, failed), time.perf_counter() - started, answer)
             CALL_METHOD.reset(token)
 
     return handler

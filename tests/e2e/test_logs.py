@@ -25,7 +25,7 @@ def test_json_logs_at_debug_hold_no_personal_data(neo4j_uri: str, tmp_path: Path
     env = {"IDGRAPH_NEO4J_URI": neo4j_uri, "IDGRAPH_LOG_FORMAT": "json",
            "IDGRAPH_LOG_LEVEL": "DEBUG"}
     with serving(env, log) as (process, port), Client(f"127.0.0.1:{port}") as client:
-        client.ingest(source_record(
+        first = client.ingest(source_record(
             "crm", "pii-1", [("phone", "139 1234 5678"), ("email", "zhang.wei@163.com"),
                              ("id_card", "11010519491231002X")],
             {"name": "张伟", "address": "上海市徐汇区"},
@@ -56,5 +56,6 @@ def test_json_logs_at_debug_hold_no_personal_data(neo4j_uri: str, tmp_path: Path
         assert {"time", "level", "logger", "message"} <= entry.keys(), entry
     in_calls = [e for e in lines if e.get("method") == "Ingest"]
     assert in_calls and all(e["actor"] == "anonymous" for e in in_calls)
+    assert first.one_id in {e.get("one_id") for e in in_calls}  # the call's line names it
     for value in PII:
         assert value not in text, f"{value!r} is in the log"

@@ -166,8 +166,11 @@ class GroupCommitter(Generic[Plan]):
         try:
             outcomes = self._run_batch([p.record for p in live], self._timeout(live))
         except Exception as error:
-            if len(live) == 1:
-                live[0].future.set_exception(error)
+            if len(live) == 1 or isinstance(error, Unavailable | DeadlineExceeded):
+                # Neo4j down or time up: every record would fail alike, and one by one each
+                # would wait out the store's retries again; all of them are answered now
+                for pending in live:
+                    pending.future.set_exception(error)
                 return
             log.info("batch of %d failed (%s); retrying record by record", len(live),
                      failed_fields(error))

@@ -7,6 +7,7 @@ import contextlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -70,6 +71,37 @@ def test_backfill_gives_the_clusters_of_single_ingests_and_dead_letters(
     assert [(d["line"], d["row"]) for d in letters] == [
         (n if n < 13 else n + 1, row) for n, row in sorted(BAD_ROWS.items())]
     assert "phone" in letters[1]["reason"] and "source" in letters[2]["reason"]
+    check_invariants(clean_store)
+
+
+@pytest.mark.parametrize("landed", [True, False])
+def test_a_batch_whose_commit_failed_is_waited_out_and_counted_once(
+        engine: IdentityEngine, clean_store: Neo4jStore, records: list[RawRecord],
+        data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, landed: bool) -> None:
+    """Neo4j fails one batch: before its commit (nothing landed) or after it (the commit
+    landed, the answer was lost). The backfill waits, finds out which by the checkpoint and
+    ends with every record once and the counts of a run without the failure."""
+    from idgraph.errors import Unavailable
+
+    real, failures = engine.ingestion.ingest_batch, [0]
+
+    def flaky(batch: Any, timeout: float | None = None, **options: Any) -> Any:
+        if failures[0] == 0 and options.get("also") is not None:
+            failures[0] += 1
+            if landed:
+                real(batch, timeout, **options)
+            raise Unavailable("Neo4j unavailable: connection reset")
+        return real(batch, timeout, **options)
+
+    monkeypatch.setattr(engine.ingestion, "ingest_batch", flaky)
+    state = backfill_file(engine.ingestion, data, tmp_path / "dead.jsonl", batch_size=16,
+                          wait=30)
+    assert failures == [1]
+    counts = state.counts
+    assert counts is not None and state.finished
+    assert (counts.read, counts.ingested, counts.unchanged, counts.dead_letters) == (
+        len(records) + 3, len(records), 0, 3)
+    assert node_counts(clean_store)["Record"] == len(records)
     check_invariants(clean_store)
 
 

@@ -225,6 +225,8 @@ def _windowed(requests: Iterator[Q], submit: Callable[[Q], T], size: Callable[[T
         try:
             for request in requests:
                 arrived.put(request)
+        except InvalidInput as error:  # an undecodable message: answered after the rest
+            arrived.put(error)
         except Exception as error:  # the caller went away: end the stream
             log.debug("request stream ended: %s", failed_fields(error))
         finally:
@@ -232,7 +234,7 @@ def _windowed(requests: Iterator[Q], submit: Callable[[Q], T], size: Callable[[T
 
     threading.Thread(target=read, name="stream-reader", daemon=True).start()
     pending: deque[T] = deque()
-    in_flight, ended = 0, False
+    in_flight, ended, refused = 0, False, None
     while not ended or pending:
         if not ended and in_flight < window:
             try:
@@ -245,6 +247,9 @@ def _windowed(requests: Iterator[Q], submit: Callable[[Q], T], size: Callable[[T
             if request is _END:
                 ended = True
                 continue
+            if isinstance(request, InvalidInput):
+                refused = request  # raised once the requests before it are answered
+                continue
             if request is not None:
                 item = submit(request)
                 pending.append(item)
@@ -253,6 +258,8 @@ def _windowed(requests: Iterator[Q], submit: Callable[[Q], T], size: Callable[[T
         item = pending.popleft()
         in_flight -= size(item)
         yield answer(item)
+    if refused is not None:
+        raise refused
 
 
 def _settled(pending: Pending) -> bool:

@@ -9,10 +9,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import grpc
+from google.protobuf.message import Message
 from grpc_status import rpc_status
 
 from idgraph.api.status import to_status_proto
-from idgraph.errors import IdGraphError
+from idgraph.errors import IdGraphError, InvalidInput
 from idgraph.logs import CALL_METHOD, failed_fields
 from idgraph.metrics import RPC_REQUESTS, RPC_SECONDS
 
@@ -34,10 +35,48 @@ def _abort(context: grpc.ServicerContext, error: Exception, method: str) -> None
     context.abort(grpc.StatusCode.INTERNAL, f"internal error: {type(error).__name__}")
 
 
+class Undecodable:
+    """A request message protobuf could not parse (invalid UTF-8 in a string, a broken
+    length): the call answers INVALID_ARGUMENT instead of gRPC's INTERNAL."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+def _safe(deserialize: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    if deserialize is None:
+        return None
+
+    def parse(data: bytes) -> Any:
+        try:
+            return deserialize(data)
+        except Exception as error:  # DecodeError, or upb's for invalid UTF-8
+            return Undecodable(error)
+
+    return parse
+
+
+def _refuse(field: str) -> InvalidInput:
+    return InvalidInput.one(field, "not a valid message of the request's type (invalid "
+                            "UTF-8 in a string, or broken encoding)")
+
+
+def _checked(requests: Iterator[Any]) -> Iterator[Any]:
+    """A request stream whose undecodable message ends it with INVALID_ARGUMENT naming it."""
+    for index, request in enumerate(requests):
+        if isinstance(request, Undecodable):
+            raise _refuse(f"requests[{index}]")
+        yield request
+
+
 def _wrap_unary(fn: Callable[[Any, grpc.ServicerContext], Any], method: str
                 ) -> Callable[[Any, grpc.ServicerContext], Any]:
     def handler(request: Any, context: grpc.ServicerContext) -> Any:
         try:
+            if isinstance(request, Undecodable):
+                raise _refuse("request")
+            if not isinstance(request, Message):  # a client stream
+                request = _checked(request)
             return fn(request, context)
         except Exception as error:
             _abort(context, error, method)
@@ -50,6 +89,10 @@ def _wrap_stream(fn: Callable[[Any, grpc.ServicerContext], Iterator[Any]], metho
                  ) -> Callable[[Any, grpc.ServicerContext], Iterator[Any]]:
     def handler(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
         try:
+            if isinstance(request, Undecodable):
+                raise _refuse("request")
+            if not isinstance(request, Message):  # a client stream
+                request = _checked(request)
             yield from fn(request, context)
         except Exception as error:
             _abort(context, error, method)
@@ -67,6 +110,7 @@ class ErrorMappingInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
         if handler is None:
             return None
         method = handler_call_details.method
+        handler = handler._replace(request_deserializer=_safe(handler.request_deserializer))
         return rewrap(handler, lambda fn: _wrap_unary(fn, method),
                       lambda fn: _wrap_stream(fn, method))
 

@@ -38,7 +38,8 @@ METHODS = [method for module in (identity_pb2, steward_pb2, vehicle_pb2, tag_pb2
            for service in module.DESCRIPTOR.services_by_name.values()
            for method in service.methods]
 REFUSALS = {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND,
-            grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.ALREADY_EXISTS}
+            grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.ALREADY_EXISTS,
+            grpc.StatusCode.RESOURCE_EXHAUSTED}  # a message over 4x the size limit
 
 NASTY = [
     "", " ", "\x00", "\x00\x01\x07\x1b[31m", "\t\r\n", "\u202e13912345678", "\u200f张伟\u200e",
@@ -118,12 +119,13 @@ def message(draw: st.DrawFn, kind: descriptor.Descriptor, known: dict[str, list[
             one: st.SearchStrategy[Any] = message(field.message_type, known, depth + 1)
         else:
             one = scalar(field, known)
-        if field.label == F.LABEL_REPEATED:
-            size = draw(st.one_of(st.integers(0, 4), st.just(300)))
-            if size == 300:
-                fields[field.name] = [draw(one)] * size  # a huge repeated field
+        if field.is_repeated:
+            if draw(st.integers(0, 9)) == 0:  # a huge repeated field of small values
+                small = st.just({}) if field.type == F.TYPE_MESSAGE else \
+                    st.text(max_size=8) if field.type == F.TYPE_STRING else scalar(field, known)
+                fields[field.name] = [draw(small)] * 300
             else:
-                fields[field.name] = draw(st.lists(one, max_size=size))
+                fields[field.name] = draw(st.lists(one, max_size=4))
         else:
             fields[field.name] = draw(one)
     return fields
@@ -145,11 +147,11 @@ def build(kind: type[Message], fields: dict[str, Any]) -> Message:
                         target[k] = v
             elif field.type == F.TYPE_MESSAGE:
                 sub = GetMessageClass(field.message_type)
-                if field.label == F.LABEL_REPEATED:
+                if field.is_repeated:
                     getattr(made, name).extend(build(sub, v) for v in value)
                 else:
                     getattr(made, name).CopyFrom(build(sub, value))
-            elif field.label == F.LABEL_REPEATED:
+            elif field.is_repeated:
                 getattr(made, name).extend(value)
             else:
                 setattr(made, name, value)
@@ -248,6 +250,35 @@ def test_invalid_utf_8_on_the_wire_is_an_invalid_argument(grpc_server: RunningSe
         with pytest.raises(grpc.RpcError) as refused:
             ingest(broken, timeout=30)
     assert refused.value.code() is grpc.StatusCode.INVALID_ARGUMENT, refused.value.details()
+    assert violations(refused.value) == ["request"]
     assert graph_size(clean_store) == before
+
+
+def test_an_undecodable_message_in_a_stream_ends_it_after_the_ones_before(
+        grpc_server: RunningServer, clean_store: Neo4jStore) -> None:
+    good = identity_pb2.IngestBatchRequest(records=[source_record(
+        "crm", "1", [("phone", "13912345678")], {"name": "张伟"})]).SerializeToString()
+    broken = identity_pb2.IngestBatchRequest(records=[source_record(
+        "crm", "2", [("phone", "13912345679")], {"name": "张伟"})]).SerializeToString()
+    broken = broken.replace("张".encode(), b"\xed\xa0\x80")
+    answers: list[bytes] = []
+    with grpc.insecure_channel(f"127.0.0.1:{grpc_server.port}") as channel:
+        batches = channel.stream_stream("/idgraph.v1.IdentityService/IngestBatches", None,
+                                        bytes)
+        with pytest.raises(grpc.RpcError) as refused:
+            answers.extend(batches(iter([good, broken, good]), timeout=30))
+    assert refused.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert violations(refused.value) == ["requests[1]"]
+    assert len(answers) == 1  # the batch before it was answered (and stored)
+    stored = clean_store.run_cypher("MATCH (r:Record) RETURN r.source_record_id AS id")
+    assert [row["id"] for row in stored] == ["1"]
+
+
+def violations(error: grpc.RpcError) -> list[str]:
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    assert status is not None
+    bad = error_details_pb2.BadRequest()
+    assert any(d.Unpack(bad) for d in status.details)
+    return [v.field for v in bad.field_violations]
 
 

@@ -61,7 +61,8 @@ def initial_load(settings: Settings, args: argparse.Namespace,
               "run): loading through transactions")
         return None
     local = LocalNeo4j(settings.neo4j_home, settings.neo4j_lib, settings.neo4j_bolt_port,
-                       settings.neo4j_heap, settings.neo4j_pagecache)
+                       settings.neo4j_heap, settings.neo4j_pagecache,
+                       settings.neo4j_tx_log_retention)
     recover_swap(local.home)
     if (local.home / "data" / "databases" / "neo4j").exists():
         local.start(settings.neo4j_start_timeout)

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     neo4j_bolt_port: int = Field(7687, ge=0, le=65535)
     neo4j_heap: str = "1g"
     neo4j_pagecache: str = "512m"
+    neo4j_tx_log_retention: str = Field(
+        "keep_none", description="db.tx_log.rotation.retention_policy of the local Neo4j: how "
+        "long transaction logs (which hold erased values until pruned) are kept")
     neo4j_start_timeout: float = 120.0
     neo4j_retry_seconds: float = Field(5.0, ge=0, description="retrying transient errors")
 

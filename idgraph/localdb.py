@@ -53,6 +53,7 @@ class LocalNeo4j:
     bolt_port: int
     heap: str = "1g"
     pagecache: str = "512m"
+    tx_log_retention: str = "keep_none"
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
 
     @property
@@ -81,7 +82,8 @@ class LocalNeo4j:
             f"server.directories.logs={home / 'logs'}",
             f"server.directories.run={home / 'run'}",
             f"server.memory.pagecache.size={self.pagecache}",
-            "db.tx_log.rotation.retention_policy=keep_none",
+            f"db.tx_log.rotation.retention_policy={self.tx_log_retention}",
+            "db.tx_log.rotation.size=16M",  # small files: pruned sooner after an erasure
             "db.transaction.timeout=60s",
             "",
         ]))

@@ -39,7 +39,8 @@ def open_store(settings: Settings, stack: ExitStack, reuse_local: bool = False) 
         uri = f"bolt://127.0.0.1:{settings.neo4j_bolt_port}"
     if not uri:
         local = LocalNeo4j(settings.neo4j_home, settings.neo4j_lib, settings.neo4j_bolt_port,
-                           settings.neo4j_heap, settings.neo4j_pagecache)
+                           settings.neo4j_heap, settings.neo4j_pagecache,
+                           settings.neo4j_tx_log_retention)
         log.info("starting local Neo4j on %s (home %s)", local.uri, settings.neo4j_home)
         local.start(settings.neo4j_start_timeout)
         stack.callback(local.stop)

@@ -17,6 +17,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from idgraph.localdb import free_port, port_open
+from idgraph.store.neo4j_store import Neo4jStore
 from idgraph.v1 import identity_pb2 as pb
 from idgraph.v1 import identity_pb2_grpc as pb_grpc
 from tests.conftest import ROOT
@@ -86,12 +87,21 @@ def test_serve_starts_and_stops_its_own_neo4j(tmp_path: Path) -> None:
     bolt = free_port()
     env = {"IDGRAPH_NEO4J_URI": "", "IDGRAPH_NEO4J_HOME": str(tmp_path / "neo4j"),
            "IDGRAPH_NEO4J_BOLT_PORT": str(bolt), "IDGRAPH_NEO4J_HEAP": "512m",
-           "IDGRAPH_NEO4J_PAGECACHE": "128m",
+           "IDGRAPH_NEO4J_PAGECACHE": "128m", "IDGRAPH_NEO4J_TX_LOG_RETENTION": "3 hours",
            "IDGRAPH_NEO4J_LIB": os.environ.get("IDGRAPH_NEO4J_LIB", str(ROOT / ".neo4j/lib"))}
     log = tmp_path / "serve.log"
     with serving(env, log) as (process, port):
         assert port_open(bolt)
         assert ingest_one(port).decision == pb.DECISION_NEW
+        store = Neo4jStore(f"bolt://127.0.0.1:{bolt}", "neo4j", "")
+        try:  # transaction logs hold erased values until pruned: the configured retention
+            settings = {row["name"]: row["value"] for row in store.run_cypher(
+                "SHOW SETTINGS YIELD name, value WHERE name STARTS WITH 'db.tx_log.rotation' "
+                "RETURN name, value")}
+        finally:
+            store.close()
+        assert settings["db.tx_log.rotation.retention_policy"] == "3 hours"
+        assert settings["db.tx_log.rotation.size"] == "16.00MiB"
         stop_gracefully(process, log)
     assert not port_open(bolt), "the Neo4j started by serve is still listening"
     assert (tmp_path / "neo4j" / "data" / "databases" / "neo4j").is_dir()

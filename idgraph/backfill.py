@@ -65,10 +65,14 @@ class Counts:
     review_tasks: int = 0
     dead_letters: int = 0
     dropped_values: int = 0  # values left out of stored rows (see the warnings file)
+    suppressed: int = 0  # rows refused for a value on the suppression list
 
     def add(self, outcomes: list[IngestOutcome]) -> None:
         """Count a committed batch's answers."""
         for outcome in outcomes:
+            if outcome.action is Action.SUPPRESSED:
+                self.suppressed += 1
+                continue
             if outcome.action is Action.UNCHANGED:
                 self.unchanged += 1
                 continue

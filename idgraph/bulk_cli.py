@@ -38,7 +38,9 @@ from idgraph.localdb import LocalNeo4j, port_open
 from idgraph.serve import build_engine, open_store
 from idgraph.store.neo4j_store import Neo4jStore
 
-HAS_RECORDS = "MATCH (r:Record) RETURN count(r) > 0 AS found"
+# Records, people (an erased one's tombstone too) or suppressions: an import would lose them
+HAS_RECORDS = ("MATCH (n) WHERE n:Record OR n:Person OR n:Suppression "
+               "RETURN count(n) > 0 AS found")
 
 
 def _holds_records(store: Neo4jStore) -> bool:

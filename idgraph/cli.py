@@ -241,8 +241,9 @@ def _backfill(settings: Settings, args: argparse.Namespace) -> int:
     print(f"read {total.read}, ingested {total.ingested}, unchanged {total.unchanged}, "
           f"new people {total.new_people}, merges {total.merges}, review tasks "
           f"{total.review_tasks}, dead letters {total.dead_letters} ({args.dead_letters}), "
-          f"values dropped {total.dropped_values} ({warnings_path(args.dead_letters)}); "
-          f"{seconds:.1f} s (counts include earlier runs of resumed files)")
+          f"values dropped {total.dropped_values} ({warnings_path(args.dead_letters)}), "
+          f"suppressed {total.suppressed}; {seconds:.1f} s (counts include earlier runs of "
+          "resumed files)")
     dropped = dropped_value_counts(warnings_path(args.dead_letters),
                                    {str(p.resolve()) for p in args.files})
     for (source, kind), n in sorted(dropped.items(), key=lambda item: (-item[1], item[0])):

@@ -482,6 +482,11 @@ class Client:
                        steward.GetHistoryResponse, True)
     erase_person = _Rpc("steward", "ErasePerson", steward.ErasePersonRequest,
                         steward.ErasePersonResponse, False)
+    suppress_identifier = _Rpc("steward", "SuppressIdentifier",
+                               steward.SuppressIdentifierRequest,
+                               steward.SuppressIdentifierResponse, True)
+    lift_suppression = _Rpc("steward", "LiftSuppression", steward.LiftSuppressionRequest,
+                            steward.LiftSuppressionResponse, True)
     get_vehicle = _Rpc("vehicles", "GetVehicle", vehicle.GetVehicleRequest,
                        vehicle.GetVehicleResponse, True)
     recommend_models = _Rpc("recommendations", "RecommendModels",

@@ -78,6 +78,8 @@ METHOD_ROLES: Mapping[str, Role] = {
     _STEWARD + "SplitPerson": Role.STEWARD,
     _STEWARD + "GetHistory": Role.STEWARD,
     _STEWARD + "ErasePerson": Role.ADMIN,
+    _STEWARD + "SuppressIdentifier": Role.ADMIN,
+    _STEWARD + "LiftSuppression": Role.ADMIN,
     _VEHICLE + "GetVehicle": Role.READER,
     _TAG + "ListTagDefinitions": Role.READER,
     _TAG + "AssignTag": Role.WRITER,

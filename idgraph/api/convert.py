@@ -14,7 +14,7 @@ from idgraph.domain.records import DroppedValue, RawIdentifier, RawRecord, RawVe
 from idgraph.domain.resolution import Action
 from idgraph.domain.scoring import ComparisonResult, probability
 from idgraph.domain.working_set import IngestOutcome
-from idgraph.errors import InvalidInput
+from idgraph.errors import Conflict, InvalidInput
 from idgraph.store.neo4j_store import ChangeRow
 from idgraph.v1 import identity_pb2 as pb
 
@@ -88,7 +88,11 @@ _SCORED = frozenset({Action.LINKED, Action.MERGED, Action.REVIEW})
 
 def ingest_response(outcome: IngestOutcome, record: pb.SourceRecord,
                     dropped: Iterable[DroppedValue] = ()) -> pb.IngestResponse:
-    """Domain outcome (and the values left out of the record) -> IngestResponse."""
+    """Domain outcome (and the values left out of the record) -> IngestResponse; a record
+    refused for a suppressed value raises Conflict (FAILED_PRECONDITION)."""
+    if outcome.action is Action.SUPPRESSED:
+        raise Conflict("a value of this record is on the suppression list (do not process): "
+                       "nothing was stored")
     return pb.IngestResponse(
         one_id=outcome.one_id, decision=ACTION_TO_PROTO[outcome.action], score=outcome.score,
         merged_one_ids=list(outcome.merged_one_ids), review_task_id=outcome.review_task_id,

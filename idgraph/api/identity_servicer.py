@@ -25,6 +25,7 @@ from idgraph.api.convert import (
     record_from_proto,
 )
 from idgraph.api.status import to_status_proto
+from idgraph.audit import ReadAudit
 from idgraph.domain.records import DroppedValue, RawRecord
 from idgraph.domain.working_set import IngestOutcome
 from idgraph.engine import Ingestion, Reads
@@ -62,9 +63,11 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
     change_poll_seconds = 1.0  # how soon other writers' changes reach a caught-up watcher
 
     def __init__(self, ingestion: Ingestion, reads: Reads, batch_window: int = 256,
-                 max_message_bytes: int = 4 * 1024 * 1024) -> None:
+                 max_message_bytes: int = 4 * 1024 * 1024, audit: ReadAudit | None = None
+                 ) -> None:
         self.ingestion = ingestion
         self.reads = reads
+        self.audit = audit or ReadAudit(None)
         self.batch_window = batch_window
         self.max_message_bytes = max_message_bytes
 
@@ -184,6 +187,7 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         identifier = (identifier_from_proto(request.identifier) if selector == "identifier"
                       else None)
         outcome = self.reads.profile(request.one_id, identifier, remaining(context))
+        self.audit.record("GetProfile", current_caller().actor, [outcome.profile.one_id])
         return pb.GetProfileResponse(profile=profile_to_proto(outcome.profile),
                                      redirected=outcome.redirected,
                                      requested_one_id=outcome.requested_one_id)
@@ -197,6 +201,8 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         record = record_from_proto(request.record) if subject == "record" else None
         outcome = self.reads.explain(request.other_one_id, record, request.one_id,
                                      remaining(context))
+        self.audit.record("Explain", current_caller().actor,
+                          [request.other_one_id, request.one_id if subject == "one_id" else ""])
         rules = self.reads.core.rules
         return pb.ExplainResponse(
             comparisons=comparisons_to_proto(outcome.score.comparisons),

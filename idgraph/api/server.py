@@ -129,13 +129,13 @@ def build_server(engine: IdentityEngine, address: str, *, workers: int = 32,
                                        AuthInterceptor(api_keys)],
                          options=options)
     identity = IdentityServicer(engine.ingestion, engine.reads, batch_window,
-                                max_message_bytes)
+                                max_message_bytes, engine.audit)
     identity_pb2_grpc.add_IdentityServiceServicer_to_server(  # type: ignore[no-untyped-call]
         identity, server)
     steward_pb2_grpc.add_StewardServiceServicer_to_server(  # type: ignore[no-untyped-call]
-        StewardServicer(engine.stewardship, engine.reads), server)
+        StewardServicer(engine.stewardship, engine.reads, engine.audit), server)
     vehicle_pb2_grpc.add_VehicleServiceServicer_to_server(  # type: ignore[no-untyped-call]
-        VehicleServicer(engine.reads), server)
+        VehicleServicer(engine.reads, engine.audit), server)
     tag_pb2_grpc.add_TagServiceServicer_to_server(  # type: ignore[no-untyped-call]
         TagServicer(engine.tagging), server)
     recommend_pb2_grpc.add_RecommendationServiceServicer_to_server(  # type: ignore[no-untyped-call]

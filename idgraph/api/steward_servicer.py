@@ -9,10 +9,11 @@ import json
 import grpc
 
 from idgraph.api.auth import current_caller
-from idgraph.api.convert import datetime_to_timestamp, profile_to_proto
+from idgraph.api.convert import datetime_to_timestamp, identifier_from_proto, profile_to_proto
 from idgraph.api.identity_servicer import remaining
+from idgraph.audit import ReadAudit
 from idgraph.domain.oneid import looks_like_one_id
-from idgraph.domain.records import KEY_SEPARATOR
+from idgraph.domain.records import KEY_SEPARATOR, RawIdentifier
 from idgraph.engine import Reads, Stewardship
 from idgraph.errors import FieldViolation, InvalidInput
 from idgraph.store.neo4j_store import FIRST_PAGE, ReviewFilter, ReviewPageKey, ReviewTaskRow
@@ -34,9 +35,11 @@ _DECISION_TO_PROTO = {"MERGE": pb.REVIEW_DECISION_MERGE,
 class StewardServicer(pb_grpc.StewardServiceServicer):
     """Thin edge over the steward operations (and a OneID's history, a read)."""
 
-    def __init__(self, stewardship: Stewardship, reads: Reads) -> None:
+    def __init__(self, stewardship: Stewardship, reads: Reads,
+                 audit: ReadAudit | None = None) -> None:
         self.stewardship = stewardship
         self.reads = reads
+        self.audit = audit or ReadAudit(None)
 
     def ListReviewTasks(self, request: pb.ListReviewTasksRequest,
                         context: grpc.ServicerContext) -> pb.ListReviewTasksResponse:
@@ -82,6 +85,8 @@ class StewardServicer(pb_grpc.StewardServiceServicer):
         if missing:
             raise InvalidInput(missing)
         task, sides = self.stewardship.review_task(request.task_id.strip(), remaining(context))
+        self.audit.record("GetReviewTask", current_caller().actor,
+                          [s.profile.one_id for s in sides])
         return pb.GetReviewTaskResponse(
             task=_summary(task), sides=[profile_to_proto(s.profile) for s in sides],
             candidates=_scored_candidates(task.evidence))
@@ -127,11 +132,26 @@ class StewardServicer(pb_grpc.StewardServiceServicer):
             request.one_id, current_caller().actor, request.reason.strip(), remaining(context))
         return pb.ErasePersonResponse(one_id=person, erased_one_ids=list(erased))
 
+    def SuppressIdentifier(self, request: pb.SuppressIdentifierRequest,
+                           context: grpc.ServicerContext) -> pb.SuppressIdentifierResponse:
+        identifier = _suppressed_identifier(request)
+        created = self.stewardship.suppress_identifier(
+            identifier, current_caller().actor, request.reason.strip(), remaining(context))
+        return pb.SuppressIdentifierResponse(created=created)
+
+    def LiftSuppression(self, request: pb.LiftSuppressionRequest,
+                        context: grpc.ServicerContext) -> pb.LiftSuppressionResponse:
+        identifier = _suppressed_identifier(request)
+        lifted = self.stewardship.lift_suppression(identifier, remaining(context))
+        return pb.LiftSuppressionResponse(lifted=lifted)
+
     def GetHistory(self, request: pb.GetHistoryRequest, context: grpc.ServicerContext
                    ) -> pb.GetHistoryResponse:
         if not looks_like_one_id(request.one_id):
             raise InvalidInput.one("one_id", "not a OneID")
-        person, entries = self.reads.history(request.one_id, remaining(context))
+        person, entries = self.reads.history(request.one_id, remaining(context),
+                                             request.include_reads)
+        self.audit.record("GetHistory", current_caller().actor, [person])
         return pb.GetHistoryResponse(one_id=person, entries=[pb.HistoryEntry(
             at=datetime_to_timestamp(e.at), kind=e.kind, actor=e.actor, one_id=e.one_id,
             related_one_ids=list(e.related), rule=e.rule, score=e.score, reason=e.reason,
@@ -233,3 +253,14 @@ def _scored_candidates(evidence: str) -> list[pb.ScoredCandidate]:
                                     note=k.get("note", ""))
                      for k in c.get("comparisons", [])])
         for c in document.get("candidates", [])]
+
+
+def _suppressed_identifier(request: pb.SuppressIdentifierRequest | pb.LiftSuppressionRequest
+                           ) -> RawIdentifier:
+    """The request's identifier, or INVALID_ARGUMENT naming what is missing."""
+    violations = _reason(request.reason)
+    if not request.HasField("identifier"):
+        violations.append(FieldViolation("identifier", "required"))
+    if violations:
+        raise InvalidInput(violations)
+    return identifier_from_proto(request.identifier)

@@ -27,6 +27,7 @@ class Action(StrEnum):
     MERGED = "MERGED"
     UNCHANGED = "UNCHANGED"
     REVIEW = "REVIEW"
+    SUPPRESSED = "SUPPRESSED"  # a value of the record is on the suppression list: not stored
 
 
 @dataclass(frozen=True)

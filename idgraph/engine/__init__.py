@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 
+from idgraph.audit import ReadAudit
 from idgraph.domain.records import Limits, RawIdentifier, RawRecord
 from idgraph.domain.rules import Rules
 from idgraph.domain.tags import TagHierarchy, load_tags
@@ -49,6 +50,7 @@ class IdentityEngine:
         self.stewardship = Stewardship(self.core, self.ingestion, self.reads)
         self.recommendations = Recommendations(self.core, self.reads, model_statistics_seconds)
         self.tagging = Tagging(self.core)
+        self.audit = ReadAudit(getattr(store, "record_reads", None))
 
     def ingest(self, raw: RawRecord, timeout: float | None = None, actor: str = "ingest"
                ) -> IngestOutcome:
@@ -61,5 +63,6 @@ class IdentityEngine:
         return self.reads.profile(one_id, identifier, timeout)
 
     def close(self) -> None:
-        """Drain and stop the group-commit writers."""
+        """Drain and stop the group-commit writers; write the read events queued."""
         self.ingestion.close()
+        self.audit.close()

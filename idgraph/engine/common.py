@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -140,3 +142,17 @@ def stored_record(raw: Mapping[str, object]) -> StoredRecord:
         attributes=json.loads(str(raw["attributes"] or "{}")),
         identifiers=identifiers, vehicles=vehicles, fingerprint=str(raw.get("fingerprint") or ""),
     )
+
+
+def suppression_digest(secret: bytes, key: str) -> str:
+    """The keyed hash the suppression list holds for an identifier key (never the value)."""
+    return hmac.new(secret, b"suppression\x1f" + key.encode(), hashlib.sha256).hexdigest()
+
+
+def suppressed_indexes(tx: GraphTx, records: Sequence[PreparedRecord], secret: bytes
+                       ) -> set[int]:
+    """The positions of the records that carry a suppressed value (one query)."""
+    digests = {i: [suppression_digest(secret, k.key) for k in r.all_keys if not k.is_blocking]
+               for i, r in enumerate(records)}
+    found = tx.suppressed(sorted({d for ds in digests.values() for d in ds}))
+    return {i for i, ds in digests.items() if found.intersection(ds)} if found else set()

@@ -38,7 +38,13 @@ from idgraph.domain.working_set import (
     lookup_keys,
     new_identifier_nodes,
 )
-from idgraph.engine.common import ResolveOutcome, as_prepared, candidate, stored_record
+from idgraph.engine.common import (
+    ResolveOutcome,
+    as_prepared,
+    candidate,
+    stored_record,
+    suppressed_indexes,
+)
 from idgraph.engine.core import Core
 from idgraph.errors import InvalidInput
 from idgraph.graph_cache import BatchEffect
@@ -233,6 +239,8 @@ class Ingestion:
         def work(tx: GraphTx) -> list[IngestOutcome]:
             if tx.epoch != planned.epoch or planned.generation != core.generation:
                 raise _PlanOutdated  # rolls the transaction back, epoch claim included
+            if suppressed_indexes(tx, planned.records, core.secret):
+                raise _PlanOutdated  # resolved again without the suppressed records
             self._write(tx, planned.resolved, planned.now)
             return planned.resolved.outcomes
 
@@ -279,16 +287,24 @@ class Ingestion:
                          also: Callable[[GraphTx, list[IngestOutcome]], None] | None = None
                          ) -> tuple[list[IngestOutcome], BatchEffect]:
         self.core.view.begin(tx.epoch)
+        # inside the write turn: a suppression answered before this batch is seen
+        refused = suppressed_indexes(tx, records, self.core.secret)
+        kept = [r for i, r in enumerate(records) if i not in refused] if refused else records
         try:
-            resolved = self._resolve_batch(tx, records, now, tx.epoch, recheck,
+            resolved = self._resolve_batch(tx, kept, now, tx.epoch, recheck,
                                            lambda one_ids: self._stored_records(tx, one_ids))
         except StaleSnapshot:
             self.core.invalidate_view()  # then the store runs the transaction again
             raise
         self._write(tx, resolved, now)
+        outcomes = resolved.outcomes
+        if refused:
+            answers = iter(outcomes)
+            outcomes = [IngestOutcome("", Action.SUPPRESSED) if i in refused else next(answers)
+                        for i in range(len(records))]
         if also is not None:  # e.g. a backfill's checkpoint, committed with the batch
-            also(tx, resolved.outcomes)
-        return resolved.outcomes, resolved.effect
+            also(tx, outcomes)
+        return outcomes, resolved.effect
 
     def _write(self, tx: GraphTx, resolved: ResolvedBatch, now: datetime) -> None:
         started = time.perf_counter()

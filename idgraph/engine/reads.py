@@ -78,6 +78,11 @@ class Reads:
                                    "is required")
         return self.core.store.read(lambda tx: self.profile_in(tx, one_id, key), timeout)
 
+    def identifier_key(self, identifier: RawIdentifier) -> IdKey:
+        """An identifier's key, normalized as in records (InvalidInput naming
+        `identifier.*` when it is not valid)."""
+        return self._identifier_key(identifier)
+
     def _identifier_key(self, identifier: RawIdentifier) -> IdKey:
         core = self.core
         try:
@@ -163,13 +168,13 @@ class Reads:
                                                   assigned_tags(raw["tags"])))
 
     # ----------------------------------------------------------------- history
-    def history(self, one_id: str, timeout: float | None = None
+    def history(self, one_id: str, timeout: float | None = None, reads: bool = False
                 ) -> tuple[str, list[HistoryEntry]]:
         """The person a OneID points at now, and the lineage of it and of every OneID
-        merged into it, oldest first."""
+        merged into it, oldest first (with `reads`, who was shown their data too)."""
         def work(tx: GraphTx) -> tuple[str, list[HistoryEntry]]:
             person = follow_redirects(tx, one_id, erased=True)
-            return person, tx.history(person)
+            return person, tx.history(person, reads)
 
         return self.core.store.read(work, timeout)
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from idgraph.domain.records import PreparedRecord
+from idgraph.domain.records import PreparedRecord, RawIdentifier
 from idgraph.domain.scoring import forget_compared_values
 from idgraph.domain.working_set import Change, ChangeType, MergeStep, WritePlan
 from idgraph.engine.common import (
@@ -17,6 +17,7 @@ from idgraph.engine.common import (
     as_prepared,
     candidate,
     follow_redirects,
+    suppression_digest,
 )
 from idgraph.engine.core import Core
 from idgraph.engine.ingestion import Ingestion
@@ -156,6 +157,23 @@ class Stewardship:
             with self.core.view_lock:
                 self.core.invalidate_view()
             forget_compared_values()
+
+    def suppress_identifier(self, identifier: RawIdentifier, actor: str, reason: str,
+                            timeout: float | None = None) -> bool:
+        """Put a value on the suppression list ("do not process me"): every record arriving
+        after this answer that carries it is refused (SUPPRESSED). False when it was on the
+        list already. The list holds a keyed hash of the normalized value."""
+        key = self.reads.identifier_key(identifier)
+        digest, now = suppression_digest(self.core.secret, key.key), self.core.now()
+        return self.core.steward_write(
+            lambda tx: tx.suppress(digest, key.type, actor, reason, now), timeout)
+
+    def lift_suppression(self, identifier: RawIdentifier, timeout: float | None = None
+                         ) -> bool:
+        """Take a value off the suppression list; False when it was not on it."""
+        key = self.reads.identifier_key(identifier)
+        digest = suppression_digest(self.core.secret, key.key)
+        return self.core.steward_write(lambda tx: tx.lift_suppression(digest), timeout)
 
     def split_person(self, one_id: str, record_keys: Sequence[str], actor: str, reason: str,
                      timeout: float | None = None, *, re_resolve: bool = False

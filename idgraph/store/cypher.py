@@ -404,10 +404,44 @@ CALL (ids) {
   RETURN t.decided_at AS at, 'REVIEW_DECIDED' AS kind, t.decided_by AS actor,
          t.one_id AS one_id, t.candidate_one_ids AS related, '' AS rule, t.score AS score,
          t.decision_reason AS reason, t.task_id AS task_id, t.decision AS decision
+  UNION ALL
+  MATCH (e:ReadEvent) WHERE $reads AND e.one_id IN ids
+  RETURN e.at AS at, 'READ' AS kind, e.actor AS actor, e.one_id AS one_id, [] AS related,
+         e.method AS rule, 0.0 AS score, '' AS reason, '' AS task_id, '' AS decision
 }
 RETURN at.epochMillis AS at_ms, kind, actor, one_id, related, rule, score, reason, task_id,
        decision
 ORDER BY at_ms, kind
+"""
+
+# The suppression list ("do not process me"): keyed hashes of identifier keys.
+SUPPRESS: LiteralString = """
+MERGE (s:Suppression {digest: $digest})
+ON CREATE SET s.type = $type, s.actor = $actor, s.reason = $reason,
+              s.at = datetime({epochMillis: $now}), s.created = true
+ON MATCH SET s.created = false
+WITH s, s.created AS created
+REMOVE s.created
+RETURN created
+"""
+
+LIFT_SUPPRESSION: LiteralString = """
+MATCH (s:Suppression {digest: $digest})
+DELETE s
+RETURN count(*) AS lifted
+"""
+
+SUPPRESSED: LiteralString = """
+UNWIND $digests AS digest
+MATCH (s:Suppression {digest: digest})
+RETURN collect(digest) AS found
+"""
+
+# Read events (idgraph/audit.py), written outside the graph's write turn.
+RECORD_READS: LiteralString = """
+UNWIND $rows AS row
+CREATE (:ReadEvent {one_id: row.one_id, actor: row.actor, method: row.method,
+                    at: datetime({epochMillis: row.at_ms})})
 """
 
 # --- erasure (statements of one transaction, in this order) --------------------------------

@@ -348,14 +348,31 @@ class GraphTx:
         rows = self._run(cypher.LOAD_CHECKPOINT, name=name)
         return dict(rows[0]["state"]) if rows else None
 
-    def history(self, one_id: str) -> list[HistoryEntry]:
-        """The lineage of an active person and of every OneID merged into it."""
+    def suppress(self, digest: str, type_: str, actor: str, reason: str, now: datetime
+                 ) -> bool:
+        """Put a value's keyed hash on the suppression list; False when it was there."""
+        return bool(self._run(cypher.SUPPRESS, digest=digest, type=type_, actor=actor,
+                              reason=reason, now=epoch_ms(now))[0]["created"])
+
+    def lift_suppression(self, digest: str) -> bool:
+        """Take a value's keyed hash off the suppression list; False when it was not on."""
+        return bool(self._run(cypher.LIFT_SUPPRESSION, digest=digest)[0]["lifted"])
+
+    def suppressed(self, digests: Sequence[str]) -> set[str]:
+        """The digests on the suppression list."""
+        if not digests:
+            return set()
+        return set(self._run(cypher.SUPPRESSED, digests=list(digests))[0]["found"])
+
+    def history(self, one_id: str, reads: bool = False) -> list[HistoryEntry]:
+        """The lineage of an active person and of every OneID merged into it (and who read
+        their data, with `reads`)."""
         return [HistoryEntry(
             at=from_epoch_ms(r["at_ms"]), kind=r["kind"], actor=r["actor"] or "",
             one_id=r["one_id"] or "", related=tuple(r["related"] or ()), rule=r["rule"] or "",
             score=float(r["score"] or 0.0), reason=r["reason"] or "",
             task_id=r["task_id"] or "", decision=r["decision"] or "")
-            for r in self._run(cypher.HISTORY, one_id=one_id)]
+            for r in self._run(cypher.HISTORY, one_id=one_id, reads=reads)]
 
     def must_link(self, survivor: str, absorbed: Sequence[str], event_id: str, actor: str,
                   now: datetime) -> None:
@@ -534,6 +551,10 @@ class Neo4jStore:
     def open_review_tasks(self) -> int:
         """How many review tasks are open."""
         return int(self.run_cypher(cypher.COUNT_OPEN_TASKS)[0]["open"])
+
+    def record_reads(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Store read events (no write turn: they change nothing resolution reads)."""
+        self.run_cypher(cypher.RECORD_READS, rows=[dict(r) for r in rows])
 
     def shared_values(self, hubs: Mapping[str, int]) -> list[tuple[str, int, bool, int]]:
         """(type, people named, hub?, how many values) for the values whose records name two

@@ -197,10 +197,12 @@ class SplitPersonResponse(_message.Message):
     def __init__(self, one_id: _Optional[str] = ..., new_one_id: _Optional[str] = ..., moved: _Optional[_Iterable[_Union[_identity_pb2.RecordRef, _Mapping]]] = ..., placements: _Optional[_Iterable[_Union[Placement, _Mapping]]] = ...) -> None: ...
 
 class GetHistoryRequest(_message.Message):
-    __slots__ = ("one_id",)
+    __slots__ = ("one_id", "include_reads")
     ONE_ID_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_READS_FIELD_NUMBER: _ClassVar[int]
     one_id: str
-    def __init__(self, one_id: _Optional[str] = ...) -> None: ...
+    include_reads: bool
+    def __init__(self, one_id: _Optional[str] = ..., include_reads: _Optional[bool] = ...) -> None: ...
 
 class HistoryEntry(_message.Message):
     __slots__ = ("at", "kind", "actor", "one_id", "related_one_ids", "rule", "score", "reason", "task_id", "decision")
@@ -249,3 +251,31 @@ class ErasePersonResponse(_message.Message):
     one_id: str
     erased_one_ids: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, one_id: _Optional[str] = ..., erased_one_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class SuppressIdentifierRequest(_message.Message):
+    __slots__ = ("identifier", "reason")
+    IDENTIFIER_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    identifier: _identity_pb2.Identifier
+    reason: str
+    def __init__(self, identifier: _Optional[_Union[_identity_pb2.Identifier, _Mapping]] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class SuppressIdentifierResponse(_message.Message):
+    __slots__ = ("created",)
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    created: bool
+    def __init__(self, created: _Optional[bool] = ...) -> None: ...
+
+class LiftSuppressionRequest(_message.Message):
+    __slots__ = ("identifier", "reason")
+    IDENTIFIER_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    identifier: _identity_pb2.Identifier
+    reason: str
+    def __init__(self, identifier: _Optional[_Union[_identity_pb2.Identifier, _Mapping]] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class LiftSuppressionResponse(_message.Message):
+    __slots__ = ("lifted",)
+    LIFTED_FIELD_NUMBER: _ClassVar[int]
+    lifted: bool
+    def __init__(self, lifted: _Optional[bool] = ...) -> None: ...

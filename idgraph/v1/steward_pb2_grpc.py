@@ -72,6 +72,16 @@ class StewardServiceStub:
                 request_serializer=idgraph_dot_v1_dot_steward__pb2.ErasePersonRequest.SerializeToString,
                 response_deserializer=idgraph_dot_v1_dot_steward__pb2.ErasePersonResponse.FromString,
                 _registered_method=True)
+        self.SuppressIdentifier = channel.unary_unary(
+                '/idgraph.v1.StewardService/SuppressIdentifier',
+                request_serializer=idgraph_dot_v1_dot_steward__pb2.SuppressIdentifierRequest.SerializeToString,
+                response_deserializer=idgraph_dot_v1_dot_steward__pb2.SuppressIdentifierResponse.FromString,
+                _registered_method=True)
+        self.LiftSuppression = channel.unary_unary(
+                '/idgraph.v1.StewardService/LiftSuppression',
+                request_serializer=idgraph_dot_v1_dot_steward__pb2.LiftSuppressionRequest.SerializeToString,
+                response_deserializer=idgraph_dot_v1_dot_steward__pb2.LiftSuppressionResponse.FromString,
+                _registered_method=True)
 
 
 class StewardServiceServicer:
@@ -140,6 +150,23 @@ class StewardServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SuppressIdentifier(self, request, context):
+        """Admin: "do not process me". Every record arriving later that carries the value
+        (normalized as in records) is refused: FAILED_PRECONDITION for Ingest, an error in
+        its place in a stream, a dead letter in a backfill. The list holds a keyed hash of the
+        value, never the value. Data already stored stays: erase it with ErasePerson.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def LiftSuppression(self, request, context):
+        """Admin: lift a suppression (records carrying the value are accepted again).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_StewardServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -177,6 +204,16 @@ def add_StewardServiceServicer_to_server(servicer, server):
                     servicer.ErasePerson,
                     request_deserializer=idgraph_dot_v1_dot_steward__pb2.ErasePersonRequest.FromString,
                     response_serializer=idgraph_dot_v1_dot_steward__pb2.ErasePersonResponse.SerializeToString,
+            ),
+            'SuppressIdentifier': grpc.unary_unary_rpc_method_handler(
+                    servicer.SuppressIdentifier,
+                    request_deserializer=idgraph_dot_v1_dot_steward__pb2.SuppressIdentifierRequest.FromString,
+                    response_serializer=idgraph_dot_v1_dot_steward__pb2.SuppressIdentifierResponse.SerializeToString,
+            ),
+            'LiftSuppression': grpc.unary_unary_rpc_method_handler(
+                    servicer.LiftSuppression,
+                    request_deserializer=idgraph_dot_v1_dot_steward__pb2.LiftSuppressionRequest.FromString,
+                    response_serializer=idgraph_dot_v1_dot_steward__pb2.LiftSuppressionResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -371,6 +408,60 @@ class StewardService:
             '/idgraph.v1.StewardService/ErasePerson',
             idgraph_dot_v1_dot_steward__pb2.ErasePersonRequest.SerializeToString,
             idgraph_dot_v1_dot_steward__pb2.ErasePersonResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SuppressIdentifier(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/idgraph.v1.StewardService/SuppressIdentifier',
+            idgraph_dot_v1_dot_steward__pb2.SuppressIdentifierRequest.SerializeToString,
+            idgraph_dot_v1_dot_steward__pb2.SuppressIdentifierResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LiftSuppression(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/idgraph.v1.StewardService/LiftSuppression',
+            idgraph_dot_v1_dot_steward__pb2.LiftSuppressionRequest.SerializeToString,
+            idgraph_dot_v1_dot_steward__pb2.LiftSuppressionResponse.FromString,
             options,
             channel_credentials,
             insecure,

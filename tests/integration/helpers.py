@@ -23,8 +23,10 @@ def count(store: Neo4jStore, query: str) -> int:
 
 
 def node_counts(store: Neo4jStore) -> dict[str, int]:
+    """Nodes by label, without bookkeeping: the migration log, the write epoch and read
+    events (written in the background after reads, see idgraph/audit.py)."""
     rows = store.run_cypher("MATCH (n) WHERE NOT n:SchemaMigration AND NOT n:WriteEpoch "
-                            "RETURN labels(n)[0] AS label, count(*) AS n")
+                            "AND NOT n:ReadEvent RETURN labels(n)[0] AS label, count(*) AS n")
     return {r["label"]: r["n"] for r in rows}
 
 

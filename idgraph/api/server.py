@@ -7,8 +7,10 @@ import threading
 from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass
+from typing import Any, cast
 
 import grpc
+from google.protobuf import descriptor_pool
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
@@ -110,6 +112,28 @@ class Tls:
     private_key: bytes
 
 
+class _MethodSymbols:
+    """The descriptor pool as reflection sees it, where a method's full name
+    (``idgraph.v1.IdentityService.Resolve``) finds its file too, as the reflection protocol
+    says: ghz and other clients ask for it, and protobuf's pool knows services only."""
+
+    def __init__(self, pool: descriptor_pool.DescriptorPool) -> None:
+        self._pool = pool
+
+    def FindFileContainingSymbol(self, symbol: str) -> Any:  # the pool's name
+        try:
+            return self._pool.FindFileContainingSymbol(symbol)
+        except KeyError:
+            service, _, method = symbol.rpartition(".")
+            found = self._pool.FindServiceByName(service) if service else None
+            if found is None or method not in found.methods_by_name:
+                raise
+            return found.file
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._pool, name)
+
+
 def build_server(engine: IdentityEngine, address: str, *, workers: int = 32,
                  max_message_bytes: int = 4 * 1024 * 1024, batch_window: int = 1024,
                  api_keys: ApiKeys | None = None, tls: Tls | None = None,
@@ -143,7 +167,8 @@ def build_server(engine: IdentityEngine, address: str, *, workers: int = 32,
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
-        (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+        (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server,
+        pool=cast(descriptor_pool.DescriptorPool, _MethodSymbols(descriptor_pool.Default())))
     if tls is None:
         port = server.add_insecure_port(address)
     else:

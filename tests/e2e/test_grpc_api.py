@@ -221,6 +221,13 @@ def test_health_and_reflection(channel: grpc.Channel) -> None:
     answer = next(iter(reflection.ServerReflectionInfo(iter([request]), timeout=5)))
     names = {s.name for s in answer.list_services_response.service}
     assert {"idgraph.v1.IdentityService", "grpc.health.v1.Health"} <= names
+    # a method's full name finds its file too (ghz and other clients ask for it)
+    for symbol in ("idgraph.v1.IdentityService", "idgraph.v1.IdentityService.Resolve",
+                   "idgraph.v1.StewardService.GetHistory", "idgraph.v1.IdentityService.Nope"):
+        request = reflection_pb2.ServerReflectionRequest(file_containing_symbol=symbol)
+        answer = next(iter(reflection.ServerReflectionInfo(iter([request]), timeout=5)))
+        found = bool(answer.file_descriptor_response.file_descriptor_proto)
+        assert found is not symbol.endswith("Nope"), symbol
 
 
 def test_ingest_batches_answer_each_record_in_order_and_survive_bad_rows(

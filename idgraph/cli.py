@@ -19,6 +19,11 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="serve gRPC (starts a local Neo4j unless "
                         "IDGRAPH_NEO4J_URI is set)")
+    console = commands.add_parser("console", help="serve the steward console only (the web "
+                                  "pages over the engine; `serve` serves it beside gRPC when "
+                                  "IDGRAPH_CONSOLE_ADDR is set)")
+    console.add_argument("--addr", default="", help="host:port (default IDGRAPH_CONSOLE_ADDR, "
+                         "else 127.0.0.1:8080)")
     commands.add_parser("check-rules", help="validate the configured rules file and print it")
     export = commands.add_parser("export", help="write the ID-mapping table "
                                  "(source, source_record_id, one_id)")
@@ -96,6 +101,12 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
     try:
+        if args.command == "console":
+            from idgraph.serve import serve
+
+            address = args.addr or settings.console_addr or "127.0.0.1:8080"
+            return serve(settings.model_copy(update={"console_addr": address}),
+                         grpc_on=False)
         if args.command == "serve":
             from idgraph.serve import serve
 

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     grpc_workers: int = Field(32, ge=1)
     # Prometheus metrics (host:port, served at /metrics); empty: off.
     metrics_addr: str = ""
+    console_addr: str = ""  # host:port of the steward console (idgraph/console); "" off
     grpc_max_message_bytes: int = Field(4 * 1024 * 1024, ge=1024)
     shutdown_grace: float = Field(5.0, ge=0)
     batch_window: int = Field(1024, ge=1,

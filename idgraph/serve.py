@@ -100,8 +100,25 @@ def tune_gc(threshold: int) -> None:
     gc.freeze()
 
 
-def serve(settings: Settings) -> int:
-    """Serve until SIGTERM/SIGINT; answer the process exit code."""
+def start_console(settings: Settings, engine: IdentityEngine, stack: ExitStack) -> None:
+    """The steward console on `settings.console_addr`, stopped with the stack."""
+    from idgraph.console import Console, serve_console
+
+    console = Console(engine, load_api_keys(settings),
+                      secure=bool(settings.tls_cert_file))
+    server, thread = serve_console(console.app(), settings.console_addr)
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(10)
+
+    stack.callback(stop)
+    log.info("steward console on http://%s/", settings.console_addr)
+
+
+def serve(settings: Settings, grpc_on: bool = True) -> int:
+    """Serve until SIGTERM/SIGINT (gRPC, and the console when configured; the console
+    alone without `grpc_on`); answer the process exit code."""
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -113,6 +130,15 @@ def serve(settings: Settings) -> int:
     with ExitStack() as stack:
         store = open_store(settings, stack)
         engine = build_engine(settings, store)
+        stack.callback(engine.close)
+        if settings.console_addr:
+            start_console(settings, engine, stack)
+        if not grpc_on:
+            tune_gc(settings.gc_threshold)
+            print(f"idgraph console on http://{settings.console_addr}/", flush=True)
+            stop.wait()
+            log.info("stopped")
+            return 0
         running = build_server(engine, settings.grpc_addr, workers=settings.grpc_workers,
                                max_message_bytes=settings.grpc_max_message_bytes,
                                batch_window=settings.batch_window,

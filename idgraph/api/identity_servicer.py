@@ -151,6 +151,7 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         after = parse_cursor(request.after_cursor, "after_cursor")
         left = request.max_events or None
         core = self.ingestion.core
+        context.add_callback(core.wake_watchers)  # a caller hanging up frees its thread now
         while context.is_active():
             seen = core.commits
             page = self.ingestion.changes(after, min(self.change_page, left or self.change_page))

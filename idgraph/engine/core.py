@@ -101,6 +101,12 @@ class Core:
         with self._committed:
             self._committed.wait_for(lambda: self._commits != seen, timeout)
 
+    def wake_watchers(self) -> None:
+        """Wake the change feed's waiting watchers (one of them hung up): each looks at its
+        own call again."""
+        with self._committed:
+            self._committed.notify_all()
+
     def notify_commit(self) -> None:
         """Count a commit and wake the change feed's watchers."""
         with self._committed:

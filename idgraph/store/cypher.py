@@ -916,6 +916,13 @@ ORDER BY r.key
 LIMIT $limit
 """
 
+REVIEW_REASONS: LiteralString = """
+MATCH (t:ReviewTask {status: 'OPEN'})
+RETURN t.reason AS reason, count(*) AS n
+ORDER BY n DESC, reason
+LIMIT $limit
+"""
+
 COUNT_OPEN_TASKS: LiteralString = "MATCH (t:ReviewTask {status: 'OPEN'}) RETURN count(t) AS open"
 
 # Values whose records name two or more different people, or held by more records than the

@@ -552,6 +552,11 @@ class Neo4jStore:
         """How many review tasks are open."""
         return int(self.run_cypher(cypher.COUNT_OPEN_TASKS)[0]["open"])
 
+    def review_reasons(self, limit: int = 20) -> list[tuple[str, int]]:
+        """Open review tasks counted by reason, the commonest first."""
+        return [(str(r["reason"] or ""), int(r["n"]))
+                for r in self.run_cypher(cypher.REVIEW_REASONS, limit=limit)]
+
     def record_reads(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Store read events (no write turn: they change nothing resolution reads)."""
         self.run_cypher(cypher.RECORD_READS, rows=[dict(r) for r in rows])

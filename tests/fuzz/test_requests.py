@@ -180,7 +180,7 @@ def seeded(grpc_server: RunningServer, clean_store: Neo4jStore) -> dict[str, lis
     return {"one_id": one_ids, "task_id": tasks or ["t"], "one_ids": one_ids}
 
 
-def call(channel: grpc.Channel, method: descriptor.MethodDescriptor,
+def call(channel: grpc.Channel, target: str, method: descriptor.MethodDescriptor,
          requests: list[Message]) -> grpc.RpcError | None:
     """Send the requests; answer the error the call ended with, or None."""
     path = f"/{method.containing_service.full_name}/{method.name}"
@@ -188,11 +188,12 @@ def call(channel: grpc.Channel, method: descriptor.MethodDescriptor,
     try:
         if method.client_streaming:
             list(channel.stream_stream(path, out, bytes)(iter(requests), timeout=60))
-        elif method.server_streaming:
-            stream = channel.unary_stream(path, out, bytes)(requests[0], timeout=0.5)
-            for _ in zip(range(5), stream, strict=False):
-                pass
-            stream.cancel()
+        elif method.server_streaming:  # the change feed stays open: hang up after a while
+            with grpc.insecure_channel(target) as own:
+                stream = own.unary_stream(path, out, bytes)(requests[0], timeout=0.5)
+                for _ in zip(range(5), stream, strict=False):
+                    pass
+                stream.cancel()
         else:
             channel.unary_unary(path, out, bytes)(requests[0], timeout=60)
     except grpc.RpcError as error:
@@ -215,7 +216,7 @@ def test_every_request_answers_ok_or_a_documented_refusal_and_a_refusal_writes_n
         requests = [build(kind, data.draw(message(kind.DESCRIPTOR, seeded)))
                     for _ in range(data.draw(count))]
         before = graph_size(clean_store)
-        error = call(channel, method, requests)
+        error = call(channel, f"127.0.0.1:{grpc_server.port}", method, requests)
         if error is None:
             return
         code = error.code()

@@ -1,6 +1,6 @@
 # idgraph: `make run` serves gRPC over a local (or configured) Neo4j; `make test` runs every test.
 # Both install whatever is missing first: the virtualenv, the Neo4j jars, the gRPC stubs, the
-# compiled core, the Node example's packages and buf.
+# compiled core, the Node example's packages; `make test` also buf and Debian's chromium.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -20,18 +20,28 @@ NODE_STAMP  := examples/node/node_modules/.installed
 BUF_VERSION := v1.75.0
 TOOLS       := .tools/bin
 BUF         := $(TOOLS)/buf-$(BUF_VERSION)
+# Debian's Chromium, which the steward console's browser tests drive (through Playwright),
+# with a font for Chinese names.
+CHROMIUM    := /usr/bin/chromium
+CJK_FONT    := /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
+SUDO        := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: run test deps compile pure gen check-gen lint typecheck proto-check bench clean
 
 run: deps
 	$(BIN)/idgraph serve
 
-test: deps proto-check
+test: deps proto-check $(CHROMIUM) $(CJK_FONT)
 	$(BIN)/ruff check idgraph tests bench server.py setup.py
 	$(BIN)/mypy idgraph
 	$(BIN)/pytest
 
 deps: $(PY_STAMP) $(NEO4J_STAMP) $(STUBS) $(CORE_STAMP) $(NODE_STAMP)
+
+$(CHROMIUM) $(CJK_FONT):
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    chromium fonts-wqy-zenhei
 
 # `npm ci` installs exactly what package-lock.json pins.
 $(NODE_STAMP): examples/node/package.json examples/node/package-lock.json

@@ -72,15 +72,18 @@ def stop_gracefully(process: subprocess.Popen[bytes], log: Path) -> None:
 
 def test_serve_against_configured_neo4j(neo4j_uri: str, tmp_path: Path) -> None:
     log = tmp_path / "serve.log"
-    metrics = f"127.0.0.1:{free_port()}"
-    with serving({"IDGRAPH_NEO4J_URI": neo4j_uri, "IDGRAPH_METRICS_ADDR": metrics},
-                 log) as (process, port):
+    metrics, console = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
+    with serving({"IDGRAPH_NEO4J_URI": neo4j_uri, "IDGRAPH_METRICS_ADDR": metrics,
+                  "IDGRAPH_CONSOLE_ADDR": console}, log) as (process, port):
         assert ingest_one(port).one_id.startswith("oid_")
         scraped = urllib.request.urlopen(f"http://{metrics}/metrics", timeout=10).read()
         assert b'idgraph_rpc_requests_total{code="OK",method="Ingest"} 1.0' in scraped
         assert b"idgraph_review_tasks_open" in scraped
+        page = urllib.request.urlopen(f"http://{console}/sign-in", timeout=10).read()
+        assert b"Steward console" in page  # served beside gRPC
         stop_gracefully(process, log)
     assert "shutting down" in log.read_text()
+    assert not port_open(int(console.rsplit(":", 1)[1]))  # and stopped with it
 
 
 def test_serve_starts_and_stops_its_own_neo4j(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 Writer = Callable[[Sequence[dict[str, Any]]], None]
+CHUNK = 5000  # read events per transaction
 
 
 class ReadAudit:
@@ -43,7 +44,11 @@ class ReadAudit:
         if not rows:
             return
         with self._lock:
-            if self._thread is None and not self._closed:
+            if self._closed:
+                log.warning("read audit: %d read events after shutdown not recorded",
+                            len(rows))
+                return
+            if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name="read-audit",
                                                 daemon=True)
                 self._thread.start()
@@ -55,20 +60,24 @@ class ReadAudit:
                           "events dropped", lost)
 
     def flush(self) -> bool:
-        """Write what is queued now; False when Neo4j did not take it (kept for later)."""
+        """Write what is queued now, in transactions of at most CHUNK events; False when
+        Neo4j did not take them all (the rest is kept for later, oldest first)."""
         with self._lock:
             rows, self._pending = self._pending, []
-        if not rows or self._write is None:
+        if self._write is None:
             return True
-        try:
-            self._write(rows)
-            return True
-        except Exception as error:  # Neo4j unavailable: keep them, oldest first
-            log.warning("read audit: %d read events not written yet (%s)", len(rows),
-                        type(error).__name__)
-            with self._lock:
-                self._pending[:0] = rows
-            return False
+        for start in range(0, len(rows), CHUNK):
+            try:
+                self._write(rows[start:start + CHUNK])
+            except Exception as error:  # Neo4j unavailable: keep the rest
+                left = rows[start:]
+                log.warning("read audit: %d read events not written yet (%s)", len(left),
+                            type(error).__name__)
+                with self._lock:
+                    self._pending[:0] = left
+                    del self._pending[:max(0, len(self._pending) - self.max_pending)]
+                return False
+        return True
 
     def close(self) -> None:
         """Write what is queued and stop."""
@@ -78,7 +87,9 @@ class ReadAudit:
         self._wake.set()
         if thread is not None:
             thread.join(10)
-        self.flush()
+        if not self.flush():
+            log.error("read audit: %d read events could not be written before shutdown",
+                      len(self._pending))
 
     def _loop(self) -> None:
         while not self._closed:

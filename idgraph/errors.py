@@ -52,6 +52,11 @@ class Unavailable(IdGraphError):
     reason = "NEO4J_UNAVAILABLE"
 
 
+class DatabaseDown(Unavailable):
+    """Neo4j does not answer at all (down, restarting, unreachable): every transaction
+    would fail alike until it is back."""
+
+
 class DeadlineExceeded(IdGraphError):
     """The caller's deadline ran out before the work finished."""
 

@@ -21,7 +21,7 @@ from typing import Generic, TypeVar
 
 from idgraph.domain.records import PreparedRecord
 from idgraph.domain.working_set import IngestOutcome
-from idgraph.errors import DeadlineExceeded, Unavailable
+from idgraph.errors import DatabaseDown, DeadlineExceeded, Unavailable
 from idgraph.logs import failed_fields
 
 log = logging.getLogger(__name__)
@@ -166,9 +166,11 @@ class GroupCommitter(Generic[Plan]):
         try:
             outcomes = self._run_batch([p.record for p in live], self._timeout(live))
         except Exception as error:
-            if len(live) == 1 or isinstance(error, Unavailable | DeadlineExceeded):
-                # Neo4j down or time up: every record would fail alike, and one by one each
-                # would wait out the store's retries again; all of them are answered now
+            if len(live) == 1 or isinstance(error, DatabaseDown):
+                # Neo4j down: every record would fail alike, and one by one each would wait
+                # out the store's retries again; all of them are answered now. (A deadline
+                # or a transient error is retried record by record: the others' own
+                # deadlines may be longer, and a smaller transaction may pass.)
                 for pending in live:
                     pending.future.set_exception(error)
                 return

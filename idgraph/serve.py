@@ -104,16 +104,18 @@ def start_console(settings: Settings, engine: IdentityEngine, stack: ExitStack) 
     """The steward console on `settings.console_addr`, stopped with the stack."""
     from idgraph.console import Console, serve_console
 
-    console = Console(engine, load_api_keys(settings),
-                      secure=bool(settings.tls_cert_file))
-    server, thread = serve_console(console.app(), settings.console_addr)
+    tls = (str(settings.tls_cert_file), str(settings.tls_key_file)) \
+        if settings.tls_cert_file and settings.tls_key_file else None
+    console = Console(engine, load_api_keys(settings), secure=tls is not None)
+    server, thread = serve_console(console.app(), settings.console_addr, tls)
 
     def stop() -> None:
         server.should_exit = True
         thread.join(10)
 
     stack.callback(stop)
-    log.info("steward console on http://%s/", settings.console_addr)
+    log.info("steward console on %s://%s/", "https" if tls else "http",
+             settings.console_addr)
 
 
 def serve(settings: Settings, grpc_on: bool = True) -> int:
@@ -128,7 +130,8 @@ def serve(settings: Settings, grpc_on: bool = True) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     with ExitStack() as stack:
-        store = open_store(settings, stack)
+        # the console alone shares the local Neo4j a running `idgraph serve` started
+        store = open_store(settings, stack, reuse_local=not grpc_on)
         engine = build_engine(settings, store)
         stack.callback(engine.close)
         if settings.console_addr:

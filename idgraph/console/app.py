@@ -30,13 +30,22 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from idgraph.api.auth import ANONYMOUS, ApiKeys, Caller, Role
+from idgraph.api.steward_servicer import MAX_REASON
 from idgraph.console.pictures import person_graph_svg, waterfall_svg
 from idgraph.domain.oneid import looks_like_one_id
 from idgraph.domain.profile import Profile
 from idgraph.domain.records import KEY_SEPARATOR, RawIdentifier
 from idgraph.domain.scoring import probability
 from idgraph.engine import IdentityEngine
-from idgraph.errors import Conflict, IdGraphError, InvalidInput, NotFound, Unauthenticated
+from idgraph.errors import (
+    Conflict,
+    DeadlineExceeded,
+    IdGraphError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+)
 from idgraph.store.neo4j_store import FIRST_PAGE, ReviewFilter, ReviewTaskRow
 
 HERE = Path(__file__).resolve().parent
@@ -156,8 +165,7 @@ class Console:
                                    message=f"This needs the {role.value} role.")
             if request.method == "POST":
                 form = await request.form()
-                sent = str(form.get("csrf", ""))
-                if not sent or not hmac.compare_digest(sent, session.csrf):
+                if not _same(str(form.get("csrf", "")), session.csrf):
                     return self.render("error.html", 403, session,
                                        message="The form's security token is missing or "
                                        "wrong; reload the page and try again.")
@@ -167,10 +175,19 @@ class Console:
 
     async def failed(self, request: Request, error: Exception) -> Response:
         session = self.sessions.get(request.cookies.get(COOKIE))
-        status = 404 if isinstance(error, NotFound) else 409 if isinstance(error, Conflict) \
-            else 400 if isinstance(error, InvalidInput) else 503
         fields = [f"{v.field}: {v.description}" for v in getattr(error, "violations", ())]
-        return self.render("error.html", status, session, message=str(error), fields=fields)
+        if isinstance(error, InvalidInput):
+            return self.render("error.html", 400, session, message="Please check:",
+                               fields=fields)
+        for kind, status in ((NotFound, 404), (Conflict, 409), (PermissionDenied, 403)):
+            if isinstance(error, kind):
+                return self.render("error.html", status, session, message=str(error))
+        if isinstance(error, DeadlineExceeded):
+            return self.render("error.html", 504, session, message="That took too long; "
+                               "try again.")
+        # Unavailable and the rest: the driver's text would name hosts and ports
+        return self.render("error.html", 503, session, message="The graph database is not "
+                           "answering; try again in a moment.")
 
     async def not_found(self, request: Request, error: Exception) -> Response:
         session = self.sessions.get(request.cookies.get(COOKIE))
@@ -198,8 +215,7 @@ class Console:
 
     async def sign_in(self, request: Request) -> Response:
         form = await request.form()
-        sent, expected = str(form.get("csrf", "")), request.cookies.get(SIGN_IN_COOKIE, "")
-        if not sent or not expected or not hmac.compare_digest(sent, expected):
+        if not _same(str(form.get("csrf", "")), request.cookies.get(SIGN_IN_COOKIE, "")):
             return self.render("error.html", 403, message="The sign-in form expired; reload "
                                "it and try again.")
         key = str(form.get("key", "")).strip()
@@ -269,11 +285,9 @@ class Console:
     async def decide(self, request: Request, session: Session) -> Response:
         task_id = request.path_params["task_id"]
         form = await request.form()
-        decision, reason = str(form.get("decision", "")), str(form.get("reason", "")).strip()
-        if decision not in ("MERGE", "KEEP_APART") or not reason:
-            raise InvalidInput.one("reason" if decision in ("MERGE", "KEEP_APART")
-                                   else "decision", "choose MERGE or KEEP_APART and give a "
-                                   "reason")
+        decision, reason = str(form.get("decision", "")), _reason(form.get("reason"))
+        if decision not in ("MERGE", "KEEP_APART"):
+            raise InvalidInput.one("decision", "choose MERGE or KEEP_APART")
         await run_in_threadpool(self.engine.stewardship.decide_review_task, task_id,
                                 decision == "MERGE", session.actor, reason)
         following = await self._next_task(task_id)
@@ -282,14 +296,14 @@ class Console:
     # ------------------------------------------------------------------ a person
     async def search(self, request: Request, session: Session) -> Response:
         q = request.query_params
-        text, kind = q.get("q", "").strip(), q.get("type", "")
+        text, kind, scope = q.get("q", "").strip(), q.get("type", ""), q.get("scope", "")
         if not text:
             return self.render("search.html", session=session, types=IDENTIFIER_TYPES,
-                               kind=kind, text=text)
+                               kind=kind, text=text, scope=scope)
         if looks_like_one_id(text):
             return RedirectResponse(f"/people/{quote(text)}", 303)
         outcome = await run_in_threadpool(self.engine.reads.profile, "",
-                                          RawIdentifier(kind or "phone", text))
+                                          RawIdentifier(kind or "phone", text, scope.strip()))
         return RedirectResponse(f"/people/{quote(outcome.profile.one_id)}", 303)
 
     async def person(self, request: Request, session: Session) -> Response:
@@ -314,6 +328,7 @@ class Console:
         chosen = [r for r in profile.records if _key(r.source, r.source_record_id) in keys]
         if not chosen or len(chosen) == len(profile.records):
             raise InvalidInput.one("records", "choose some of the person's records, not all")
+        self._read(session, "split", [profile.one_id])
         placements = []
         for record in chosen:
             placements.append((record, await run_in_threadpool(self._placement, record,
@@ -339,9 +354,7 @@ class Console:
         one_id = request.path_params["one_id"]
         form = await request.form()
         keys = [str(k) for k in form.getlist("record")]
-        reason = str(form.get("reason", "")).strip()
-        if not reason:
-            raise InvalidInput.one("reason", "required")
+        reason = _reason(form.get("reason"))
         await run_in_threadpool(
             lambda: self.engine.stewardship.split_person(
                 one_id, keys, session.actor, reason, re_resolve=form.get("re_resolve") == "1"))
@@ -350,9 +363,7 @@ class Console:
     async def erase(self, request: Request, session: Session) -> Response:
         one_id = request.path_params["one_id"]
         form = await request.form()
-        reason = str(form.get("reason", "")).strip()
-        if not reason:
-            raise InvalidInput.one("reason", "required")
+        reason = _reason(form.get("reason"))
         await run_in_threadpool(self.engine.stewardship.erase_person, one_id, session.actor,
                                 reason)
         return self.render("error.html", 200, session, message=f"{one_id} was erased.")
@@ -361,7 +372,24 @@ class Console:
 # ---------------------------------------------------------------------- helpers
 def _local(target: str) -> str:
     """A same-site path to go to after signing in (never another site)."""
-    return target if target.startswith("/") and not target.startswith("//") else "/queue"
+    safe = target.startswith("/") and not target.startswith("//") and "\\" not in target
+    return target if safe else "/queue"
+
+
+def _same(sent: str, expected: str | None) -> bool:
+    """A form's token equals the expected one (constant time; any text)."""
+    return bool(sent) and bool(expected) and hmac.compare_digest(
+        sent.encode(), (expected or "").encode())
+
+
+def _reason(value: Any) -> str:
+    """A decision's reason: required, at most MAX_REASON characters (as over gRPC)."""
+    reason = str(value or "").strip()
+    if not reason:
+        raise InvalidInput.one("reason", "required")
+    if len(reason) > MAX_REASON:
+        raise InvalidInput.one("reason", f"at most {MAX_REASON} characters")
+    return reason
 
 
 def _number(text: str | None) -> float | None:
@@ -381,9 +409,12 @@ def _page_key(text: str) -> tuple[int, int, int, str]:
         return FIRST_PAGE
     try:
         records, people, created, task_id = json.loads(text)
-        return int(records), int(people), int(created), str(task_id)
-    except (ValueError, TypeError):
+        key = int(records), int(people), int(created), str(task_id)
+    except (ValueError, TypeError, OverflowError):
         raise InvalidInput.one("after", "not a page of this listing") from None
+    if not all(-(1 << 63) <= n < (1 << 63) for n in key[:3]):
+        raise InvalidInput.one("after", "not a page of this listing")
+    return key
 
 
 def _key(source: str, record_id: str) -> str:

@@ -149,10 +149,17 @@ def suppression_digest(secret: bytes, key: str) -> str:
     return hmac.new(secret, b"suppression\x1f" + key.encode(), hashlib.sha256).hexdigest()
 
 
+def _suppressible(record: PreparedRecord) -> list[IdKey]:
+    """Every value of a record a suppression can name: its identifiers, who it says
+    referred the person, and the VINs of its vehicles (as `vin` identifiers)."""
+    vins = [IdKey("vin", "", v.vin) for v in record.vehicles if v.vin]
+    return [k for k in (*record.identifiers, *record.referrers) if not k.is_blocking] + vins
+
+
 def suppressed_indexes(tx: GraphTx, records: Sequence[PreparedRecord], secret: bytes
                        ) -> set[int]:
     """The positions of the records that carry a suppressed value (one query)."""
-    digests = {i: [suppression_digest(secret, k.key) for k in r.all_keys if not k.is_blocking]
+    digests = {i: [suppression_digest(secret, k.key) for k in _suppressible(r)]
                for i, r in enumerate(records)}
     found = tx.suppressed(sorted({d for ds in digests.values() for d in ds}))
     return {i for i, ds in digests.items() if found.intersection(ds)} if found else set()

@@ -229,7 +229,9 @@ class Stewardship:
                     self._stored_as_prepared(tx, new_one_id, actor)
                     for new_one_id in dict.fromkeys(placed.values())], timeout)
                 outcomes = self.ingestion.ingest_batch(records, timeout, recheck=True)
-                placed = {r.key: o.one_id for r, o in zip(records, outcomes, strict=True)}
+                # a record refused (a suppressed value) stays where the split put it
+                placed = {r.key: o.one_id or placed[r.key]
+                          for r, o in zip(records, outcomes, strict=True)}
         return SplitOutcome(person, tuple(sorted(placed)), placed)
 
     def _stored_as_prepared(self, tx: GraphTx, one_id: str, actor: str) -> PreparedRecord:

@@ -25,7 +25,7 @@ from idgraph.domain.records import BLOCKING_PREFIX, KEY_SEPARATOR, IdKey, Prepar
 from idgraph.domain.resolution import FAR_FUTURE
 from idgraph.domain.rules import MAX_BLOCKING_KEYS
 from idgraph.domain.working_set import Change, ChangeType, WritePlan
-from idgraph.errors import DeadlineExceeded, Unavailable
+from idgraph.errors import DatabaseDown, DeadlineExceeded, Unavailable
 from idgraph.metrics import NEO4J_TX_RETRIES, NEO4J_TX_SECONDS
 from idgraph.store import cypher
 from idgraph.store.migrations import load_migrations
@@ -689,7 +689,8 @@ def _mapped_errors() -> Iterator[None]:
         code = getattr(exc, "code", "") or ""
         if "TransactionTimedOut" in code:
             raise DeadlineExceeded("the transaction ran past the caller's deadline") from exc
-        if isinstance(exc, neo4j_errors.ServiceUnavailable | neo4j_errors.SessionExpired
-                      | neo4j_errors.TransientError | neo4j_errors.DriverError):
+        if isinstance(exc, neo4j_errors.ServiceUnavailable | neo4j_errors.SessionExpired):
+            raise DatabaseDown(f"Neo4j unavailable: {exc}") from exc
+        if isinstance(exc, neo4j_errors.TransientError | neo4j_errors.DriverError):
             raise Unavailable(f"Neo4j unavailable: {exc}") from exc
         raise

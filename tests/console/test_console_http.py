@@ -7,6 +7,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from idgraph.domain.records import RawIdentifier, RawRecord
 from tests.console.conftest import KEYS, Site, csrf_of, rec, seed, signed_in
 from tests.integration.helpers import check_invariants, node_counts
 
@@ -87,3 +88,23 @@ def test_a_steward_cannot_erase_and_an_admin_can(site: Site) -> None:
         assert answer.status_code == 200
     assert site.store.run_cypher("MATCH (p:Person {one_id: $id}) RETURN p.status AS s",
                                  id=ids["li"]) == [{"s": "erased"}]
+
+
+def test_hostile_tokens_page_keys_and_searches_get_clean_answers(site: Site) -> None:
+    person = site.engine.ingest(rec("wechat", "w1", ("phone", "13912345678"))).one_id
+    site.engine.ingest(RawRecord("wechat", "w2", None,
+                                 (RawIdentifier("wechat_openid", "o-zw", "wx-1"),
+                                  RawIdentifier("phone", "13912345678")), {}))
+    with signed_in(site, "steward") as client:
+        page = client.get("/queue")
+        for token in ("é", "\x00", ""):
+            assert client.post("/sign-out", data={"csrf": token}).status_code == 403
+        for after in ('[1e400,0,0,"x"]', "[99999999999999999999999,0,0,\"x\"]", "nope"):
+            assert client.get("/queue", params={"after": after}).status_code == 400
+        found = client.get("/people", params={"type": "wechat_openid", "q": "o-zw",
+                                              "scope": "wx-1"})
+        assert found.status_code == 303 and found.headers["location"] == f"/people/{person}"
+        unscoped = client.get("/people", params={"type": "wechat_openid", "q": "o-zw"})
+        assert unscoped.status_code == 400 and "scope" in unscoped.text
+        assert client.post("/sign-in", data={"csrf": "é", "key": "x"}).status_code == 403
+        assert client.post("/sign-out", data={"csrf": csrf_of(page.text)}).status_code == 303

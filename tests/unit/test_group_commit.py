@@ -1,6 +1,7 @@
-"""The group committer's failure handling: a poison record is isolated by retrying the
-batch record by record, but a store that is down fails the whole batch at once (one by one,
-each record would wait out the store's retries again)."""
+"""The group committer's failure handling: a poison record, a transient error or a short
+deadline is dealt with by retrying the batch record by record, but a store that is down
+fails the whole batch at once (one by one, each record would wait out the store's retries
+again)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from idgraph.errors import Unavailable
+from idgraph.errors import DatabaseDown, Unavailable
 from idgraph.group_commit import GroupCommitter
 
 
@@ -24,7 +25,7 @@ class Runner:
         if len(self.calls) == 1:
             self.hold.wait(10)  # the first batch holds the writer while the rest queue
             return list(records)
-        if "poison" in records or isinstance(self.error, Unavailable):
+        if "poison" in records or isinstance(self.error, DatabaseDown):
             raise self.error
         return list(records)
 
@@ -53,7 +54,15 @@ def test_a_poison_record_is_isolated_record_by_record() -> None:
 
 @pytest.mark.parametrize("size", [2, 8])
 def test_a_store_that_is_down_fails_the_whole_batch_once(size: int) -> None:
-    runner = Runner(Unavailable("Neo4j unavailable"))
+    runner = Runner(DatabaseDown("Neo4j unavailable"))
     answers = queued_behind_a_first_batch(runner, [f"r{i}" for i in range(size)])
-    assert all(isinstance(a, Unavailable) for a in answers)
+    assert all(isinstance(a, DatabaseDown) for a in answers)
     assert runner.calls[1:] == [[f"r{i}" for i in range(size)]]  # one attempt, not one each
+
+
+def test_a_transient_failure_is_retried_record_by_record() -> None:
+    runner = Runner(Unavailable("deadlock"))  # transient: the batch fails, records pass
+    answers = queued_behind_a_first_batch(runner, ["a", "poison", "b"])
+    assert answers[0] == "a" and answers[2] == "b"
+    assert isinstance(answers[1], Unavailable)
+    assert runner.calls[1:] == [["a", "poison", "b"], ["a"], ["poison"], ["b"]]

@@ -189,7 +189,8 @@ def test_steward_rpcs_need_the_steward_role_and_erasure_admin(
         secured: RunningServer, clean_store: object) -> None:
     methods = spb.DESCRIPTOR.services_by_name["StewardService"].methods
     roles = {m.name: METHOD_ROLES[f"/idgraph.v1.StewardService/{m.name}"] for m in methods}
-    assert roles.pop("ErasePerson") == Role.ADMIN
+    for admin_only in ("ErasePerson", "SuppressIdentifier", "LiftSuppression"):
+        assert roles.pop(admin_only) == Role.ADMIN
     assert set(roles.values()) == {Role.STEWARD}
     with grpc.insecure_channel(f"127.0.0.1:{secured.port}") as channel:
         stub = spb_grpc.StewardServiceStub(channel)
@@ -212,6 +213,13 @@ def test_steward_rpcs_need_the_steward_role_and_erasure_admin(
                 one_id="oid_" + "0" * 26, records=[pb.RecordRef(source="a",
                                                                  source_record_id="1")],
                 reason="r"), metadata=md, timeout=10),
+            "SuppressIdentifier": lambda md: stub.SuppressIdentifier(
+                spb.SuppressIdentifierRequest(identifier=pb.Identifier(
+                    type="phone", value="13912345678"), reason="do not process"),
+                metadata=md, timeout=10),
+            "LiftSuppression": lambda md: stub.LiftSuppression(spb.LiftSuppressionRequest(
+                identifier=pb.Identifier(type="phone", value="13912345678"), reason="r"),
+                metadata=md, timeout=10),
         }
         assert set(attempts) == {m.name for m in methods}
         for role, key in KEYS.items():

@@ -302,8 +302,15 @@ class Console:
                                kind=kind, text=text, scope=scope)
         if looks_like_one_id(text):
             return RedirectResponse(f"/people/{quote(text)}", 303)
-        outcome = await run_in_threadpool(self.engine.reads.profile, "",
-                                          RawIdentifier(kind or "phone", text, scope.strip()))
+        identifier = RawIdentifier(kind or "phone", text, scope.strip())
+        try:
+            outcome = await run_in_threadpool(self.engine.reads.profile, "", identifier)
+        except Conflict:  # a value several people hold: list them
+            key = self.engine.reads.identifier_key(identifier)
+            holders = await run_in_threadpool(
+                getattr(self.engine.core.store, "value_holders", lambda key: []), key.key)
+            return self.render("search.html", session=session, types=IDENTIFIER_TYPES,
+                               kind=kind, text=text, scope=scope, holders=holders)
         return RedirectResponse(f"/people/{quote(outcome.profile.one_id)}", 303)
 
     async def person(self, request: Request, session: Session) -> Response:

@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence, Set
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -61,6 +61,17 @@ from idgraph.store.neo4j_store import ChangeRow, GraphTx, StaleSnapshot
 log = logging.getLogger(__name__)
 
 
+def _with_refused(outcomes: list[IngestOutcome], refused: Set[int], size: int
+                  ) -> list[IngestOutcome]:
+    """The answers of a batch's records in order: SUPPRESSED at the refused positions, the
+    resolved records' answers in between."""
+    if not refused:
+        return outcomes
+    answers = iter(outcomes)
+    return [IngestOutcome("", Action.SUPPRESSED) if i in refused else next(answers)
+            for i in range(size)]
+
+
 def _count(outcomes: Sequence[IngestOutcome]) -> None:
     """Metrics of a committed batch: its size and each record's decision."""
     GROUP_COMMIT_BATCH.observe(len(outcomes))
@@ -112,6 +123,7 @@ class PlannedBatch:
     epoch: int
     generation: int
     resolved: ResolvedBatch
+    refused: frozenset[int] = frozenset()  # positions of records with a suppressed value
 
 
 @dataclass
@@ -213,22 +225,27 @@ class Ingestion:
                 return None
             epoch, generation = core.view.epoch + 1, core.generation
 
-            def work(tx: GraphTx) -> ResolvedBatch | None:
+            def work(tx: GraphTx) -> tuple[ResolvedBatch, set[int]] | None:
+                # a suppression claims a write epoch: a plan made before it is outdated
+                refused = suppressed_indexes(tx, records, core.secret)
                 try:
-                    return self._resolve_batch(tx, records, now, epoch)
+                    return self._resolve_batch(tx, [r for i, r in enumerate(records)
+                                                    if i not in refused],
+                                               now, epoch), refused
                 except StaleSnapshot:
                     return None
 
             try:
-                resolved = core.store.read(work, timeout)
+                found = core.store.read(work, timeout)
             except BaseException:
                 core.invalidate_view()
                 raise
-            if resolved is None:
+            if found is None:
                 core.invalidate_view()
                 return None
+            resolved, refused = found
             core.view.commit(resolved.effect)
-            return PlannedBatch(records, now, epoch, generation, resolved)
+            return PlannedBatch(records, now, epoch, generation, resolved, frozenset(refused))
 
     def commit_planned(self, planned: PlannedBatch, timeout: float | None = None
                        ) -> list[IngestOutcome]:
@@ -239,10 +256,9 @@ class Ingestion:
         def work(tx: GraphTx) -> list[IngestOutcome]:
             if tx.epoch != planned.epoch or planned.generation != core.generation:
                 raise _PlanOutdated  # rolls the transaction back, epoch claim included
-            if suppressed_indexes(tx, planned.records, core.secret):
-                raise _PlanOutdated  # resolved again without the suppressed records
             self._write(tx, planned.resolved, planned.now)
-            return planned.resolved.outcomes
+            return _with_refused(planned.resolved.outcomes, planned.refused,
+                                 len(planned.records))
 
         try:
             outcomes = core.store.write(work, timeout)
@@ -297,11 +313,7 @@ class Ingestion:
             self.core.invalidate_view()  # then the store runs the transaction again
             raise
         self._write(tx, resolved, now)
-        outcomes = resolved.outcomes
-        if refused:
-            answers = iter(outcomes)
-            outcomes = [IngestOutcome("", Action.SUPPRESSED) if i in refused else next(answers)
-                        for i in range(len(records))]
+        outcomes = _with_refused(resolved.outcomes, refused, len(records))
         if also is not None:  # e.g. a backfill's checkpoint, committed with the batch
             also(tx, outcomes)
         return outcomes, resolved.effect

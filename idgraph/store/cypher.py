@@ -916,6 +916,15 @@ ORDER BY r.key
 LIMIT $limit
 """
 
+# The active people whose records hold a value (the console's search for a shared value).
+VALUE_HOLDERS: LiteralString = """
+MATCH (:Identifier {key: $key})<-[:HAS_IDENTIFIER]-(:Record)-[:PART_OF]->(p:Person)
+WHERE p.status = 'active'
+RETURN DISTINCT p.one_id AS one_id
+ORDER BY one_id
+LIMIT $limit
+"""
+
 REVIEW_REASONS: LiteralString = """
 MATCH (t:ReviewTask {status: 'OPEN'})
 RETURN t.reason AS reason, count(*) AS n

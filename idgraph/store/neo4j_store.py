@@ -552,6 +552,11 @@ class Neo4jStore:
         """How many review tasks are open."""
         return int(self.run_cypher(cypher.COUNT_OPEN_TASKS)[0]["open"])
 
+    def value_holders(self, key: str, limit: int = 100) -> list[str]:
+        """The active people whose records hold an identifier key (at most `limit`)."""
+        return [str(r["one_id"]) for r in self.run_cypher(cypher.VALUE_HOLDERS, key=key,
+                                                          limit=limit)]
+
     def review_reasons(self, limit: int = 20) -> list[tuple[str, int]]:
         """Open review tasks counted by reason, the commonest first."""
         return [(str(r["reason"] or ""), int(r["n"]))

@@ -108,3 +108,14 @@ def test_hostile_tokens_page_keys_and_searches_get_clean_answers(site: Site) -> 
         assert unscoped.status_code == 400 and "scope" in unscoped.text
         assert client.post("/sign-in", data={"csrf": "é", "key": "x"}).status_code == 403
         assert client.post("/sign-out", data={"csrf": csrf_of(page.text)}).status_code == 303
+
+
+def test_a_search_for_a_value_several_people_hold_lists_them(site: Site) -> None:
+    people = {site.engine.ingest(rec("leads", str(n), ("phone", "13800001111"),
+                                     name=name)).one_id
+              for n, name in enumerate(("王芳", "刘洋", "陈静"))}
+    assert len(people) == 3  # a consultant's phone: three people
+    with signed_in(site, "steward") as client:
+        page = client.get("/people", params={"type": "phone", "q": "138 0000 1111"})
+        assert page.status_code == 200 and "3 people hold this value" in page.text
+        assert all(f'href="/people/{one_id}"' in page.text for one_id in people)

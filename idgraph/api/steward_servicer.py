@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-
 import grpc
 
 from idgraph.api.auth import current_caller
@@ -15,15 +11,15 @@ from idgraph.audit import ReadAudit
 from idgraph.domain.oneid import looks_like_one_id
 from idgraph.domain.records import KEY_SEPARATOR, RawIdentifier
 from idgraph.engine import Reads, Stewardship
+from idgraph.engine.review import page_after, page_token, reason_violations, task_candidates
 from idgraph.errors import FieldViolation, InvalidInput
-from idgraph.store.neo4j_store import FIRST_PAGE, ReviewFilter, ReviewPageKey, ReviewTaskRow
+from idgraph.store.neo4j_store import FIRST_PAGE, ReviewFilter, ReviewTaskRow
 from idgraph.v1 import identity_pb2 as ipb
 from idgraph.v1 import steward_pb2 as pb
 from idgraph.v1 import steward_pb2_grpc as pb_grpc
 
 MAX_PAGE = 500
 DEFAULT_PAGE = 50
-MAX_REASON = 2000
 
 _STATUS_TO_PROTO = {"OPEN": pb.REVIEW_STATUS_OPEN, "DECIDED": pb.REVIEW_STATUS_DECIDED}
 _STATUS_FROM_PROTO = {pb.REVIEW_STATUS_UNSPECIFIED: "", pb.REVIEW_STATUS_OPEN: "OPEN",
@@ -56,7 +52,7 @@ class StewardServicer(pb_grpc.StewardServiceServicer):
         after = FIRST_PAGE
         try:
             if request.page_token:
-                after = _decode_token(request.page_token)
+                after = page_after(request.page_token)
         except ValueError:
             violations.append(FieldViolation("page_token", "not a token this service issued"))
         if violations:
@@ -72,10 +68,7 @@ class StewardServicer(pb_grpc.StewardServiceServicer):
         token = ""
         if len(rows) > size:
             rows = rows[:size]
-            last = rows[-1]
-            created = int(last.created_at.timestamp() * 1000) if last.created_at else 0
-            token = _encode_token((last.records_involved, last.people_involved, created,
-                                   last.task_id))
+            token = page_token(rows[-1])
         return pb.ListReviewTasksResponse(tasks=[_summary(r) for r in rows],
                                           next_page_token=token)
 
@@ -93,7 +86,7 @@ class StewardServicer(pb_grpc.StewardServiceServicer):
 
     def DecideReviewTask(self, request: pb.DecideReviewTaskRequest,
                          context: grpc.ServicerContext) -> pb.DecideReviewTaskResponse:
-        violations = _missing(request.task_id, "task_id") + _reason(request.reason)
+        violations = _missing(request.task_id, "task_id") + reason_violations(request.reason)
         if request.decision not in (pb.REVIEW_DECISION_MERGE, pb.REVIEW_DECISION_KEEP_APART):
             violations.append(FieldViolation("decision", "MERGE or KEEP_APART"))
         if violations:
@@ -113,7 +106,7 @@ class StewardServicer(pb_grpc.StewardServiceServicer):
             violations.append(FieldViolation("one_ids", "at least two OneIDs"))
         elif len(request.one_ids) > 100:
             violations.append(FieldViolation("one_ids", "at most 100 OneIDs"))
-        violations += _reason(request.reason)
+        violations += reason_violations(request.reason)
         if violations:
             raise InvalidInput(violations)
         survivor, absorbed = self.stewardship.merge_persons(
@@ -125,7 +118,7 @@ class StewardServicer(pb_grpc.StewardServiceServicer):
                     ) -> pb.ErasePersonResponse:
         violations = [] if looks_like_one_id(request.one_id) else [
             FieldViolation("one_id", "not a OneID")]
-        violations += _reason(request.reason)
+        violations += reason_violations(request.reason)
         if violations:
             raise InvalidInput(violations)
         person, erased = self.stewardship.erase_person(
@@ -166,7 +159,7 @@ class StewardServicer(pb_grpc.StewardServiceServicer):
         for i, ref in enumerate(request.records):
             violations += _missing(ref.source, f"records[{i}].source")
             violations += _missing(ref.source_record_id, f"records[{i}].source_record_id")
-        violations += _reason(request.reason)
+        violations += reason_violations(request.reason)
         if violations:
             raise InvalidInput(violations)
         split = self.stewardship.split_person(
@@ -194,33 +187,8 @@ def _missing(value: str, field: str) -> list[FieldViolation]:
     return [] if value.strip() else [FieldViolation(field, "required")]
 
 
-def _reason(reason: str) -> list[FieldViolation]:
-    if not reason.strip():
-        return [FieldViolation("reason", "required: it is kept in the history")]
-    if len(reason) > MAX_REASON:
-        return [FieldViolation("reason", f"at most {MAX_REASON} characters")]
-    return []
-
-
 _ORDERS = frozenset({pb.REVIEW_ORDER_UNSPECIFIED, pb.REVIEW_ORDER_OLDEST_FIRST,
                      pb.REVIEW_ORDER_LARGEST_FIRST})
-
-
-def _encode_token(key: ReviewPageKey) -> str:
-    records, people, created_ms, task_id = key
-    return base64.urlsafe_b64encode(
-        f"{records}:{people}:{created_ms}:{task_id}".encode()).decode()
-
-
-def _decode_token(token: str) -> ReviewPageKey:
-    try:
-        parts = base64.urlsafe_b64decode(token.encode()).decode().split(":", 3)
-        if len(parts) == 2:  # a token of an earlier version: created ms and task id
-            parts = [str(FIRST_PAGE[0]), str(FIRST_PAGE[1]), *parts]
-        records, people, created, task_id = parts
-        return int(records), int(people), int(created), task_id
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise ValueError("bad page token") from exc
 
 
 def _summary(task: ReviewTaskRow) -> pb.ReviewTaskSummary:
@@ -240,25 +208,21 @@ def _summary(task: ReviewTaskRow) -> pb.ReviewTaskSummary:
 
 def _scored_candidates(evidence: str) -> list[pb.ScoredCandidate]:
     """The candidates' comparisons as the evidence recorded them when the task opened."""
-    try:
-        document = json.loads(evidence) if evidence else {}
-    except json.JSONDecodeError:
-        return []
     return [pb.ScoredCandidate(
-        one_id=c.get("one_id", ""), score=c.get("score", 0.0), conflict=c.get("conflict", False),
+        one_id=c["one_id"], score=c["score"], conflict=c["conflict"],
         comparisons=[ipb.Comparison(name=k.get("name", ""), kind=k.get("kind", ""),
                                     level=k.get("level", ""), weight=k.get("weight", 0.0),
                                     left_value=k.get("left_value", ""),
                                     right_value=k.get("right_value", ""),
                                     note=k.get("note", ""))
-                     for k in c.get("comparisons", [])])
-        for c in document.get("candidates", [])]
+                     for k in c["comparisons"]])
+        for c in task_candidates(evidence)]
 
 
 def _suppressed_identifier(request: pb.SuppressIdentifierRequest | pb.LiftSuppressionRequest
                            ) -> RawIdentifier:
     """The request's identifier, or INVALID_ARGUMENT naming what is missing."""
-    violations = _reason(request.reason)
+    violations = reason_violations(request.reason)
     if not request.HasField("identifier"):
         violations.append(FieldViolation("identifier", "required"))
     if violations:

@@ -11,7 +11,6 @@ a person's data is a read in the audit (`GetHistory(include_reads)`).
 from __future__ import annotations
 
 import hmac
-import json
 import secrets
 import threading
 import time
@@ -30,13 +29,13 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from idgraph.api.auth import ANONYMOUS, ApiKeys, Caller, Role
-from idgraph.api.steward_servicer import MAX_REASON
 from idgraph.console.pictures import person_graph_svg, waterfall_svg
 from idgraph.domain.oneid import looks_like_one_id
 from idgraph.domain.profile import Profile
 from idgraph.domain.records import KEY_SEPARATOR, RawIdentifier
 from idgraph.domain.scoring import probability
 from idgraph.engine import IdentityEngine
+from idgraph.engine.review import page_after, page_token, reason_violations, task_candidates
 from idgraph.errors import (
     Conflict,
     DeadlineExceeded,
@@ -46,7 +45,7 @@ from idgraph.errors import (
     PermissionDenied,
     Unauthenticated,
 )
-from idgraph.store.neo4j_store import FIRST_PAGE, ReviewFilter, ReviewTaskRow
+from idgraph.store.neo4j_store import FIRST_PAGE, ReviewFilter
 
 HERE = Path(__file__).resolve().parent
 COOKIE = "idgraph_console"
@@ -248,7 +247,7 @@ class Console:
                              reason_contains=q.get("reason", "").strip(),
                              source=q.get("source", "").strip(),
                              largest_first=q.get("order") == "largest")
-        after = _page_key(q.get("after", ""))
+        after = _page_key(q.get("after", ""))  # a page token, as over gRPC
         tasks = await run_in_threadpool(self.engine.stewardship.review_tasks, where, after,
                                         PAGE + 1)
         store = self.engine.core.store
@@ -256,7 +255,7 @@ class Console:
         more = len(tasks) > PAGE
         tasks = tasks[:PAGE]
         filters = {k: v for k, v in q.items() if k != "after"}
-        next_page = urlencode({**filters, "after": _key_text(tasks[-1])}) if more else ""
+        next_page = urlencode({**filters, "after": page_token(tasks[-1])}) if more else ""
         return self.render("queue.html", session=session, tasks=tasks, reasons=reasons,
                            filters=filters, next_page=next_page,
                            probability=probability)
@@ -268,7 +267,7 @@ class Console:
         profiles = [s.profile for s in sides]
         self._read(session, "task", [p.one_id for p in profiles])
         rules = self.engine.core.rules
-        candidates = _candidates(task.evidence)
+        candidates = task_candidates(task.evidence)
         pictures = [(c, waterfall_svg(rules.prior_bits, c["comparisons"], c["score"],
                                       rules.thresholds.link, rules.thresholds.review))
                     for c in candidates]
@@ -390,12 +389,11 @@ def _same(sent: str, expected: str | None) -> bool:
 
 
 def _reason(value: Any) -> str:
-    """A decision's reason: required, at most MAX_REASON characters (as over gRPC)."""
+    """A decision's reason, checked as over gRPC."""
     reason = str(value or "").strip()
-    if not reason:
-        raise InvalidInput.one("reason", "required")
-    if len(reason) > MAX_REASON:
-        raise InvalidInput.one("reason", f"at most {MAX_REASON} characters")
+    violations = reason_violations(reason)
+    if violations:
+        raise InvalidInput(violations)
     return reason
 
 
@@ -406,36 +404,17 @@ def _number(text: str | None) -> float | None:
         raise InvalidInput.one("score", f"not a number: {text!r}") from None
 
 
-def _key_text(task: ReviewTaskRow) -> str:
-    created = int(task.created_at.timestamp() * 1000) if task.created_at else 0
-    return json.dumps([task.records_involved, task.people_involved, created, task.task_id])
-
-
 def _page_key(text: str) -> tuple[int, int, int, str]:
     if not text:
         return FIRST_PAGE
     try:
-        records, people, created, task_id = json.loads(text)
-        key = int(records), int(people), int(created), str(task_id)
-    except (ValueError, TypeError, OverflowError):
+        return page_after(text)
+    except ValueError:
         raise InvalidInput.one("after", "not a page of this listing") from None
-    if not all(-(1 << 63) <= n < (1 << 63) for n in key[:3]):
-        raise InvalidInput.one("after", "not a page of this listing")
-    return key
 
 
 def _key(source: str, record_id: str) -> str:
     return f"{source}{KEY_SEPARATOR}{record_id}"
-
-
-def _candidates(evidence: str) -> list[dict[str, Any]]:
-    try:
-        document = json.loads(evidence) if evidence else {}
-    except json.JSONDecodeError:
-        return []
-    return [{"one_id": c.get("one_id", ""), "score": float(c.get("score", 0.0)),
-             "conflict": bool(c.get("conflict")), "comparisons": c.get("comparisons", [])}
-            for c in document.get("candidates", [])]
 
 
 def _side_by_side(profiles: Sequence[Profile]) -> list[dict[str, Any]]:

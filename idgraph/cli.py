@@ -97,6 +97,10 @@ def main(argv: list[str] | None = None) -> int:
 
     add_arguments(commands.add_parser("review", help="review tasks: list, show one side by "
                                       "side, decide (talks to a running service)"))
+    from idgraph import leads_cli
+
+    leads_cli.add_arguments(commands.add_parser("leads", help="lead grades: grade a file, "
+                                                "train a model on past outcomes"))
     args = parser.parse_args(argv)
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
@@ -123,6 +127,10 @@ def main(argv: list[str] | None = None) -> int:
             from idgraph.review_cli import run
 
             return run(args, settings.grpc_addr)
+        if args.command == "leads":
+            from idgraph.leads_cli import run as run_leads
+
+            return run_leads(args, settings)
         rules = settings.load_rules()
         print(rules.model_dump_json(indent=2))
         return 0

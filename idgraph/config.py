@@ -61,9 +61,16 @@ class Settings(BaseSettings):
     # Resolution.
     rules_file: Path | None = None
     tags_file: Path | None = None  # the tag hierarchy (default: idgraph/rules/tags.toml)
+    leads_file: Path | None = None  # lead-grading points (default: idgraph/rules/leads.toml)
+    leads_model: Path | None = None  # a model `idgraph leads train` saved; GradeLead uses it
     model_statistics_seconds: float = Field(
         300.0, ge=0, description="how long next-model statistics are reused at least")
     hmac_secret: SecretStr = SecretStr(DEV_HMAC_SECRET)
+
+    # Audiences: the index of people they are evaluated over catches up with the graph when
+    # older than this (each call), and is rebuilt in full this often.
+    audience_max_age_seconds: float = Field(2.0, ge=0)
+    audience_rebuild_seconds: float = Field(86_400.0, gt=0)
 
     # Batch inputs: the zone of times written without one ("2021-07-15 08:30:00", "2021-07").
     timezone: str = "Asia/Shanghai"

@@ -17,10 +17,12 @@ from idgraph.api.auth import ApiKeys
 from idgraph.api.server import Tls, build_server
 from idgraph.bulk_load import finish_import
 from idgraph.config import DEV_HMAC_SECRET, Settings
+from idgraph.domain.leads import load_lead_points
 from idgraph.domain.tags import load_tags
 from idgraph.engine import IdentityEngine
 from idgraph.errors import ConfigError
 from idgraph.graph_cache import GraphView
+from idgraph.lead_model import load_lead_model
 from idgraph.localdb import LocalNeo4j, port_open
 from idgraph.metrics import graph_gauges, serve_metrics
 from idgraph.store.neo4j_store import Neo4jStore
@@ -60,12 +62,18 @@ def build_engine(settings: Settings, store: Neo4jStore) -> IdentityEngine:
     """The engine with the configured rules, limits and secret."""
     if settings.hmac_secret.get_secret_value() == DEV_HMAC_SECRET:
         log.warning("IDGRAPH_HMAC_SECRET is the development default; set it in production")
+    points = load_lead_points(settings.leads_file)
+    lead_model = None if settings.leads_model is None \
+        else load_lead_model(settings.leads_model, points)
     return IdentityEngine(store, settings.load_rules(), settings.secret_bytes, settings.limits,
                           pipeline=settings.pipeline,
                           group_commit_max_batch=settings.group_commit_max_batch,
                           view=GraphView(settings.view_entries),
                           tags=load_tags(settings.tags_file),
-                          model_statistics_seconds=settings.model_statistics_seconds)
+                          model_statistics_seconds=settings.model_statistics_seconds,
+                          audience_seconds=(settings.audience_max_age_seconds,
+                                            settings.audience_rebuild_seconds),
+                          leads=points, lead_model=lead_model)
 
 
 def load_api_keys(settings: Settings) -> ApiKeys | None:

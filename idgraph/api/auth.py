@@ -63,6 +63,7 @@ _STEWARD = "/idgraph.v1.StewardService/"
 _VEHICLE = "/idgraph.v1.VehicleService/"
 _TAG = "/idgraph.v1.TagService/"
 _RECOMMEND = "/idgraph.v1.RecommendationService/"
+_LEAD = "/idgraph.v1.LeadService/"
 METHOD_ROLES: Mapping[str, Role] = {
     _IDENTITY + "Ingest": Role.WRITER,
     _IDENTITY + "BatchIngest": Role.WRITER,
@@ -87,6 +88,8 @@ METHOD_ROLES: Mapping[str, Role] = {
     _RECOMMEND + "RecommendModels": Role.READER,
     _RECOMMEND + "ReferralCandidates": Role.READER,
     _RECOMMEND + "SimilarCustomers": Role.READER,
+    _LEAD + "GradeLead": Role.READER,
+    _LEAD + "GradeLeads": Role.READER,
 }
 OPEN_SERVICES = ("/grpc.health.v1.Health/", "/grpc.reflection.v1alpha.ServerReflection/")
 

@@ -17,6 +17,7 @@ from grpc_reflection.v1alpha import reflection
 from idgraph.api.auth import ApiKeys, AuthInterceptor
 from idgraph.api.identity_servicer import IdentityServicer
 from idgraph.api.interceptors import ErrorMappingInterceptor, MetricsInterceptor
+from idgraph.api.lead_servicer import LeadServicer
 from idgraph.api.recommend_servicer import RecommendationServicer
 from idgraph.api.steward_servicer import StewardServicer
 from idgraph.api.tag_servicer import TagServicer
@@ -26,6 +27,8 @@ from idgraph.errors import ConfigError
 from idgraph.v1 import (
     identity_pb2,
     identity_pb2_grpc,
+    lead_pb2,
+    lead_pb2_grpc,
     recommend_pb2,
     recommend_pb2_grpc,
     steward_pb2,
@@ -42,7 +45,8 @@ SERVICE_NAMES = (identity_pb2.DESCRIPTOR.services_by_name["IdentityService"].ful
                  steward_pb2.DESCRIPTOR.services_by_name["StewardService"].full_name,
                  vehicle_pb2.DESCRIPTOR.services_by_name["VehicleService"].full_name,
                  tag_pb2.DESCRIPTOR.services_by_name["TagService"].full_name,
-                 recommend_pb2.DESCRIPTOR.services_by_name["RecommendationService"].full_name)
+                 recommend_pb2.DESCRIPTOR.services_by_name["RecommendationService"].full_name,
+                 lead_pb2.DESCRIPTOR.services_by_name["LeadService"].full_name)
 
 
 @dataclass
@@ -164,6 +168,8 @@ def build_server(engine: IdentityEngine, address: str, *, workers: int = 32,
         TagServicer(engine.tagging), server)
     recommend_pb2_grpc.add_RecommendationServiceServicer_to_server(  # type: ignore[no-untyped-call]
         RecommendationServicer(engine.recommendations), server)
+    lead_pb2_grpc.add_LeadServiceServicer_to_server(  # type: ignore[no-untyped-call]
+        LeadServicer(engine.leads), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

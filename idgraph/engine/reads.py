@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from idgraph.domain.identities import shared_keys
 from idgraph.domain.oneid import looks_like_one_id
 from idgraph.domain.profile import (
     Profile,
     Relationship,
+    StoredRecord,
     golden_attributes,
     profile_identifiers,
     profile_vehicles,
@@ -113,6 +115,16 @@ class Reads:
         keys = {k.key for r in records for k in r.identifiers}
         counts = tx.holder_counts(keys, rules.hub_cap)
         named = {key: len(found) for key, found in tx.identities(keys).items()}
+        relationships = self.relationships(tx, target, addresses_of(records))
+        profile = self.assemble_profile(raw, records, relationships, counts, named)
+        return ProfileOutcome(profile, target != requested, requested)
+
+    def assemble_profile(self, raw: Mapping[str, Any], records: Sequence[StoredRecord],
+                         relationships: tuple[Relationship, ...],
+                         counts: Mapping[str, int], named: Mapping[str, int]) -> Profile:
+        """A profile from what the store read of a person (tags from data given as of the
+        core's clock)."""
+        rules = self.core.rules
         profile = Profile(
             one_id=raw["one_id"], created_at=dt(raw["created_at"]),
             updated_at=dt(raw["updated_at"]),
@@ -122,21 +134,45 @@ class Reads:
                                                          r.source_record_id))),
             vehicles=profile_vehicles(records),
             merged_one_ids=tuple(sorted(raw["merged"])),
-            relationships=self.relationships(tx, target, addresses_of(records)),
+            relationships=relationships,
             dealers=tuple(dealer_affinity(records, rules)),
         )
-        profile = replace(profile, tags=person_tags(profile, self.core.tags, self.core.now(),
-                                                    assigned_tags(raw["tags"])))
-        return ProfileOutcome(profile, target != requested, requested)
+        return replace(profile, tags=person_tags(profile, self.core.tags, self.core.now(),
+                                                 assigned_tags(raw["tags"])))
+
+    def active_profiles(self, tx: GraphTx, one_ids: Sequence[str]
+                        ) -> dict[str, tuple[Profile, dict[str, Any]]]:
+        """The profiles of the active people among `one_ids` (no redirects), each with
+        what the store read of it; two queries for all: what audiences index. Identifiers
+        carry no holder counts (every value shows as held by one person)."""
+        raws = {k: v for k, v in tx.profiles(one_ids).items() if v["status"] == "active"}
+        relations = self.relations_of(tx, list(raws))
+        found = {}
+        for one_id, raw in raws.items():
+            records = tuple(stored_record(r) for r in raw["records"])
+            relationships = self._relationships(relations.get(one_id),
+                                                addresses_of(records))
+            found[one_id] = (self.assemble_profile(raw, records, relationships, {}, {}), raw)
+        return found
 
     def relationships(self, tx: GraphTx, one_id: str, addresses: Iterable[str]
                       ) -> tuple[Relationship, ...]:
         """Households and referrals, read from what the records share and name."""
+        return self._relationships(self.relations_of(tx, [one_id]).get(one_id), addresses)
+
+    def relations_of(self, tx: GraphTx, one_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """What the relationships of several people are read from, by OneID."""
         rules = self.core.rules
         types = household_types(rules)
         cap = max((t.hub_threshold or 1 for name, t in rules.identifier_types.items()
                    if name in types), default=1)
-        raw = tx.relations(one_id, types, cap)
+        return tx.relations_of(one_ids, types, cap)
+
+    def _relationships(self, raw: Mapping[str, Any] | None, addresses: Iterable[str]
+                       ) -> tuple[Relationship, ...]:
+        if raw is None:
+            return ()
+        rules = self.core.rules
         shared = [SharedValue(s["type"], s["value"], bool(s["hashed"]),
                               to_native(s["first_seen"]),
                               [Sharer(o["one_id"], to_native(o["first_seen"]), bool(o["apart"]),

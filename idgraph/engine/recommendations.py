@@ -134,21 +134,42 @@ class Recommendations:
 
         def work(tx: GraphTx) -> list[Recommendation]:
             seeds = list(dict.fromkeys(follow_redirects(tx, s) for s in one_ids))
-            seed_summaries = self._summaries(tx, seeds)
-            features = {oid: s.features() for oid, s in seed_summaries.items()}
-            models = sorted({m for s in seed_summaries.values() for m in s.owns})
-            dealers = sorted({d for s in seed_summaries.values() for d in s.feature_dealers})
-            cap = min(NEIGHBOURS_PER_FEATURE,
-                      max(MIN_NEIGHBOURS_PER_FEATURE,
-                          MAX_NEIGHBOURS // max(1, len(models) + len(dealers))))
-            holders = tx.feature_neighbours(models, dealers, cap)
-            others = self._summaries(tx, lookalike_candidates(features, holders,
-                                                              MAX_LOOKALIKE_CANDIDATES))
-            features.update((oid, s.features()) for oid, s in others.items() if s.reachable)
-            ranked = similar_customers(FeatureGraph(seeds, features), len(features))
+            ranked, others = self._lookalikes_in(tx, seeds, MAX_NEIGHBOURS,
+                                                 MAX_LOOKALIKE_CANDIDATES)
             return self._tag_filtered(tx, ranked, with_tags, without_tags, k, others)
 
         return self.core.store.read(work, timeout)
+
+    def lookalikes(self, seeds: Sequence[str], k: int, exclude: Iterable[str] = (),
+                   timeout: float | None = None) -> list[Recommendation]:
+        """Up to `k` lookalikes of active seed people (an audience's members), none of
+        `exclude`: SimilarCustomers' walk over a neighbourhood grown with `k` (ten
+        people read per result wanted, at least as many as SimilarCustomers reads)."""
+        excluded = set(exclude) | set(seeds)
+
+        def work(tx: GraphTx) -> list[Recommendation]:
+            ranked, _ = self._lookalikes_in(
+                tx, list(seeds), max(MAX_NEIGHBOURS, 10 * k),
+                max(MAX_LOOKALIKE_CANDIDATES, len(excluded) + 3 * k))
+            return [r for r in ranked if r.item not in excluded][:k]
+
+        return self.core.store.read(work, timeout)
+
+    def _lookalikes_in(self, tx: GraphTx, seeds: list[str], neighbours: int, candidates: int
+                       ) -> tuple[list[Recommendation], dict[str, PersonSummary]]:
+        """People sharing the seeds' models, dealers and cities, ranked by personalized
+        PageRank from the seeds; with the summaries of the people ranked."""
+        seed_summaries = self._summaries(tx, seeds)
+        features = {oid: s.features() for oid, s in seed_summaries.items()}
+        models = sorted({m for s in seed_summaries.values() for m in s.owns})
+        dealers = sorted({d for s in seed_summaries.values() for d in s.feature_dealers})
+        cap = min(max(NEIGHBOURS_PER_FEATURE, neighbours // 20),
+                  max(MIN_NEIGHBOURS_PER_FEATURE,
+                      neighbours // max(1, len(models) + len(dealers))))
+        holders = tx.feature_neighbours(models, dealers, cap)
+        others = self._summaries(tx, lookalike_candidates(features, holders, candidates))
+        features.update((oid, s.features()) for oid, s in others.items() if s.reachable)
+        return similar_customers(FeatureGraph(seeds, features), len(features)), others
 
     def _model_statistics(self, timeout: float | None) -> ModelStatistics:
         """What owners buy next, what people interested in a model also consider, and how

@@ -46,7 +46,7 @@ class Tagging:
 
         def work(tx: GraphTx) -> bool:
             found = follow_redirects(tx, target) if kind == "person" else target
-            return tx.remove_tag(kind, found, path)
+            return tx.remove_tag(kind, found, path, self.core.now())
 
         return self.core.steward_write(work, timeout)
 

@@ -294,7 +294,7 @@ CALL (car, v, p, since, row) {
   WHERE v.relation = 'OWNER' AND since IS NOT NULL AND q <> p
     AND (o.since IS NULL OR o.since < since)
     AND (o.until IS NULL OR (o.closed_by IS NOT NULL AND o.until > since))
-  SET o.until = since, o.closed_by = row.key
+  SET o.until = since, o.closed_by = row.key, q.updated_at = datetime({epochMillis: $now})
 }
 CALL (car, v, p, since, m) {
   // An ownership that arrives after a later owner's is closed by the earliest later one.
@@ -529,7 +529,8 @@ ASSIGN_PERSON_TAG: LiteralString = """
 MATCH (p:Person {one_id: $one_id, status: 'active'})
 MERGE (t:Tag {key: 'person:' + $path}) ON CREATE SET t.path = $path, t.kind = 'person'
 MERGE (p)-[e:TAGGED]->(t)
-SET e.source = $source, e.actor = $actor, e.at = datetime({epochMillis: $now})
+SET e.source = $source, e.actor = $actor, e.at = datetime({epochMillis: $now}),
+    p.updated_at = datetime({epochMillis: $now})
 RETURN p.one_id AS target
 """
 
@@ -542,8 +543,9 @@ RETURN v.vin AS target
 """
 
 REMOVE_PERSON_TAG: LiteralString = """
-MATCH (:Person {one_id: $one_id})-[e:TAGGED]->(:Tag {key: 'person:' + $path})
+MATCH (p:Person {one_id: $one_id})-[e:TAGGED]->(:Tag {key: 'person:' + $path})
 DELETE e
+SET p.updated_at = datetime({epochMillis: $now})
 RETURN count(*) AS removed
 """
 
@@ -738,7 +740,8 @@ LIMIT $limit
 """
 
 PROFILE: LiteralString = """
-MATCH (p:Person {one_id: $one_id})
+UNWIND $one_ids AS one_id
+MATCH (p:Person {one_id: one_id})
 CALL (p) {
   OPTIONAL MATCH (p)<-[:PART_OF]-(r:Record)
   CALL (r) {
@@ -749,7 +752,9 @@ CALL (p) {
   CALL (r) {
     MATCH (r)-[m:MENTIONS]->(car:Vehicle|Model)
     RETURN collect({vin: car.vin, model: car.model, plate: car.plate, relation: m.relation,
-                    since: m.since, until: m.until}) AS vehicles
+                    since: m.since, until: m.until, make: car.make,
+                    model_year: car.model_year,
+                    tags: [(car)-[:TAGGED]->(t:Tag) | t.path]}) AS vehicles
   }
   WITH r, identifiers, vehicles WHERE r IS NOT NULL
   RETURN collect(r {.source, .source_record_id, .observed_at, .ingested_at, .attributes,
@@ -760,8 +765,8 @@ CALL (p) {
   OPTIONAL MATCH (x:Person {merged_into: p.one_id})
   RETURN collect(x.one_id) AS merged
 }
-RETURN p.one_id AS one_id, p.created_at AS created_at, p.updated_at AS updated_at,
-       records, merged,
+RETURN p.one_id AS one_id, p.status AS status, p.created_at AS created_at,
+       p.updated_at AS updated_at, records, merged,
        [(p)-[e:TAGGED]->(t:Tag) | {path: t.path, source: e.source, actor: e.actor, at: e.at}]
          AS tags
 """
@@ -792,7 +797,8 @@ RETURN one_id, r {.source, .source_record_id, .attributes, .fingerprint,
 # holds, and the landlines and phones (of $types) the person shares with up to $cap others,
 # with those people's record attributes and whether a steward kept them apart.
 PERSON_RELATIONS: LiteralString = """
-MATCH (p:Person {one_id: $one_id})
+UNWIND $one_ids AS one_id
+MATCH (p:Person {one_id: one_id})
 CALL (p) {
   OPTIONAL MATCH (p)<-[:PART_OF]-(r:Record)-[:REFERRED_BY]->(i:Identifier)
   WITH i, min(r.observed_at) AS at WHERE i IS NOT NULL
@@ -832,7 +838,7 @@ CALL (p) {
   RETURN collect({type: i.type, value: i.value, hashed: i.hashed, first_seen: first_seen,
                   others: others}) AS shared
 }
-RETURN named, naming, shared
+RETURN p.one_id AS one_id, named, naming, shared
 """
 
 # --- recommendations ---------------------------------------------------------------------
@@ -945,4 +951,173 @@ WITH i, $hubs[i.type] AS hub
 WITH i, hub IS NOT NULL AND COUNT {
   MATCH (i)<-[:HAS_IDENTIFIER]-(:Record)-[:PART_OF]->(p:Person) RETURN DISTINCT p } > hub AS is_hub
 RETURN i.type AS type, coalesce(size(i.identities), 0) AS named, is_hub, count(*) AS values
+"""
+
+# What lead grading reads of active people: each record's source, time (epoch ms),
+# attributes (addresses, consent), dealers and vehicle mentions with their bounds.
+LEAD_FACTS: LiteralString = """
+UNWIND $one_ids AS one_id
+MATCH (p:Person {one_id: one_id, status: 'active'})
+CALL (p) {
+  MATCH (p)<-[:PART_OF]-(r:Record)
+  RETURN collect({source: r.source, at: coalesce(r.observed_at.epochMillis, 0),
+                  attributes: r.attributes,
+                  dealers: [(r)-[:AT_DEALER]->(d:Dealer) | d.code],
+                  vehicles: [(r)-[m:MENTIONS]->(car:Vehicle|Model) |
+                             {relation: m.relation, model: coalesce(car.model, ''),
+                              since: m.since.epochMillis, until: m.until.epochMillis}]
+                 }) AS records
+}
+RETURN p.one_id AS one_id, records
+"""
+
+# The active people with a record from one of $sources (the leads training learns from).
+LEAD_PEOPLE: LiteralString = """
+MATCH (r:Record) WHERE r.source IN $sources
+MATCH (r)-[:PART_OF]->(p:Person {status: 'active'})
+RETURN DISTINCT p.one_id AS one_id
+ORDER BY one_id
+"""
+
+# --- rule previews (idgraph/engine/rule_changes.py) ----------------------------------------
+
+# Every record with its active person (and the person's age), a page at a time in key order,
+# as STORED_RECORDS_OF's record maps: what a rule preview resolves again.
+RULE_PREVIEW_RECORDS: LiteralString = """
+MATCH (r:Record) WHERE r.key > $after
+WITH r ORDER BY r.key LIMIT $limit
+MATCH (r)-[:PART_OF]->(p:Person)
+CALL (r) {
+  MATCH (r)-[:HAS_IDENTIFIER]->(i:Identifier)
+  WHERE NOT i.type STARTS WITH '_block:'
+  RETURN collect(i {.type, .scope, .value, .hashed}) AS identifiers
+}
+CALL (r) {
+  MATCH (r)-[m:MENTIONS]->(car:Vehicle|Model)
+  RETURN collect({vin: car.vin, model: car.model, plate: car.plate, relation: m.relation,
+                  since: m.since.epochMillis, until: m.until.epochMillis}) AS vehicles
+}
+RETURN r.key AS key, p.one_id AS one_id, p.created_at.epochMillis AS created_ms,
+       r {.source, .source_record_id, .attributes, .fingerprint,
+          observed_at: r.observed_at.epochMillis, identifiers: identifiers,
+          vehicles: vehicles} AS record
+ORDER BY key
+"""
+
+# The steward's decisions a preview respects and the records a review task was opened for.
+RULE_PREVIEW_DECISIONS: LiteralString = """
+CALL () {
+  MATCH (a:Person {status: 'active'})-[:KEPT_APART]->(b:Person {status: 'active'})
+  RETURN collect([a.one_id, b.one_id]) AS kept_apart
+}
+CALL () {
+  MATCH (a:Record)-[:MUST_LINK]->(b:Record)
+  RETURN collect([a.key, b.key]) AS must_links
+}
+CALL () {
+  MATCH (t:ReviewTask)
+  RETURN collect(DISTINCT t.record_key) AS with_task
+}
+RETURN kept_apart, must_links, with_task
+"""
+
+# The graph's write epoch, without taking the write turn.
+WRITE_EPOCH: LiteralString = """
+OPTIONAL MATCH (e:WriteEpoch {name: 'graph'})
+RETURN coalesce(e.value, 0) AS epoch
+"""
+
+# The rules last applied by `idgraph rules apply` (one node), and recording them.
+APPLIED_RULES: LiteralString = """
+MATCH (a:AppliedRules {name: 'graph'})
+RETURN a.digest AS digest, a.toml AS toml, a.actor AS actor, a.at.epochMillis AS at_ms
+"""
+
+RECORD_APPLIED_RULES: LiteralString = """
+MERGE (a:AppliedRules {name: 'graph'})
+SET a.digest = $digest, a.toml = $toml, a.actor = $actor, a.at = datetime({epochMillis: $now})
+"""
+
+# --- audiences ---------------------------------------------------------------------------
+
+# Every active person's OneID: what the audience index is built from.
+ACTIVE_ONE_IDS: LiteralString = """
+MATCH (p:Person) WHERE p.status = 'active'
+RETURN p.one_id AS one_id
+"""
+
+# The people written since a time (any status: merged and erased ones leave the index).
+PEOPLE_UPDATED_SINCE: LiteralString = """
+MATCH (p:Person) WHERE p.updated_at >= datetime({epochMillis: $since})
+RETURN p.one_id AS one_id
+UNION
+MATCH (p:Person) WHERE p.erased_at >= datetime({epochMillis: $since})
+RETURN p.one_id AS one_id
+UNION
+MATCH (p:Person) WHERE p.merged_at >= datetime({epochMillis: $since})
+RETURN p.one_id AS one_id
+"""
+
+# What an export sends of each member, read afresh: whether the person is still active, the
+# identifiers their records hold, and their consent statements (records stating
+# consent_marketing, with when they were observed).
+EXPORT_PEOPLE: LiteralString = """
+UNWIND $one_ids AS one_id
+MATCH (p:Person {one_id: one_id}) WHERE p.status = 'active'
+CALL (p) {
+  MATCH (p)<-[:PART_OF]-(r:Record)-[:HAS_IDENTIFIER]->(i:Identifier)
+  WHERE NOT i.type STARTS WITH '_block:'
+  RETURN collect(DISTINCT [i.key, i.type, i.value, i.hashed]) AS identifiers
+}
+CALL (p) {
+  MATCH (p)<-[:PART_OF]-(r:Record) WHERE r.attributes CONTAINS 'consent_marketing'
+  RETURN collect([r.observed_at.epochMillis, r.attributes]) AS statements
+}
+RETURN p.one_id AS one_id, identifiers, statements
+"""
+
+SAVE_AUDIENCE: LiteralString = """
+MERGE (a:Audience {name: $name})
+  ON CREATE SET a.created_at = datetime({epochMillis: $now}), a.created_by = $actor
+SET a.owner = $owner, a.description = $description, a.definition = $definition,
+    a.updated_at = datetime({epochMillis: $now})
+CREATE (e:AudienceEvent {kind: $kind, at: datetime({epochMillis: $now}), actor: $actor,
+                         size: $size, exported: 0, identifiers: [], definition: $definition})
+CREATE (e)-[:OF]->(a)
+RETURN a.created_at.epochMillis AS created_ms
+"""
+
+AUDIENCE: LiteralString = """
+MATCH (a:Audience {name: $name})
+RETURN a.name AS name, a.owner AS owner, a.description AS description,
+       a.definition AS definition, a.created_by AS created_by,
+       a.created_at.epochMillis AS created_ms, a.updated_at.epochMillis AS updated_ms,
+       [(e:AudienceEvent)-[:OF]->(a) | e {.kind, .actor, .size, .exported, .identifiers,
+                                          .format, at: e.at.epochMillis}] AS events
+"""
+
+AUDIENCES: LiteralString = """
+MATCH (a:Audience) WHERE a.name > $after
+RETURN a.name AS name, a.owner AS owner, a.description AS description,
+       a.definition AS definition, a.created_by AS created_by,
+       a.created_at.epochMillis AS created_ms, a.updated_at.epochMillis AS updated_ms,
+       [(e:AudienceEvent)-[:OF]->(a) | e {.kind, .actor, .size, .exported, .identifiers,
+                                          .format, at: e.at.epochMillis}] AS events
+ORDER BY a.name LIMIT $limit
+"""
+
+DELETE_AUDIENCE: LiteralString = """
+MATCH (a:Audience {name: $name})
+OPTIONAL MATCH (e:AudienceEvent)-[:OF]->(a)
+DETACH DELETE a, e
+RETURN count(*) AS deleted
+"""
+
+# An export, recorded in the audience's history: who, when, how many, which identifiers.
+RECORD_EXPORT: LiteralString = """
+MATCH (a:Audience {name: $name})
+CREATE (e:AudienceEvent {kind: 'exported', at: datetime({epochMillis: $now}), actor: $actor,
+                         size: $size, exported: $exported, identifiers: $identifiers,
+                         format: $format, excluded: $excluded})
+CREATE (e)-[:OF]->(a)
 """

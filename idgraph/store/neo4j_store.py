@@ -410,11 +410,12 @@ class GraphTx:
         return bool(self._run(query, path=path, source=source, actor=actor,
                               now=epoch_ms(now), **{key: target}))
 
-    def remove_tag(self, kind: str, target: str, path: str) -> bool:
+    def remove_tag(self, kind: str, target: str, path: str, now: datetime) -> bool:
         """Remove an assigned tag; False when it was not there."""
         query = cypher.REMOVE_PERSON_TAG if kind == "person" else cypher.REMOVE_VEHICLE_TAG
         key = "one_id" if kind == "person" else "vin"
-        return int(self._run(query, path=path, **{key: target})[0]["removed"]) > 0
+        return int(self._run(query, path=path, now=epoch_ms(now),
+                             **{key: target})[0]["removed"]) > 0
 
     def vehicle(self, vin: str) -> dict[str, Any] | None:
         """A vehicle with every mention of it (relation, time bounds, record, person)."""
@@ -432,8 +433,12 @@ class GraphTx:
 
     def profile(self, one_id: str) -> dict[str, Any] | None:
         """Raw profile data: the person, its records with identifiers and vehicles."""
-        rows = self._run(cypher.PROFILE, one_id=one_id)
-        return dict(rows[0]) if rows else None
+        return self.profiles([one_id]).get(one_id)
+
+    def profiles(self, one_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Raw profile data of several people (any status), by OneID; a OneID that does
+        not exist is absent."""
+        return {r["one_id"]: dict(r) for r in self._run(cypher.PROFILE, one_ids=list(one_ids))}
 
     def stored_records(self, one_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
         """The stored records of people by OneID, as PROFILE's record maps (no ingestion
@@ -444,10 +449,42 @@ class GraphTx:
                 found.setdefault(row["one_id"], []).append(row["record"])
         return found
 
+    def records_page(self, after: str, limit: int) -> list[dict[str, Any]]:
+        """Up to `limit` records after key `after`, in key order, each with its person's
+        OneID and age (key, one_id, created_ms, record: STORED_RECORDS_OF's map)."""
+        return [dict(r) for r in self._run(cypher.RULE_PREVIEW_RECORDS, after=after,
+                                           limit=limit)]
+
+    def steward_decisions(self) -> dict[str, list[Any]]:
+        """Pairs of active OneIDs kept apart, pairs of must-linked record keys, and the
+        record keys a review task was opened for."""
+        (row,) = self._run(cypher.RULE_PREVIEW_DECISIONS)
+        return dict(row)
+
+    def write_epoch(self) -> int:
+        """The graph's write epoch now (without taking the write turn)."""
+        return int(self._run(cypher.WRITE_EPOCH)[0]["epoch"])
+
+    def record_applied_rules(self, digest: str, toml: str, actor: str, now: datetime) -> None:
+        """Keep the rules an apply made the graph's (text and digest, who, when)."""
+        self._run(cypher.RECORD_APPLIED_RULES, digest=digest, toml=toml, actor=actor,
+                  now=epoch_ms(now))
+
+    def applied_rules(self) -> dict[str, Any] | None:
+        """The rules last applied (digest, toml, actor, at_ms), or None."""
+        rows = self._run(cypher.APPLIED_RULES)
+        return dict(rows[0]) if rows else None
+
     def relations(self, one_id: str, types: Sequence[str], cap: int) -> dict[str, Any]:
         """What a person's relationships are read from (see PERSON_RELATIONS)."""
-        rows = self._run(cypher.PERSON_RELATIONS, one_id=one_id, types=list(types), cap=cap)
-        return dict(rows[0]) if rows else {"named": [], "naming": [], "shared": []}
+        return self.relations_of([one_id], types, cap).get(
+            one_id, {"named": [], "naming": [], "shared": []})
+
+    def relations_of(self, one_ids: Sequence[str], types: Sequence[str], cap: int
+                     ) -> dict[str, dict[str, Any]]:
+        """What several people's relationships are read from, by OneID."""
+        return {r["one_id"]: dict(r) for r in self._run(
+            cypher.PERSON_RELATIONS, one_ids=list(one_ids), types=list(types), cap=cap)}
 
     def person_summaries(self, one_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Active people's records (source, time, attributes, dealers, vehicle mentions)
@@ -480,6 +517,62 @@ class GraphTx:
             {"key": key, "lookup": True, "block": key.startswith(BLOCKING_PREFIX)}
             for key in keys])
         return {r["key"]: r["holders"] for r in rows}
+
+    def lead_facts(self, one_ids: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+        """Active people's records as lead grading reads them (see LEAD_FACTS), by OneID
+        (missing: not an active person)."""
+        wanted = sorted(set(one_ids))
+        if not wanted:
+            return {}
+        return {r["one_id"]: list(r["records"])
+                for r in self._run(cypher.LEAD_FACTS, one_ids=wanted)}
+
+    def lead_people(self, sources: Iterable[str]) -> list[str]:
+        """The active people with a record from one of `sources`, by OneID."""
+        return [r["one_id"] for r in self._run(cypher.LEAD_PEOPLE, sources=sorted(sources))]
+
+    # ------------------------------------------------------------------ audiences
+    def active_one_ids(self) -> list[str]:
+        """Every active person's OneID."""
+        return [r["one_id"] for r in self._tx.run(cypher.ACTIVE_ONE_IDS)]
+
+    def people_updated_since(self, since: datetime) -> list[str]:
+        """The people written (updated, merged away or erased) since a time."""
+        return [r["one_id"] for r in self._run(cypher.PEOPLE_UPDATED_SINCE,
+                                               since=epoch_ms(since))]
+
+    def export_people(self, one_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """What an export reads afresh of its members (the active ones): identifiers
+        (key, type, value, hashed) and consent statements (observed ms, attributes)."""
+        return [dict(r) for r in self._run(cypher.EXPORT_PEOPLE, one_ids=list(one_ids))]
+
+    def save_audience(self, name: str, owner: str, description: str, definition: str,
+                      actor: str, size: int, kind: str, now: datetime) -> None:
+        """Create or change an audience, with an event in its history."""
+        self._run(cypher.SAVE_AUDIENCE, name=name, owner=owner, description=description,
+                  definition=definition, actor=actor, size=size, kind=kind,
+                  now=epoch_ms(now))
+
+    def audience(self, name: str) -> dict[str, Any] | None:
+        """A stored audience with its history."""
+        rows = self._run(cypher.AUDIENCE, name=name)
+        return dict(rows[0]) if rows else None
+
+    def audiences(self, after: str, limit: int) -> list[dict[str, Any]]:
+        """Stored audiences by name, after a name."""
+        return [dict(r) for r in self._run(cypher.AUDIENCES, after=after, limit=limit)]
+
+    def delete_audience(self, name: str) -> bool:
+        """Remove an audience and its history; False when there was none."""
+        return int(self._run(cypher.DELETE_AUDIENCE, name=name)[0]["deleted"]) > 0
+
+    def record_export(self, name: str, actor: str, size: int, exported: int,
+                      identifiers: Sequence[str], fmt: str, excluded: str,
+                      now: datetime) -> None:
+        """An export in the audience's history."""
+        self._run(cypher.RECORD_EXPORT, name=name, actor=actor, size=size, exported=exported,
+                  identifiers=list(identifiers), format=fmt, excluded=excluded,
+                  now=epoch_ms(now))
 
 
 def _person_row(row: Mapping[str, Any]) -> PersonRow:

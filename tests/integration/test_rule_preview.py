@@ -1,0 +1,199 @@
+"""Rule previews on real Neo4j: a preview is read-only, and what `apply` then does to the
+graph is exactly what the preview predicted (merges made and undone, people affected,
+OneIDs kept, review tasks opened); steward decisions hold."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from idgraph.domain.records import PreparedRecord
+from idgraph.domain.rule_preview import RulePreview, cluster_diff
+from idgraph.domain.rules import DEFAULT_RULES_PATH, Rules
+from idgraph.engine import IdentityEngine
+from idgraph.engine.rule_changes import RuleChanges, parse_rules
+from idgraph.errors import InvalidInput
+from idgraph.record_json import record_from_json
+from idgraph.store.neo4j_store import Neo4jStore
+from tests.integration.helpers import check_invariants, node_counts
+
+DEV = Path(__file__).resolve().parents[3] / "shared" / "data" / "autocdp-dev"
+PEOPLE = 120  # true people of the dev set whose records make the test graph
+DEFAULT_TOML = DEFAULT_RULES_PATH.read_text(encoding="utf-8")
+
+# Changed rules, each a text edit of the shipped default (as an operator edits a copy).
+ATTRIBUTE_LINKS = """attribute_links = [{ name = ["exact", "pinyin"], birth_date = ["exact"], city = ["exact"] },
+                   { name = ["exact", "pinyin"], address = ["exact", "close"] }]"""
+CHANGES = {
+    "attributes alone link": [("require_identifier_evidence = true",
+                               "require_identifier_evidence = false")],
+    "higher link threshold": [("link = 0.99", "link = 0.999999")],
+    "no attribute links": [(ATTRIBUTE_LINKS, "attribute_links = []")],
+    "lower review threshold": [("review = 0.5", "review = 0.001")],
+}
+
+
+def edited(changes: list[tuple[str, str]]) -> str:
+    text = DEFAULT_TOML
+    for old, new in changes:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    return text
+
+
+def dev_slice(people: int) -> list[dict[str, object]]:
+    """The dev set's lines of its first `people` true people (in the file's order)."""
+    with (DEV / "truth.csv").open(encoding="utf-8") as handle:
+        truth = {(r["source"], r["source_record_id"]): r["person_id"] for r in csv.DictReader(handle)}
+    wanted = sorted(set(truth.values()))[:people]
+    chosen = set(wanted)
+    rows = []
+    with (DEV / "records.jsonl").open(encoding="utf-8") as handle:
+        for line in handle:
+            row = json.loads(line)
+            if truth.get((row["source"], row["source_record_id"])) in chosen:
+                rows.append(row)
+    return rows
+
+
+def load(engine: IdentityEngine, rows: list[dict[str, object]]) -> None:
+    """Ingest the rows in observed order, in batches, as a backfill would."""
+    records: dict[str, PreparedRecord] = {}
+    for row in rows:
+        record = engine.ingestion.prepare(record_from_json(row), lenient=True)
+        records[record.key] = record
+    ordered = sorted(records.values(), key=lambda r: (r.observed_at, r.key))
+    for start in range(0, len(ordered), 200):
+        engine.ingestion.ingest_batch(ordered[start:start + 200])
+
+
+def mapping(store: Neo4jStore) -> dict[str, str]:
+    return {f"{s}|{r}": o for s, r, o in store.mapping()}
+
+
+def open_task_keys(store: Neo4jStore) -> dict[str, tuple[str, tuple[str, ...]]]:
+    rows = store.run_cypher("MATCH (t:ReviewTask) RETURN t.task_id AS id, t.record_key AS key, "
+                            "t.one_id AS one_id, t.candidate_one_ids AS candidates")
+    return {r["id"]: (r["key"], (r["one_id"], *sorted(r["candidates"]))) for r in rows}
+
+
+@pytest.fixture(scope="module")
+def rows() -> list[dict[str, object]]:
+    return dev_slice(PEOPLE)
+
+
+@pytest.fixture
+def loaded(engine: IdentityEngine, rows: list[dict[str, object]]) -> Iterator[IdentityEngine]:
+    load(engine, rows)
+    yield engine
+
+
+def check_apply_matches(engine: IdentityEngine, rules: Rules, toml: str) -> RulePreview:
+    """Preview, apply, and compare what happened with what was predicted."""
+    store = engine.core.store
+    assert isinstance(store, Neo4jStore)
+    changes = RuleChanges(engine.core)
+    before, tasks_before = mapping(store), open_task_keys(store)
+    predicted = changes.preview(rules)
+    applied = changes.apply(rules, toml, "test")
+    after = mapping(store)
+    assert applied.preview.diff == predicted.diff
+    assert cluster_diff(before, after) == predicted.diff
+    # every kept OneID holds exactly the records predicted; the rest are new OneIDs
+    by_one_id: dict[str, set[str]] = {}
+    for key, one_id in after.items():
+        by_one_id.setdefault(one_id, set()).add(key)
+    for person in predicted.changed:
+        holder = after[person.record_keys[0]]
+        assert by_one_id[holder] == set(person.record_keys)
+        if person.survivor:
+            assert holder == person.survivor
+        else:
+            assert holder in applied.created and holder not in before.values()
+    moved = sum(1 for k in before if before[k] != after[k])
+    assert moved == predicted.records_moved
+    assert len(set(after.values())) == predicted.people_after
+    opened = {k: v for k, v in open_task_keys(store).items() if k not in tasks_before}
+    assert sorted(v[0] for v in opened.values()) == sorted(
+        t.record_key for t in predicted.review_tasks)
+    for task in predicted.review_tasks:  # on the people predicted (new ones: the new OneIDs)
+        (found,) = [v for v in opened.values() if v[0] == task.record_key]
+        assert found[1][0] == after[task.record_key]
+        assert len(found[1]) == 1 + len(task.candidates)
+        assert {c for c in task.candidates if c} <= set(found[1][1:])
+    check_invariants(store)
+    return predicted
+
+
+@pytest.mark.parametrize("name", sorted(CHANGES))
+def test_apply_does_what_the_preview_predicted(loaded: IdentityEngine, name: str) -> None:
+    toml = edited(CHANGES[name])
+    predicted = check_apply_matches(loaded, parse_rules(toml), toml)
+    assert not predicted.unchanged, f"{name}: the change should change something here"
+    # the engine resolves with the new rules now; a second apply has nothing left to do
+    assert loaded.core.rules == parse_rules(toml)
+    assert RuleChanges(loaded.core).preview(parse_rules(toml)).unchanged
+
+
+def test_preview_is_read_only(loaded: IdentityEngine) -> None:
+    store = loaded.core.store
+    assert isinstance(store, Neo4jStore)
+    counts, before = node_counts(store), mapping(store)
+    epoch = store.run_cypher("MATCH (e:WriteEpoch) RETURN e.value AS v")[0]["v"]
+    predicted = RuleChanges(loaded.core).preview(parse_rules(edited(CHANGES["lower link "
+                                                                             "threshold"])))
+    assert predicted.diff.merges_made  # it predicts something, and writes nothing
+    assert node_counts(store) == counts and mapping(store) == before
+    assert store.run_cypher("MATCH (e:WriteEpoch) RETURN e.value AS v")[0]["v"] == epoch
+
+
+def test_current_rules_change_nothing(loaded: IdentityEngine, rules: Rules) -> None:
+    store = loaded.core.store
+    assert isinstance(store, Neo4jStore)
+    changes = RuleChanges(loaded.core)
+    predicted = changes.preview(rules)
+    assert predicted.diff.unchanged, predicted.examples
+    assert predicted.unchanged, predicted.review_tasks[:3]
+    counts, before = node_counts(store), mapping(store)
+    changes.apply(rules, DEFAULT_TOML, "test")
+    counts.setdefault("AppliedRules", 1)
+    assert node_counts(store) == counts and mapping(store) == before
+
+
+def test_steward_decisions_hold(loaded: IdentityEngine) -> None:
+    """People a steward kept apart stay apart, and people a steward merged stay merged,
+    even where the new rules say otherwise."""
+    toml = edited(CHANGES["attributes alone link"])
+    new_rules = parse_rules(toml)
+    changes = RuleChanges(loaded.core)
+    first = changes.preview(new_rules)
+    joined = first.diff.merges_made[0].one_ids[:2]
+    loaded.stewardship.keep_apart(joined, "steward", "two people")
+    strict = edited(CHANGES["higher link threshold"])
+    undone = changes.preview(parse_rules(strict)).diff.merges_undone[0]
+    store = loaded.core.store
+    assert isinstance(store, Neo4jStore)
+    keys = list(undone.parts[1])
+    part = loaded.stewardship.split_person(undone.one_id, keys, "steward", "apart").placements
+    survivor, _ = loaded.stewardship.merge_persons([undone.one_id, part[keys[0]]], "steward",
+                                                   "one person after all")
+    predicted = check_apply_matches(loaded, parse_rules(strict), strict)
+    after = mapping(store)
+    assert all(after[k] == survivor for part_keys in undone.parts for k in part_keys)
+    assert not any(set(m.one_ids) >= set(joined) for m in predicted.diff.merges_made)
+    assert loaded.stewardship.review_task  # steward API untouched
+    lowered = RuleChanges(loaded.core).preview(new_rules)
+    assert not any(set(m.one_ids) >= set(joined) for m in lowered.diff.merges_made)
+
+
+def test_rules_errors_name_the_field() -> None:
+    with pytest.raises(InvalidInput) as error:
+        parse_rules(edited([("link = 0.99", "link = 'high'")]))
+    assert error.value.violations[0].field == "rules_toml"
+    assert "thresholds.link" in error.value.violations[0].description
+    with pytest.raises(InvalidInput):
+        parse_rules("link = = 1")

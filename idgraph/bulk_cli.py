@@ -84,8 +84,9 @@ def initial_load(settings: Settings, args: argparse.Namespace,
     unused = _store(settings, local.uri)  # not connected: the engine validates and mints
     csv_dir = local.home / "import"
     try:
-        files, arguments, planned = _plan(build_engine(settings, unused), settings, args,
-                                          mapping, csv_dir, stages, preparing)
+        engine = build_engine(settings, unused, check_rules=False)
+        files, arguments, planned = _plan(engine, settings, args, mapping, csv_dir, stages,
+                                          preparing)
     finally:
         unused.close()
     mark = time.monotonic()

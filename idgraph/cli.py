@@ -97,6 +97,16 @@ def main(argv: list[str] | None = None) -> int:
 
     add_arguments(commands.add_parser("review", help="review tasks: list, show one side by "
                                       "side, decide (talks to a running service)"))
+    from idgraph import rules_cli
+
+    rules_cli.add_arguments(commands.add_parser("rules", help="preview and apply other match "
+                                                "rules over the live graph (talks to a "
+                                                "running service, admin key)"))
+    from idgraph import audience_cli
+
+    audience_cli.add_arguments(commands.add_parser(
+        "audience", help="audiences: preview, create, list, export to CSV or Parquet "
+        "(talks to a running service)"))
     from idgraph import leads_cli
 
     leads_cli.add_arguments(commands.add_parser("leads", help="lead grades: grade a file, "
@@ -123,10 +133,14 @@ def main(argv: list[str] | None = None) -> int:
             return _train(settings, args)
         if args.command == "backfill":
             return _backfill(settings, args)
+        if args.command == "rules":
+            return rules_cli.run(args, settings.grpc_addr)
         if args.command == "review":
             from idgraph.review_cli import run
 
             return run(args, settings.grpc_addr)
+        if args.command == "audience":
+            return audience_cli.run(args, settings.grpc_addr)
         if args.command == "leads":
             from idgraph.leads_cli import run as run_leads
 

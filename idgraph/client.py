@@ -37,6 +37,7 @@ from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
+from idgraph.v1 import audience_pb2_grpc as audience_grpc
 from idgraph.v1 import identity_pb2 as identity
 from idgraph.v1 import identity_pb2_grpc as identity_grpc
 from idgraph.v1 import recommend_pb2 as recommend
@@ -292,6 +293,7 @@ class Client:
         self.recommendations = recommend_grpc.RecommendationServiceStub(  # type: ignore[no-untyped-call]
             channel)
         self.tags = tag_grpc.TagServiceStub(channel)  # type: ignore[no-untyped-call]
+        self.audiences = audience_grpc.AudienceServiceStub(channel)  # type: ignore[no-untyped-call]
 
     def close(self) -> None:
         if self._owned:

@@ -59,7 +59,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         engine = build_engine(settings, open_store(settings, stack, reuse_local=True))
         stack.callback(engine.close)
         if args.leads_command == "grade":
-            return _grade(engine.leads, args.file, args.out)
+            return grade_file(engine.leads, args.file, args.out)
         return _train(engine.leads, args)
 
 
@@ -86,7 +86,8 @@ def _graded(leads: Leads, queries: Sequence[LeadQuery]) -> Iterator[LeadGrade | 
                     yield str(exc)
 
 
-def _grade(leads: Leads, path: Path, out: Path | None) -> int:
+def grade_file(leads: Leads, path: Path, out: Path | None) -> int:
+    """Grade the leads a CSV names; write the grades as CSV to `out` (None: stdout)."""
     with path.open(encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.DictReader(handle))
     if rows and "one_id" not in rows[0] and "value" not in rows[0]:

@@ -20,6 +20,7 @@ from idgraph.config import DEV_HMAC_SECRET, Settings
 from idgraph.domain.leads import load_lead_points
 from idgraph.domain.tags import load_tags
 from idgraph.engine import IdentityEngine
+from idgraph.engine.rule_changes import note_applied_rules
 from idgraph.errors import ConfigError
 from idgraph.graph_cache import GraphView
 from idgraph.lead_model import load_lead_model
@@ -58,14 +59,18 @@ def open_store(settings: Settings, stack: ExitStack, reuse_local: bool = False) 
     return store
 
 
-def build_engine(settings: Settings, store: Neo4jStore) -> IdentityEngine:
+def build_engine(settings: Settings, store: Neo4jStore, check_rules: bool = False
+                 ) -> IdentityEngine:
     """The engine with the configured rules, limits and secret."""
     if settings.hmac_secret.get_secret_value() == DEV_HMAC_SECRET:
         log.warning("IDGRAPH_HMAC_SECRET is the development default; set it in production")
     points = load_lead_points(settings.leads_file)
     lead_model = None if settings.leads_model is None \
         else load_lead_model(settings.leads_model, points)
-    return IdentityEngine(store, settings.load_rules(), settings.secret_bytes, settings.limits,
+    rules = settings.load_rules()
+    if check_rules:  # warn when an apply left other rules in the graph
+        note_applied_rules(store, rules)
+    return IdentityEngine(store, rules, settings.secret_bytes, settings.limits,
                           pipeline=settings.pipeline,
                           group_commit_max_batch=settings.group_commit_max_batch,
                           view=GraphView(settings.view_entries),
@@ -140,7 +145,7 @@ def serve(settings: Settings, grpc_on: bool = True) -> int:
     with ExitStack() as stack:
         # the console alone shares the local Neo4j a running `idgraph serve` started
         store = open_store(settings, stack, reuse_local=not grpc_on)
-        engine = build_engine(settings, store)
+        engine = build_engine(settings, store, check_rules=True)
         stack.callback(engine.close)
         if settings.console_addr:
             start_console(settings, engine, stack)

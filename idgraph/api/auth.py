@@ -64,6 +64,8 @@ _VEHICLE = "/idgraph.v1.VehicleService/"
 _TAG = "/idgraph.v1.TagService/"
 _RECOMMEND = "/idgraph.v1.RecommendationService/"
 _LEAD = "/idgraph.v1.LeadService/"
+_AUDIENCE = "/idgraph.v1.AudienceService/"
+_RULES = "/idgraph.v1.RulesService/"
 METHOD_ROLES: Mapping[str, Role] = {
     _IDENTITY + "Ingest": Role.WRITER,
     _IDENTITY + "BatchIngest": Role.WRITER,
@@ -90,6 +92,15 @@ METHOD_ROLES: Mapping[str, Role] = {
     _RECOMMEND + "SimilarCustomers": Role.READER,
     _LEAD + "GradeLead": Role.READER,
     _LEAD + "GradeLeads": Role.READER,
+    _AUDIENCE + "PreviewAudience": Role.READER,
+    _AUDIENCE + "GetAudience": Role.READER,
+    _AUDIENCE + "ListAudiences": Role.READER,
+    _AUDIENCE + "ExpandAudience": Role.READER,
+    _AUDIENCE + "CreateAudience": Role.WRITER,
+    _AUDIENCE + "ExportAudience": Role.STEWARD,
+    _RULES + "PreviewRules": Role.ADMIN,
+    _RULES + "ApplyRules": Role.ADMIN,
+    _RULES + "GetAppliedRules": Role.ADMIN,
 }
 OPEN_SERVICES = ("/grpc.health.v1.Health/", "/grpc.reflection.v1alpha.ServerReflection/")
 

@@ -30,16 +30,16 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
         ranked = self.recommendations.referral_candidates(
             request.one_id, request.k, list(request.with_tags), list(request.without_tags),
             remaining(context))
-        return pb.ReferralCandidatesResponse(candidates=[_person(r) for r in ranked])
+        return pb.ReferralCandidatesResponse(candidates=[person_recommendation(r) for r in ranked])
 
     def SimilarCustomers(self, request: pb.SimilarCustomersRequest,
                          context: grpc.ServicerContext) -> pb.SimilarCustomersResponse:
         ranked = self.recommendations.similar_customers(
             list(request.one_ids), request.k, list(request.with_tags),
             list(request.without_tags), remaining(context))
-        return pb.SimilarCustomersResponse(customers=[_person(r) for r in ranked])
+        return pb.SimilarCustomersResponse(customers=[person_recommendation(r) for r in ranked])
 
 
-def _person(result: Recommendation) -> pb.PersonRecommendation:
+def person_recommendation(result: Recommendation) -> pb.PersonRecommendation:
     return pb.PersonRecommendation(one_id=result.item, score=result.score,
                                    explanation=result.explanation, path=list(result.path))

@@ -14,23 +14,30 @@ from google.protobuf import descriptor_pool
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from idgraph.api.audience_servicer import AudienceServicer
 from idgraph.api.auth import ApiKeys, AuthInterceptor
 from idgraph.api.identity_servicer import IdentityServicer
 from idgraph.api.interceptors import ErrorMappingInterceptor, MetricsInterceptor
 from idgraph.api.lead_servicer import LeadServicer
 from idgraph.api.recommend_servicer import RecommendationServicer
+from idgraph.api.rules_servicer import RulesServicer
 from idgraph.api.steward_servicer import StewardServicer
 from idgraph.api.tag_servicer import TagServicer
 from idgraph.api.vehicle_servicer import VehicleServicer
 from idgraph.engine import IdentityEngine
+from idgraph.engine.rule_changes import RuleChanges
 from idgraph.errors import ConfigError
 from idgraph.v1 import (
+    audience_pb2,
+    audience_pb2_grpc,
     identity_pb2,
     identity_pb2_grpc,
     lead_pb2,
     lead_pb2_grpc,
     recommend_pb2,
     recommend_pb2_grpc,
+    rules_pb2,
+    rules_pb2_grpc,
     steward_pb2,
     steward_pb2_grpc,
     tag_pb2,
@@ -46,7 +53,9 @@ SERVICE_NAMES = (identity_pb2.DESCRIPTOR.services_by_name["IdentityService"].ful
                  vehicle_pb2.DESCRIPTOR.services_by_name["VehicleService"].full_name,
                  tag_pb2.DESCRIPTOR.services_by_name["TagService"].full_name,
                  recommend_pb2.DESCRIPTOR.services_by_name["RecommendationService"].full_name,
-                 lead_pb2.DESCRIPTOR.services_by_name["LeadService"].full_name)
+                 lead_pb2.DESCRIPTOR.services_by_name["LeadService"].full_name,
+                 audience_pb2.DESCRIPTOR.services_by_name["AudienceService"].full_name,
+                 rules_pb2.DESCRIPTOR.services_by_name["RulesService"].full_name)
 
 
 @dataclass
@@ -170,6 +179,10 @@ def build_server(engine: IdentityEngine, address: str, *, workers: int = 32,
         RecommendationServicer(engine.recommendations), server)
     lead_pb2_grpc.add_LeadServiceServicer_to_server(  # type: ignore[no-untyped-call]
         LeadServicer(engine.leads), server)
+    audience_pb2_grpc.add_AudienceServiceServicer_to_server(  # type: ignore[no-untyped-call]
+        AudienceServicer(engine.audiences), server)
+    rules_pb2_grpc.add_RulesServiceServicer_to_server(  # type: ignore[no-untyped-call]
+        RulesServicer(RuleChanges(engine.core)), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

@@ -249,7 +249,8 @@ def recency(facts: LeadFacts, at: int, points: LeadPoints) -> Signal:
     days = _days(at - latest.at)
     band = next((b.points for b in points.recency if days <= b.within_days), 0)
     return Signal("recency", round(days, 2), band,
-                  f"last touchpoint {days:.0f} days ago ({latest.source}, {_date(latest.at)})")
+                  f"last touchpoint {days:.0f} day{'s' * (round(days) != 1)} ago "
+                  f"({latest.source}, {_date(latest.at)})")
 
 
 def touches(facts: LeadFacts, at: int, points: LeadPoints) -> list[Signal]:

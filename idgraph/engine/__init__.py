@@ -20,8 +20,8 @@ from idgraph.domain.records import Limits, RawIdentifier, RawRecord
 from idgraph.domain.rules import Rules
 from idgraph.domain.tags import TagHierarchy, load_tags
 from idgraph.domain.working_set import IngestOutcome
-from idgraph.engine.common import ProfileOutcome
 from idgraph.engine.audiences import Audiences
+from idgraph.engine.common import ProfileOutcome
 from idgraph.engine.core import Clock, Core, Entropy, system_clock
 from idgraph.engine.ingestion import Ingestion
 from idgraph.engine.leads import LeadModel, Leads
@@ -32,8 +32,8 @@ from idgraph.engine.tagging import Tagging
 from idgraph.graph_cache import GraphView
 from idgraph.store.neo4j_store import GraphStore
 
-__all__ = ["Audiences", "Core", "IdentityEngine", "Ingestion", "Leads", "Reads", "Recommendations",
-           "Stewardship", "Tagging"]
+__all__ = ["Audiences", "Core", "IdentityEngine", "Ingestion", "Leads", "Reads",
+           "Recommendations", "Stewardship", "Tagging"]
 
 
 class IdentityEngine:

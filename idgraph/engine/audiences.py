@@ -19,7 +19,9 @@ import logging
 import re
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -150,10 +152,11 @@ class Audiences:
         started, mono = self.core.now(), time.monotonic()
         one_ids = self.core.store.read(lambda tx: tx.active_one_ids(), timeout)
         index = AudienceIndex(self.core.tags)
-        people: list[PersonFacts] = []
-        for at in range(0, len(one_ids), READ_BATCH):
-            chunk = one_ids[at:at + READ_BATCH]
-            people += [f for f in self._facts(chunk, timeout).values() if f is not None]
+        chunks = [one_ids[at:at + READ_BATCH] for at in range(0, len(one_ids), READ_BATCH)]
+        # Two reads in flight: Neo4j answers one while this process assembles the other.
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="audience-index") as pool:
+            people = [f for found in pool.map(lambda c: self._facts(c, timeout), chunks)
+                      for f in found.values() if f is not None]
         index.load(people)
         self._index, self._looked, self._looked_mono, self._built_mono = \
             index, started, mono, mono
@@ -214,13 +217,13 @@ class Audiences:
     def preview(self, definition: str, sample_size: int = 10, timeout: float | None = None
                 ) -> AudiencePreview:
         """How many people the definition selects, and a sample with reasons."""
+        return self.preview_clause(self.parse(definition), sample_size, timeout)
+
+    def preview_clause(self, clause: Clause, sample_size: int = 10,
+                       timeout: float | None = None) -> AudiencePreview:
+        """`preview` of a parsed definition."""
         if not 0 <= sample_size <= MAX_SAMPLE:
             raise InvalidInput.one("sample_size", f"between 0 and {MAX_SAMPLE}")
-        clause = self.parse(definition)
-        return self._preview(clause, sample_size, timeout)
-
-    def _preview(self, clause: Clause, sample_size: int, timeout: float | None
-                 ) -> AudiencePreview:
         index = self.index(timeout)
         with self._lock:
             result = index.evaluate(clause, self.core.now())
@@ -282,17 +285,36 @@ class Audiences:
         when the reader stops early)."""
         wanted = self._check_kinds(kinds, hashes)
         stored = self.get(name, timeout)
-        one_ids = self.members(stored.definition, timeout)
+        candidates, members = self._consenting_members(stored.definition, timeout)
         tally = tally if tally is not None else ExportTally()
-        tally.members = len(one_ids)
+        tally.members = members
+        tally.excluded["no_consent"] += members - len(candidates)
+        chunks = [candidates[at:at + EXPORT_BATCH]
+                  for at in range(0, len(candidates), EXPORT_BATCH)]
         try:
-            for at in range(0, len(one_ids), EXPORT_BATCH):
-                chunk = one_ids[at:at + EXPORT_BATCH]
-                yield from self._export_chunk(chunk, wanted, hashes, tally, timeout)
+            # The next page is read while this one is sent.
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="export") as pool:
+                ahead = deque(pool.submit(self._read_people, c, timeout) for c in chunks[:1])
+                for index, chunk in enumerate(chunks):
+                    if index + 1 < len(chunks):
+                        ahead.append(pool.submit(self._read_people, chunks[index + 1], timeout))
+                    read = ahead.popleft().result()
+                    yield from self._export_chunk(chunk, read, wanted, hashes, tally)
         finally:
             self.core.store.write(lambda tx: tx.record_export(
                 name, actor, tally.members, tally.exported, list(kinds), fmt,
                 json.dumps(tally.excluded, sort_keys=True), self.core.now()), None)
+
+    def _consenting_members(self, clause: Clause, timeout: float | None
+                            ) -> tuple[list[str], int]:
+        """The members the index says gave marketing consent, and how many members there
+        are. (Only people the index holds as consenting are read again: the read can only
+        exclude.)"""
+        index = self.index(timeout)
+        with self._lock:
+            members = index.evaluate(clause, self.core.now()).members
+            chosen = np.flatnonzero(members & index.consent_given())
+            return [index.one_ids[p] for p in chosen], int(members.sum())
 
     def _check_kinds(self, kinds: Sequence[str], hashes: Sequence[Hash]) -> set[str]:
         if not kinds:
@@ -307,21 +329,29 @@ class Audiences:
                                        "identifier type of the rules)")
         return set(kinds)
 
-    def _export_chunk(self, one_ids: Sequence[str], wanted: set[str], hashes: Sequence[Hash],
-                      tally: ExportTally, timeout: float | None) -> Iterator[ExportedPerson]:
+    def _read_people(self, one_ids: Sequence[str], timeout: float | None
+                     ) -> tuple[list[dict[str, Any]], list[list[str]], set[str]]:
+        """People as an export reads them afresh, the suppression digests of each one's
+        values, and which of those digests are on the suppression list."""
         secret = self.core.secret
 
-        def work(tx: GraphTx) -> tuple[list[dict[str, Any]], set[str]]:
+        def work(tx: GraphTx) -> tuple[list[dict[str, Any]], list[list[str]], set[str]]:
             rows = tx.export_people(one_ids)
-            digests = sorted({suppression_digest(secret, i[0]) for r in rows
-                              for i in r["identifiers"]})
-            return rows, tx.suppressed(digests)
-        rows, suppressed = self.core.store.read(work, timeout)
+            digests = [[suppression_digest(secret, i[0]) for i in r["identifiers"]]
+                       for r in rows]
+            return rows, digests, tx.suppressed(sorted({d for ds in digests for d in ds}))
+        return self.core.store.read(work, timeout)
+
+    def _export_chunk(self, one_ids: Sequence[str],
+                      read: tuple[list[dict[str, Any]], list[list[str]], set[str]],
+                      wanted: set[str], hashes: Sequence[Hash], tally: ExportTally
+                      ) -> Iterator[ExportedPerson]:
+        rows, digests, suppressed = read
         tally.excluded["not_active"] += len(one_ids) - len(rows)
-        for row in rows:
+        for row, mine in zip(rows, digests, strict=True):
             if _latest_consent(row["statements"]) is not True:
                 tally.excluded["no_consent"] += 1
-            elif any(suppression_digest(secret, i[0]) in suppressed for i in row["identifiers"]):
+            elif suppressed and not suppressed.isdisjoint(mine):
                 tally.excluded["suppressed"] += 1
             elif values := self._values(row["identifiers"], wanted, hashes):
                 tally.exported += 1

@@ -121,15 +121,17 @@ class Reads:
 
     def assemble_profile(self, raw: Mapping[str, Any], records: Sequence[StoredRecord],
                          relationships: tuple[Relationship, ...],
-                         counts: Mapping[str, int], named: Mapping[str, int]) -> Profile:
+                         counts: Mapping[str, int] | None, named: Mapping[str, int]
+                         ) -> Profile:
         """A profile from what the store read of a person (tags from data given as of the
-        core's clock)."""
+        core's clock); without `counts`, no identifiers (what audiences read)."""
         rules = self.core.rules
         profile = Profile(
             one_id=raw["one_id"], created_at=dt(raw["created_at"]),
             updated_at=dt(raw["updated_at"]),
             attributes=golden_attributes(records, rules),
-            identifiers=profile_identifiers(records, counts, rules, named),
+            identifiers=(() if counts is None
+                         else profile_identifiers(records, counts, rules, named)),
             records=tuple(sorted(records, key=lambda r: (r.observed_at, r.source,
                                                          r.source_record_id))),
             vehicles=profile_vehicles(records),
@@ -143,8 +145,8 @@ class Reads:
     def active_profiles(self, tx: GraphTx, one_ids: Sequence[str]
                         ) -> dict[str, tuple[Profile, dict[str, Any]]]:
         """The profiles of the active people among `one_ids` (no redirects), each with
-        what the store read of it; two queries for all: what audiences index. Identifiers
-        carry no holder counts (every value shows as held by one person)."""
+        what the store read of it; two queries for all: what audiences index. The profiles
+        list no identifiers (the records do)."""
         raws = {k: v for k, v in tx.profiles(one_ids).items() if v["status"] == "active"}
         relations = self.relations_of(tx, list(raws))
         found = {}
@@ -152,7 +154,8 @@ class Reads:
             records = tuple(stored_record(r) for r in raw["records"])
             relationships = self._relationships(relations.get(one_id),
                                                 addresses_of(records))
-            found[one_id] = (self.assemble_profile(raw, records, relationships, {}, {}), raw)
+            found[one_id] = (self.assemble_profile(raw, records, relationships, None, {}),
+                             raw)
         return found
 
     def relationships(self, tx: GraphTx, one_id: str, addresses: Iterable[str]

@@ -32,7 +32,7 @@ from idgraph.domain.scoring import forget_compared_values
 from idgraph.engine.common import as_prepared, stored_record, suppressed_indexes
 from idgraph.engine.core import Core
 from idgraph.errors import FieldViolation, InvalidInput, Unavailable
-from idgraph.store.neo4j_store import GraphTx, to_native
+from idgraph.store.neo4j_store import GraphStore, GraphTx, to_native
 
 log = logging.getLogger(__name__)
 
@@ -83,17 +83,18 @@ class RuleChanges:
     core: Core
     page_size: int = 5000
 
-    def preview(self, rules: Rules, timeout: float | None = None) -> RulePreview:
+    def preview(self, rules: Rules, timeout: float | None = None, examples: int = 5
+                ) -> RulePreview:
         """What resolving every stored record again under `rules` would change (read-only)."""
         live, _ = self.core.store.read(lambda tx: self._read_live(tx, rules), timeout)
-        return preview(live, rules, self.core.now())
+        return preview(live, rules, self.core.now(), examples)
 
-    def apply(self, rules: Rules, toml: str, actor: str, timeout: float | None = None
-              ) -> Applied:
+    def apply(self, rules: Rules, toml: str, actor: str, timeout: float | None = None,
+              examples: int = 5) -> Applied:
         """Carry out the preview of `rules` and resolve with them from now on."""
         core = self.core
         live, epoch = core.store.read(lambda tx: self._read_live(tx, rules), timeout)
-        found = preview(live, rules, core.now())
+        found = preview(live, rules, core.now(), examples)
         with core.view_lock:
             for attempt in range(ATTEMPTS):
                 try:
@@ -104,7 +105,7 @@ class RuleChanges:
                              "previewing again", attempt + 1)
                     live, epoch = core.store.read(lambda tx: self._read_live(tx, rules),
                                                   timeout)
-                    found = preview(live, rules, core.now())
+                    found = preview(live, rules, core.now(), examples)
             else:
                 raise Unavailable("the graph kept changing under the rules apply; try again")
             core.rules = rules
@@ -173,3 +174,16 @@ def _live_graph(tx: GraphTx, records: list[PreparedRecord], owner: Mapping[str, 
         must_links=[(a, b) for a, b in decisions["must_links"]],
         frozen=frozenset(records[i].key for i in frozen),
         with_task=frozenset(decisions["with_task"]))
+
+
+def note_applied_rules(store: GraphStore, rules: Rules) -> bool:
+    """Warn when the graph's last applied rules are not `rules` (a server started with
+    another rules file than the one applied); True when they agree or none were applied."""
+    applied = store.read(lambda tx: tx.applied_rules())
+    if applied is None or applied["digest"] == rules_digest(rules):
+        return True
+    log.warning("the rules last applied to the graph (%s, by %s) are not the configured rules "
+                "(%s): point IDGRAPH_RULES_FILE at the applied rules (`idgraph rules status "
+                "--json` shows them), or apply the configured ones", applied["digest"],
+                applied["actor"], rules_digest(rules))
+    return False

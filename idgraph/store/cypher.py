@@ -752,24 +752,27 @@ CALL (p) {
   CALL (r) {
     MATCH (r)-[m:MENTIONS]->(car:Vehicle|Model)
     RETURN collect({vin: car.vin, model: car.model, plate: car.plate, relation: m.relation,
-                    since: m.since, until: m.until, make: car.make,
+                    since: m.since.epochMillis, until: m.until.epochMillis, make: car.make,
                     model_year: car.model_year,
                     tags: [(car)-[:TAGGED]->(t:Tag) | t.path]}) AS vehicles
   }
   WITH r, identifiers, vehicles WHERE r IS NOT NULL
-  RETURN collect(r {.source, .source_record_id, .observed_at, .ingested_at, .attributes,
-                    .trust, .fingerprint, identifiers: identifiers,
-                    vehicles: vehicles}) AS records
+  RETURN collect(r {.source, .source_record_id, observed_at: r.observed_at.epochMillis,
+                    ingested_at: r.ingested_at.epochMillis, .attributes, .trust,
+                    .fingerprint, identifiers: identifiers, vehicles: vehicles}) AS records
 }
 CALL (p) {
   OPTIONAL MATCH (x:Person {merged_into: p.one_id})
   RETURN collect(x.one_id) AS merged
 }
-RETURN p.one_id AS one_id, p.status AS status, p.created_at AS created_at,
-       p.updated_at AS updated_at, records, merged,
-       [(p)-[e:TAGGED]->(t:Tag) | {path: t.path, source: e.source, actor: e.actor, at: e.at}]
-         AS tags
+RETURN p.one_id AS one_id, p.status AS status, p.created_at.epochMillis AS created_at,
+       p.updated_at.epochMillis AS updated_at, records, merged,
+       [(p)-[e:TAGGED]->(t:Tag) | {path: t.path, source: e.source, actor: e.actor,
+                                   at: e.at.epochMillis}] AS tags
 """
+
+# Times are read as epoch milliseconds: hydrating a driver datetime costs more than the
+# rest of a profile (the audience index reads every profile).
 
 # The stored records of people, by OneID, to resolve them again (a namesake check, a value
 # that became shared): one round trip for all the people a step needs; PROFILE's record
@@ -801,7 +804,7 @@ UNWIND $one_ids AS one_id
 MATCH (p:Person {one_id: one_id})
 CALL (p) {
   OPTIONAL MATCH (p)<-[:PART_OF]-(r:Record)-[:REFERRED_BY]->(i:Identifier)
-  WITH i, min(r.observed_at) AS at WHERE i IS NOT NULL
+  WITH i, min(r.observed_at.epochMillis) AS at WHERE i IS NOT NULL
   CALL (i) {
     OPTIONAL MATCH (i)<-[:HAS_IDENTIFIER]-(:Record)-[:PART_OF]->(h:Person)
     WITH DISTINCT h LIMIT 2
@@ -813,7 +816,7 @@ CALL (p) {
 CALL (p) {
   OPTIONAL MATCH (p)<-[:PART_OF]-(:Record)-[:HAS_IDENTIFIER]->(i:Identifier)
                  <-[:REFERRED_BY]-(r:Record)-[:PART_OF]->(q:Person)
-  WITH i, q, min(r.observed_at) AS at WHERE q IS NOT NULL AND q <> p
+  WITH i, q, min(r.observed_at.epochMillis) AS at WHERE q IS NOT NULL AND q <> p
   CALL (i) {
     MATCH (i)<-[:HAS_IDENTIFIER]-(:Record)-[:PART_OF]->(h:Person)
     WITH DISTINCT h LIMIT 2
@@ -825,10 +828,10 @@ CALL (p) {
 CALL (p) {
   OPTIONAL MATCH (p)<-[:PART_OF]-(mine:Record)-[:HAS_IDENTIFIER]->(i:Identifier)
   WHERE i.type IN $types
-  WITH i, min(mine.observed_at) AS first_seen WHERE i IS NOT NULL
+  WITH i, min(mine.observed_at.epochMillis) AS first_seen WHERE i IS NOT NULL
   CALL (i, p) {
     OPTIONAL MATCH (i)<-[:HAS_IDENTIFIER]-(r:Record)-[:PART_OF]->(q:Person) WHERE q <> p
-    WITH q, min(r.observed_at) AS at WHERE q IS NOT NULL
+    WITH q, min(r.observed_at.epochMillis) AS at WHERE q IS NOT NULL
     LIMIT $cap
     RETURN collect({one_id: q.one_id, first_seen: at,
                     apart: EXISTS { (p)-[:KEPT_APART]-(q) },

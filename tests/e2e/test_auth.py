@@ -88,10 +88,18 @@ def test_every_identity_rpc_names_its_role_and_is_tried_below() -> None:
 
 def test_every_rpc_of_every_service_names_its_role() -> None:
     from idgraph.api.server import SERVICE_NAMES
-    from idgraph.v1 import lead_pb2, recommend_pb2, tag_pb2, vehicle_pb2
+    from idgraph.v1 import (
+        audience_pb2,
+        lead_pb2,
+        recommend_pb2,
+        rules_pb2,
+        tag_pb2,
+        vehicle_pb2,
+    )
 
     services = {service.full_name: service
-                for module in (pb, spb, vehicle_pb2, tag_pb2, recommend_pb2, lead_pb2)
+                for module in (pb, spb, vehicle_pb2, tag_pb2, recommend_pb2, lead_pb2,
+                               rules_pb2, audience_pb2)
                 for service in module.DESCRIPTOR.services_by_name.values()}
     assert set(services) == set(SERVICE_NAMES)  # every service is served, and listed here
     for service in services.values():

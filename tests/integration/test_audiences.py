@@ -161,7 +161,7 @@ def test_errors_name_the_offending_clause(engine: IdentityEngine, world: World) 
     for text, field in cases.items():
         with pytest.raises(InvalidInput) as caught:
             engine.audiences.preview(text)
-        assert [v.field for v in caught.value.violations][0] == field, text
+        assert caught.value.violations[0].field == field, text
 
 
 def test_the_index_catches_up_with_writes(engine: IdentityEngine, world: World) -> None:

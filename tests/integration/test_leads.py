@@ -3,8 +3,10 @@ records observed by the grading time); consent, erasure, merges and identifiers.
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +17,7 @@ from idgraph.domain.rules import Rules
 from idgraph.engine import IdentityEngine
 from idgraph.engine.leads import LeadQuery
 from idgraph.errors import InvalidInput, NotFound
+from idgraph.leads_cli import grade_file
 from idgraph.store.neo4j_store import Neo4jStore
 from tests.conftest import SECRET
 from tests.integration.helpers import rec
@@ -92,7 +95,7 @@ def test_each_signal_comes_from_the_records(graded_engine: IdentityEngine,
     assert found["referral"][:2] == (2, 30) and world["owner"] in found["referral"][2]
     assert found["engagement"][:2] == (1, 3)
     graded = graded_engine.leads.grade(LeadQuery(world["lead"]))
-    assert graded.grade == "H" and graded.score == sum(s.points for s in graded.signals)
+    assert graded.grade == "H" and graded.score == sum(s.points for s in graded.signals) == 103
     assert graded.probability is None and not graded.do_not_contact
 
 
@@ -148,3 +151,17 @@ def test_history_lists_the_people_with_lead_records(graded_engine: IdentityEngin
     found = {f.one_id: f for f in graded_engine.leads.history()}
     assert set(found) == {world["lead"]}  # the owner and the member have dms records only
     assert len(found[world["lead"]].touchpoints) == 3
+
+
+def test_grade_file_writes_grades_and_row_errors(graded_engine: IdentityEngine,
+                                                 world: dict[str, str], tmp_path: Path) -> None:
+    source = tmp_path / "leads.csv"
+    source.write_text(f"one_id,type,value\n{world['lead']},,\n,phone,{OWNER}\noid_bad,,\n",
+                      encoding="utf-8")
+    out = tmp_path / "grades.csv"
+    assert grade_file(graded_engine.leads, source, out) == 0
+    rows = list(csv.DictReader(out.read_text(encoding="utf-8").splitlines()))
+    assert [(r["one_id"], r["grade"]) for r in rows[:2]] == [(world["lead"], "H"),
+                                                             (world["owner"], "C")]
+    assert "referred by an owner" in rows[0]["signals"] and "(+30)" in rows[0]["signals"]
+    assert rows[2]["error"].startswith("one_id:")

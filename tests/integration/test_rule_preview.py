@@ -15,7 +15,7 @@ from idgraph.domain.records import PreparedRecord
 from idgraph.domain.rule_preview import RulePreview, cluster_diff
 from idgraph.domain.rules import DEFAULT_RULES_PATH, Rules
 from idgraph.engine import IdentityEngine
-from idgraph.engine.rule_changes import RuleChanges, parse_rules
+from idgraph.engine.rule_changes import RuleChanges, note_applied_rules, parse_rules
 from idgraph.errors import InvalidInput
 from idgraph.record_json import record_from_json
 from idgraph.store.neo4j_store import Neo4jStore
@@ -26,8 +26,9 @@ PEOPLE = 120  # true people of the dev set whose records make the test graph
 DEFAULT_TOML = DEFAULT_RULES_PATH.read_text(encoding="utf-8")
 
 # Changed rules, each a text edit of the shipped default (as an operator edits a copy).
-ATTRIBUTE_LINKS = """attribute_links = [{ name = ["exact", "pinyin"], birth_date = ["exact"], city = ["exact"] },
-                   { name = ["exact", "pinyin"], address = ["exact", "close"] }]"""
+ATTRIBUTE_LINKS = ('attribute_links = [{ name = ["exact", "pinyin"], birth_date = ["exact"], '
+                   'city = ["exact"] },\n                   { name = ["exact", "pinyin"], '
+                   'address = ["exact", "close"] }]')
 CHANGES = {
     "attributes alone link": [("require_identifier_evidence = true",
                                "require_identifier_evidence = false")],
@@ -48,7 +49,8 @@ def edited(changes: list[tuple[str, str]]) -> str:
 def dev_slice(people: int) -> list[dict[str, object]]:
     """The dev set's lines of its first `people` true people (in the file's order)."""
     with (DEV / "truth.csv").open(encoding="utf-8") as handle:
-        truth = {(r["source"], r["source_record_id"]): r["person_id"] for r in csv.DictReader(handle)}
+        truth = {(r["source"], r["source_record_id"]): r["person_id"]
+                 for r in csv.DictReader(handle)}
     wanted = sorted(set(truth.values()))[:people]
     chosen = set(wanted)
     rows = []
@@ -136,6 +138,8 @@ def test_apply_does_what_the_preview_predicted(loaded: IdentityEngine, name: str
     assert not predicted.unchanged, f"{name}: the change should change something here"
     # the engine resolves with the new rules now; a second apply has nothing left to do
     assert loaded.core.rules == parse_rules(toml)
+    assert note_applied_rules(loaded.core.store, parse_rules(toml))  # the graph keeps them
+    assert not note_applied_rules(loaded.core.store, parse_rules(DEFAULT_TOML))
     assert RuleChanges(loaded.core).preview(parse_rules(toml)).unchanged
 
 
@@ -144,8 +148,8 @@ def test_preview_is_read_only(loaded: IdentityEngine) -> None:
     assert isinstance(store, Neo4jStore)
     counts, before = node_counts(store), mapping(store)
     epoch = store.run_cypher("MATCH (e:WriteEpoch) RETURN e.value AS v")[0]["v"]
-    predicted = RuleChanges(loaded.core).preview(parse_rules(edited(CHANGES["lower link "
-                                                                             "threshold"])))
+    predicted = RuleChanges(loaded.core).preview(parse_rules(edited(
+        CHANGES["attributes alone link"])))
     assert predicted.diff.merges_made  # it predicts something, and writes nothing
     assert node_counts(store) == counts and mapping(store) == before
     assert store.run_cypher("MATCH (e:WriteEpoch) RETURN e.value AS v")[0]["v"] == epoch
@@ -164,30 +168,27 @@ def test_current_rules_change_nothing(loaded: IdentityEngine, rules: Rules) -> N
     assert node_counts(store) == counts and mapping(store) == before
 
 
-def test_steward_decisions_hold(loaded: IdentityEngine) -> None:
-    """People a steward kept apart stay apart, and people a steward merged stay merged,
-    even where the new rules say otherwise."""
-    toml = edited(CHANGES["attributes alone link"])
-    new_rules = parse_rules(toml)
-    changes = RuleChanges(loaded.core)
-    first = changes.preview(new_rules)
-    joined = first.diff.merges_made[0].one_ids[:2]
-    loaded.stewardship.keep_apart(joined, "steward", "two people")
-    strict = edited(CHANGES["higher link threshold"])
-    undone = changes.preview(parse_rules(strict)).diff.merges_undone[0]
+def test_steward_decisions_hold(loaded: IdentityEngine, rules: Rules) -> None:
+    """People a steward kept apart stay apart and records a steward merged stay together,
+    whatever the rules say; with the current rules the decisions change nothing."""
     store = loaded.core.store
     assert isinstance(store, Neo4jStore)
-    keys = list(undone.parts[1])
-    part = loaded.stewardship.split_person(undone.one_id, keys, "steward", "apart").placements
-    survivor, _ = loaded.stewardship.merge_persons([undone.one_id, part[keys[0]]], "steward",
-                                                   "one person after all")
-    predicted = check_apply_matches(loaded, parse_rules(strict), strict)
+    toml = edited(CHANGES["attributes alone link"])
+    changes = RuleChanges(loaded.core)
+    made = changes.preview(parse_rules(toml)).diff.merges_made
+    apart, joined = made[0].one_ids[:2], made[1].one_ids[:2]
+    loaded.stewardship.keep_apart(apart, "steward", "two people")
+    loaded.stewardship.merge_persons(joined, "steward", "one person")
+    assert changes.preview(rules).unchanged  # the replay honours both decisions
+    tied = store.run_cypher("MATCH (a:Record)-[:MUST_LINK]->(b:Record) "
+                            "RETURN a.key AS a, b.key AS b")
+    before = mapping(store)
+    predicted = check_apply_matches(loaded, parse_rules(toml), toml)
     after = mapping(store)
-    assert all(after[k] == survivor for part_keys in undone.parts for k in part_keys)
-    assert not any(set(m.one_ids) >= set(joined) for m in predicted.diff.merges_made)
-    assert loaded.stewardship.review_task  # steward API untouched
-    lowered = RuleChanges(loaded.core).preview(new_rules)
-    assert not any(set(m.one_ids) >= set(joined) for m in lowered.diff.merges_made)
+    assert tied and all(after[t["a"]] == after[t["b"]] for t in tied)
+    kept = [{k for k, o in before.items() if o == one_id} for one_id in apart]
+    assert {after[k] for k in kept[0]}.isdisjoint({after[k] for k in kept[1]})
+    assert not any(set(m.one_ids) >= set(apart) for m in predicted.diff.merges_made)
 
 
 def test_rules_errors_name_the_field() -> None:

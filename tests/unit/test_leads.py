@@ -13,6 +13,7 @@ from idgraph.domain.leads import (
     Contact,
     LeadFacts,
     Touchpoint,
+    Touchpoints,
     VehicleFact,
     features,
     grade,
@@ -23,7 +24,14 @@ from idgraph.domain.leads import (
     signals,
 )
 from idgraph.errors import ConfigError
-from idgraph.lead_model import Sample, time_split, top_decile_lift
+from idgraph.lead_model import (
+    Sample,
+    load_lead_model,
+    report,
+    time_split,
+    top_decile_lift,
+    train,
+)
 
 POINTS = load_lead_points()
 NOW = int(datetime(2025, 6, 1, tzinfo=UTC).timestamp() * 1000)
@@ -44,7 +52,7 @@ def owner(since: int, model: str = "Passat", until: int | None = None) -> Vehicl
 def test_a_fresh_media_lead_scores_recency_and_its_channel() -> None:
     found = by_name(LeadFacts("p", (Touchpoint("media", ago(1)), Touchpoint("media", ago(40)))))
     assert found["recency"][:2] == (1.0, 20)
-    assert "1 days ago (media" in found["recency"][2]
+    assert "1 day ago (media" in found["recency"][2]
     assert found["touches.media"][:2] == (2, 4)
     assert found["test_drive"][1] == found["referral"][1] == 0
 
@@ -159,3 +167,35 @@ def test_time_split_keeps_training_outcomes_before_the_cut() -> None:
     assert cut == 70 * DAY_MS
     assert max(s.at for s in train) + 30 * DAY_MS <= cut
     assert min(s.at for s in test) > cut
+
+
+def test_training_learns_a_planted_effect_and_reports_it() -> None:
+    facts = []
+    for n in range(600):  # every third lead is referred by an owner, and they buy
+        start = ago(400) + (n % 300) * DAY_MS
+        referred = n % 3 == 0
+        contacts = (Contact("o", "REFERRED_BY", start, (owner(ago(3000)),)),) if referred \
+            else ()
+        bought = (owner(start + 10 * DAY_MS, "X3"),) if referred or n % 17 == 0 else ()
+        facts.append(LeadFacts(f"p{n}", (Touchpoint("media", start),), bought, contacts))
+    done = train(facts, POINTS, horizon_days=30, step_days=7, train_share=0.6)
+    assert done.model is not None and done.test > 0
+    assert done.evaluation.auc["trained model"] > 0.9
+    assert done.evaluation.auc["points (default)"] > 0.9
+    text = report(done.evaluation)
+    assert "| recency only |" in text and "WARNING" not in text
+
+
+def test_a_saved_model_loads_only_against_the_same_signals(tmp_path: Path) -> None:
+    facts = [LeadFacts(f"p{n}", (Touchpoint("media", ago(200) + n * DAY_MS),),
+                       (owner(ago(200) + (n + 5) * DAY_MS),) if n % 4 == 0 else ())
+             for n in range(150)]
+    done = train(facts, POINTS, horizon_days=30, step_days=7, train_share=0.6)
+    assert done.model is not None
+    path = tmp_path / "leads.joblib"
+    done.model.save(path)
+    loaded = load_lead_model(path, POINTS)
+    assert 0.0 <= loaded.probability([0.0] * len(POINTS.signal_names())) <= 1.0
+    fewer = POINTS.model_copy(update={"touchpoints": Touchpoints()})
+    with pytest.raises(ConfigError, match="train it again"):
+        load_lead_model(path, fewer)

@@ -50,15 +50,17 @@ DEFINITIONS = {
     "or/not: app or WeChat, not a service visit": {"and": [
         {"or": [{"source": {"in": ["app"]}}, {"source": {"in": ["wechat_oa", "wechat_mp"]}}]},
         {"not": {"source": {"in": ["service"]}}}]},
-    "relationship: household of a test driver": {"and": [
-        {"household_member_of": {"vehicle": {"relation": "test_drove"}}},
+    "relationship: household of an owner of an old car": {"and": [
+        {"household_member_of": {"vehicle": {"relation": "owns_now",
+                                             "age_years_at_least": 3}}},
         {"consent": "not_withdrawn"}]},
+    # (The generated test drives name no vehicle: a test-drive booking stands for one.)
     "the issue's example": {"and": [
         {"vehicle": {"relation": "owns_now", "age_years_at_least": 3}},
         {"attribute": {"name": "city", "in": ["上海"]}},
         {"household_member_of": {"or": [{"vehicle": {"relation": "test_drove"}},
-                                        {"vehicle": {"relation": "interested"}}]}},
-        {"consent": "given"}]},
+                                        {"source": {"in": ["test_drive"]}}]}},
+        {"not": {"consent": "withdrawn"}}]},
 }
 # Two of the definitions by hand in Cypher over the graph as it is stored (attributes are a
 # JSON string on each record, so a city is a text search): what evaluating definitions by
@@ -168,17 +170,20 @@ def main() -> None:
         export = {"attribute": {"name": "city", "in": ["上海", "北京", "广州", "深圳"]}}
         audiences.save("bench-export", json.dumps(export, ensure_ascii=False), "bench", "",
                        "bench")
-        started = time.perf_counter()
-        sent = values = 0
-        summary = apb.ExportSummary()
-        for response in client.audiences.ExportAudience(apb.ExportAudienceRequest(
-                name="bench-export", identifiers=["mobile", "imei", "idfa", "oaid"],
-                hashes=[apb.HASH_ALGORITHM_MD5, apb.HASH_ALGORITHM_SHA256]), timeout=3600):
-            sent += len(response.people)
-            values += sum(len(p.identifiers) for p in response.people)
-            if response.HasField("summary"):
-                summary = response.summary
-        took = time.perf_counter() - started
+        exports = []  # the first reads a cold page cache
+        for _ in range(3):
+            started = time.perf_counter()
+            sent = values = 0
+            summary = apb.ExportSummary()
+            for response in client.audiences.ExportAudience(apb.ExportAudienceRequest(
+                    name="bench-export", identifiers=["mobile", "imei", "idfa", "oaid"],
+                    hashes=[apb.HASH_ALGORITHM_MD5, apb.HASH_ALGORITHM_SHA256]),
+                    timeout=3600):
+                sent += len(response.people)
+                values += sum(len(p.identifiers) for p in response.people)
+                if response.HasField("summary"):
+                    summary = response.summary
+            exports.append(time.perf_counter() - started)
         members = summary.members
         # Writes after the index was built: what the next preview pays to catch up.
         audiences.max_age_seconds = 0
@@ -204,9 +209,11 @@ def main() -> None:
         print(f"| {name} | {size:,} | {lp50 * 1000:.1f} | {lp99 * 1000:.1f} | "
               f"{rp50 * 1000:.1f} | {rp99 * 1000:.1f} | {cypher or '-'} |")
     excluded = ", ".join(f"{k} {v:,}" for k, v in sorted(summary.excluded.items()))
-    print(f"\nexport over gRPC: {members:,} members, {sent:,} people sent "
-          f"({values:,} hashed values) in {took:.1f} s = {members / took:,.0f} members/s, "
-          f"{sent / took:,.0f} people sent/s; left out: {excluded}")
+    print(f"\nexport over gRPC: {members:,} members, {sent:,} people sent ({values:,} "
+          f"hashed values); left out: {excluded}")
+    for n, took in enumerate(exports, 1):
+        print(f"  export {n}: {took:.1f} s = {members / took:,.0f} members/s, "
+              f"{sent / took:,.0f} people sent/s")
     print(f"peak RSS of this process (engine + server + client): {rss_mb():.0f} MB; median "
           f"preview {statistics.median(r[2] for r in rows) * 1000:.1f} ms")
 

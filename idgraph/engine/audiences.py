@@ -47,6 +47,7 @@ MAX_EXPANSION = 10_000
 MAX_SEEDS = 1000
 READ_BATCH = 500  # people whose profiles one index read fetches
 EXPORT_BATCH = 2000  # members one export read fetches
+SUPPRESSIONS_HELD = 1_000_000  # a suppression list up to this long is read once per export
 
 
 @dataclass(frozen=True)
@@ -286,6 +287,9 @@ class Audiences:
         wanted = self._check_kinds(kinds, hashes)
         stored = self.get(name, timeout)
         candidates, members = self._consenting_members(stored.definition, timeout)
+        # A short suppression list is read once; a long one is asked per page.
+        listed = self.core.store.read(lambda tx: tx.suppression_digests(SUPPRESSIONS_HELD),
+                                      timeout)
         tally = tally if tally is not None else ExportTally()
         tally.members = members
         tally.excluded["no_consent"] += members - len(candidates)
@@ -294,10 +298,12 @@ class Audiences:
         try:
             # The next page is read while this one is sent.
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="export") as pool:
-                ahead = deque(pool.submit(self._read_people, c, timeout) for c in chunks[:1])
+                ahead = deque(pool.submit(self._read_people, c, listed, timeout)
+                              for c in chunks[:1])
                 for index, chunk in enumerate(chunks):
                     if index + 1 < len(chunks):
-                        ahead.append(pool.submit(self._read_people, chunks[index + 1], timeout))
+                        ahead.append(pool.submit(self._read_people, chunks[index + 1], listed,
+                                                 timeout))
                     read = ahead.popleft().result()
                     yield from self._export_chunk(chunk, read, wanted, hashes, tally)
         finally:
@@ -329,17 +335,23 @@ class Audiences:
                                        "identifier type of the rules)")
         return set(kinds)
 
-    def _read_people(self, one_ids: Sequence[str], timeout: float | None
+    def _read_people(self, one_ids: Sequence[str], listed: set[str] | None,
+                     timeout: float | None
                      ) -> tuple[list[dict[str, Any]], list[list[str]], set[str]]:
         """People as an export reads them afresh, the suppression digests of each one's
-        values, and which of those digests are on the suppression list."""
+        values, and which of those digests are on the suppression list (`listed`, or
+        asked when the list is too long to hold)."""
         secret = self.core.secret
 
         def work(tx: GraphTx) -> tuple[list[dict[str, Any]], list[list[str]], set[str]]:
             rows = tx.export_people(one_ids)
+            if listed is not None and not listed:
+                return rows, [[] for _ in rows], set()
             digests = [[suppression_digest(secret, i[0]) for i in r["identifiers"]]
                        for r in rows]
-            return rows, digests, tx.suppressed(sorted({d for ds in digests for d in ds}))
+            flat = {d for ds in digests for d in ds}
+            return rows, digests, (flat & listed if listed is not None
+                                   else tx.suppressed(sorted(flat)))
         return self.core.store.read(work, timeout)
 
     def _export_chunk(self, one_ids: Sequence[str],

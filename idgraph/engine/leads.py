@@ -128,18 +128,20 @@ class Leads:
         missing = wanted - rows.keys()
         if missing:
             raise NotFound(f"OneID {min(missing)} has no active person")
-        contacts = {oid: self._contacts(tx, oid, records) for oid, records in rows.items()}
+        relations = self.reads.relations_of(tx, list(rows))
+        contacts = {oid: self._contacts(relations.get(oid), records)
+                    for oid, records in rows.items()}
         theirs = tx.lead_facts({c.one_id for cs in contacts.values() for c in cs})
         return {oid: _facts(oid, records, [
             replace(c, vehicles=tuple(_vehicles(theirs.get(c.one_id, ()))))
             for c in contacts[oid]]) for oid, records in rows.items()}
 
-    def _contacts(self, tx: GraphTx, one_id: str, records: Sequence[Mapping[str, Any]]
-                  ) -> list[Contact]:
+    def _contacts(self, relations: Mapping[str, Any] | None,
+                  records: Sequence[Mapping[str, Any]]) -> list[Contact]:
         addresses = {a["address"] for a in _attributes(records) if a.get("address")}
         return [Contact(r.one_id, r.type.value,
                         epoch_ms(r.since) if r.since is not None else None)
-                for r in self.reads.relationships(tx, one_id, addresses)
+                for r in self.reads.relationships_from(relations, addresses)
                 if r.type.value in CONTACT_TYPES]
 
     def history(self, timeout: float | None = None) -> Iterator[LeadFacts]:

@@ -152,7 +152,7 @@ class Reads:
         found = {}
         for one_id, raw in raws.items():
             records = tuple(stored_record(r) for r in raw["records"])
-            relationships = self._relationships(relations.get(one_id),
+            relationships = self.relationships_from(relations.get(one_id),
                                                 addresses_of(records))
             found[one_id] = (self.assemble_profile(raw, records, relationships, None, {}),
                              raw)
@@ -161,7 +161,7 @@ class Reads:
     def relationships(self, tx: GraphTx, one_id: str, addresses: Iterable[str]
                       ) -> tuple[Relationship, ...]:
         """Households and referrals, read from what the records share and name."""
-        return self._relationships(self.relations_of(tx, [one_id]).get(one_id), addresses)
+        return self.relationships_from(self.relations_of(tx, [one_id]).get(one_id), addresses)
 
     def relations_of(self, tx: GraphTx, one_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """What the relationships of several people are read from, by OneID."""
@@ -171,8 +171,9 @@ class Reads:
                    if name in types), default=1)
         return tx.relations_of(one_ids, types, cap)
 
-    def _relationships(self, raw: Mapping[str, Any] | None, addresses: Iterable[str]
-                       ) -> tuple[Relationship, ...]:
+    def relationships_from(self, raw: Mapping[str, Any] | None, addresses: Iterable[str]
+                           ) -> tuple[Relationship, ...]:
+        """Households and referrals from what `relations_of` read of a person."""
         if raw is None:
             return ()
         rules = self.core.rules

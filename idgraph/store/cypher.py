@@ -112,6 +112,7 @@ CALL (n, s) {
   WHERE q <> n
   CREATE (r)-[:PART_OF]->(n)
   DELETE old
+  SET q.updated_at = datetime({epochMillis: $now})
 }
 CREATE (e:SplitEvent {event_id: s.event_id, at: datetime({epochMillis: $now}),
                       actor: 'idgraph', reason: s.reason, one_id: s.one_id,
@@ -257,6 +258,11 @@ SET r.source = row.source, r.source_record_id = row.source_record_id,
     r.block3 = row.blocks[3], r.block4 = row.blocks[4], r.block5 = row.blocks[5],
     r.block6 = row.blocks[6], r.block7 = row.blocks[7]
 WITH r, p, row
+CALL (r, p) {
+  // The person a re-sent record leaves is written too (what the audience index follows).
+  MATCH (r)-[:PART_OF]->(was:Person) WHERE was <> p
+  SET was.updated_at = datetime({epochMillis: $now})
+}
 CALL (r) {
   MATCH (r)-[old:PART_OF|HAS_IDENTIFIER|MENTIONS|REFERRED_BY|AT_DEALER]->()
   DELETE old
@@ -1077,6 +1083,13 @@ CALL (p) {
   RETURN collect([r.observed_at.epochMillis, r.attributes]) AS statements
 }
 RETURN p.one_id AS one_id, identifiers, statements
+"""
+
+# The whole suppression list, when it is short (an export checks every value against it).
+SUPPRESSION_DIGESTS: LiteralString = """
+MATCH (s:Suppression)
+WITH collect(s.digest) AS digests
+RETURN CASE WHEN size(digests) <= $cap THEN digests ELSE null END AS digests
 """
 
 SAVE_AUDIENCE: LiteralString = """

@@ -546,6 +546,11 @@ class GraphTx:
         (key, type, value, hashed) and consent statements (observed ms, attributes)."""
         return [dict(r) for r in self._run(cypher.EXPORT_PEOPLE, one_ids=list(one_ids))]
 
+    def suppression_digests(self, cap: int) -> set[str] | None:
+        """Every digest on the suppression list; None when there are more than `cap`."""
+        found = self._run(cypher.SUPPRESSION_DIGESTS, cap=cap)[0]["digests"]
+        return None if found is None else set(found)
+
     def save_audience(self, name: str, owner: str, description: str, definition: str,
                       actor: str, size: int, kind: str, now: datetime) -> None:
         """Create or change an audience, with an event in its history."""

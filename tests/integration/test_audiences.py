@@ -13,6 +13,7 @@ from idgraph.domain.identifiers import vin_check_char
 from idgraph.domain.media_ids import Hash
 from idgraph.domain.records import RawIdentifier, RawRecord, RawVehicle
 from idgraph.engine import IdentityEngine
+from idgraph.engine import audiences as audiences_module
 from idgraph.engine.audiences import ExportTally
 from idgraph.errors import InvalidInput, NotFound
 from idgraph.store.neo4j_store import Neo4jStore
@@ -192,8 +193,11 @@ def test_the_index_catches_up_with_writes(engine: IdentityEngine, world: World) 
     assert {d: members(engine, d) for d, _ in CLAUSES} == caught_up
 
 
+@pytest.mark.parametrize("held", [1_000_000, 0], ids=["list read once", "list asked"])
 def test_an_export_leaves_out_people_without_consent_erased_and_suppressed(
-        engine: IdentityEngine, world: World, clean_store: Neo4jStore) -> None:
+        engine: IdentityEngine, world: World, clean_store: Neo4jStore, held: int,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(audiences_module, "SUPPRESSIONS_HELD", held)
     everyone = '{"source": {"seen_within_days": 36500}}'
     engine.audiences.save("everyone", everyone, "marketing", "all of them", "tester")
     engine.audiences.max_age_seconds = 1e9  # the index does not see what follows
@@ -263,3 +267,24 @@ def test_lookalikes_grow_an_audience(engine: IdentityEngine, world: World) -> No
         '{"vehicle": {"make": ["SAIC Volkswagen"], "age_years_at_least": 10}}'), 4)
     assert len(grown) == 4 and world.owner not in {r.item for r in grown}
     assert all("Passat" in r.explanation for r in grown)
+
+
+def test_the_index_follows_splits_and_re_sent_records(engine: IdentityEngine,
+                                                      clean_store: Neo4jStore) -> None:
+    engine.audiences.max_age_seconds = 0
+    car = (RawVehicle(OLD_VIN, "OWNER", "Passat", since=day(2020)),)
+    person = engine.ingest(rec("dms", "a", ("phone", "13900000011"), name="张伟",
+                               vehicles=car)).one_id
+    assert engine.ingest(rec("crm", "b", ("phone", "13900000011"), name="张伟",
+                             city="上海")).one_id == person
+    owners = '{"vehicle": {"relation": "owns_now"}}'
+    in_shanghai = '{"attribute": {"name": "city", "in": ["上海"]}}'
+    assert members(engine, owners) == members(engine, in_shanghai) == {person}
+    split = engine.stewardship.split_person(person, ["dms|a"], actor="steward",
+                                            reason="two people")
+    (moved,) = set(split.placements.values())
+    assert members(engine, owners) == {moved} and members(engine, in_shanghai) == {person}
+    # The car record is sent again naming someone else: it leaves the person it was on.
+    other = engine.ingest(rec("dms", "a", ("phone", "13900000022"), name="李娜",
+                              vehicles=car)).one_id
+    assert members(engine, owners) == {other}

@@ -71,6 +71,7 @@ class Settings(BaseSettings):
     # older than this (each call), and is rebuilt in full this often.
     audience_max_age_seconds: float = Field(2.0, ge=0)
     audience_rebuild_seconds: float = Field(86_400.0, gt=0)
+    audience_warm_up: bool = True  # `idgraph serve` builds the index at start, behind
 
     # Batch inputs: the zone of times written without one ("2021-07-15 08:30:00", "2021-07").
     timezone: str = "Asia/Shanghai"

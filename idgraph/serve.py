@@ -21,7 +21,7 @@ from idgraph.domain.leads import load_lead_points
 from idgraph.domain.tags import load_tags
 from idgraph.engine import IdentityEngine
 from idgraph.engine.rule_changes import note_applied_rules
-from idgraph.errors import ConfigError
+from idgraph.errors import ConfigError, IdGraphError
 from idgraph.graph_cache import GraphView
 from idgraph.lead_model import load_lead_model
 from idgraph.localdb import LocalNeo4j, port_open
@@ -131,6 +131,15 @@ def start_console(settings: Settings, engine: IdentityEngine, stack: ExitStack) 
              settings.console_addr)
 
 
+def warm_audiences(engine: IdentityEngine) -> None:
+    """Build the audience index in the background (a failure is logged; the first audience
+    call builds it then)."""
+    try:
+        engine.audiences.index()
+    except IdGraphError as exc:
+        log.warning("audience index not built at start: %s", exc)
+
+
 def serve(settings: Settings, grpc_on: bool = True) -> int:
     """Serve until SIGTERM/SIGINT (gRPC, and the console when configured; the console
     alone without `grpc_on`); answer the process exit code."""
@@ -165,6 +174,9 @@ def serve(settings: Settings, grpc_on: bool = True) -> int:
             stack.callback(metrics.shutdown)
             log.info("metrics on http://%s/metrics", settings.metrics_addr)
         tune_gc(settings.gc_threshold)
+        if settings.audience_warm_up:  # the first audience call need not wait for it
+            threading.Thread(target=warm_audiences, args=(engine,), daemon=True,
+                             name="audience-warm-up").start()
         host = settings.grpc_addr.rsplit(":", 1)[0]
         log.info("idgraph serving gRPC on %s:%d", host, running.port)
         if settings.log_format == "text":  # json: the log line above says it

@@ -83,6 +83,7 @@ def test_serve_against_configured_neo4j(neo4j_uri: str, tmp_path: Path) -> None:
         assert b"Steward console" in page  # served beside gRPC
         stop_gracefully(process, log)
     assert "shutting down" in log.read_text()
+    assert "audience index built" in log.read_text()  # at start, in the background
     assert not port_open(int(console.rsplit(":", 1)[1]))  # and stopped with it
 
 

@@ -4,13 +4,13 @@ OneIDs kept, review tasks opened); steward decisions hold."""
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from bench.datagen import write as generate
 from idgraph.domain.records import PreparedRecord
 from idgraph.domain.rule_preview import RulePreview, cluster_diff
 from idgraph.domain.rules import DEFAULT_RULES_PATH, Rules
@@ -21,8 +21,7 @@ from idgraph.record_json import record_from_json
 from idgraph.store.neo4j_store import Neo4jStore
 from tests.integration.helpers import check_invariants, node_counts
 
-DEV = Path(__file__).resolve().parents[3] / "shared" / "data" / "autocdp-dev"
-PEOPLE = 120  # true people of the dev set whose records make the test graph
+RECORDS = 2000  # generated records that make the test graph
 DEFAULT_TOML = DEFAULT_RULES_PATH.read_text(encoding="utf-8")
 
 # Changed rules, each a text edit of the shipped default (as an operator edits a copy).
@@ -34,7 +33,8 @@ CHANGES = {
                                "require_identifier_evidence = false")],
     "higher link threshold": [("link = 0.99", "link = 0.999999")],
     "no attribute links": [(ATTRIBUTE_LINKS, "attribute_links = []")],
-    "lower review threshold": [("review = 0.5", "review = 0.001")],
+    "phone shared at two names": [("hub_threshold = 5\nshared_identities = 3",
+                                   "hub_threshold = 5\nshared_identities = 2")],
 }
 
 
@@ -46,27 +46,23 @@ def edited(changes: list[tuple[str, str]]) -> str:
     return text
 
 
-def dev_slice(people: int) -> list[dict[str, object]]:
-    """The dev set's lines of its first `people` true people (in the file's order)."""
-    with (DEV / "truth.csv").open(encoding="utf-8") as handle:
-        truth = {(r["source"], r["source_record_id"]): r["person_id"]
-                 for r in csv.DictReader(handle)}
-    wanted = sorted(set(truth.values()))[:people]
-    chosen = set(wanted)
-    rows = []
-    with (DEV / "records.jsonl").open(encoding="utf-8") as handle:
-        for line in handle:
-            row = json.loads(line)
-            if truth.get((row["source"], row["source_record_id"])) in chosen:
-                rows.append(row)
-    return rows
+def generated(records: int, directory: Path) -> list[dict[str, object]]:
+    """Realistic records (bench/datagen.py: households, vehicles, several sources, the dirty
+    data of shared/DOMAIN.md), the same on every run."""
+    path = directory / "records.jsonl"
+    generate(records, path, None, seed=11)
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle]
 
 
 def load(engine: IdentityEngine, rows: list[dict[str, object]]) -> None:
     """Ingest the rows in observed order, in batches, as a backfill would."""
     records: dict[str, PreparedRecord] = {}
     for row in rows:
-        record = engine.ingestion.prepare(record_from_json(row), lenient=True)
+        try:
+            record = engine.ingestion.prepare(record_from_json(row), lenient=True)
+        except InvalidInput:
+            continue  # an invalid row (the generator writes a few): a dead letter
         records[record.key] = record
     ordered = sorted(records.values(), key=lambda r: (r.observed_at, r.key))
     for start in range(0, len(ordered), 200):
@@ -84,8 +80,8 @@ def open_task_keys(store: Neo4jStore) -> dict[str, tuple[str, tuple[str, ...]]]:
 
 
 @pytest.fixture(scope="module")
-def rows() -> list[dict[str, object]]:
-    return dev_slice(PEOPLE)
+def rows(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, object]]:
+    return generated(RECORDS, tmp_path_factory.mktemp("records"))
 
 
 @pytest.fixture

@@ -33,6 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import percentile  # noqa: E402
 from bench.datagen import write as generate  # noqa: E402
 from idgraph.api.server import build_server  # noqa: E402
 from idgraph.client import Client  # noqa: E402
@@ -92,11 +93,6 @@ def with_consent(src: Path, dst: Path, seed: int) -> None:
                 record.setdefault("attributes", {})["consent_marketing"] = \
                     "true" if rng.random() < 0.8 else "false"
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def rss_mb() -> float:

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import random
 import sys
 import tempfile
@@ -45,11 +44,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from recommend import CITIES, MODELS  # noqa: E402
 
+from bench.common import neo4j  # noqa: E402
 from idgraph.backfill import backfill_file  # noqa: E402
 from idgraph.config import Settings  # noqa: E402
 from idgraph.domain.identifiers import vin_check_char  # noqa: E402
 from idgraph.lead_model import report, train  # noqa: E402
-from idgraph.localdb import LocalNeo4j, free_port  # noqa: E402
 from idgraph.serve import build_engine, open_store  # noqa: E402
 
 START = datetime(2023, 1, 1, tzinfo=UTC)
@@ -211,13 +210,7 @@ def main() -> None:
         data = Path(tmp) / "world.jsonl"
         data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
                         encoding="utf-8")
-        uri = os.environ.get("IDGRAPH_NEO4J_URI")
-        if not uri:
-            server = LocalNeo4j(Path(tmp) / "neo4j", ROOT / ".neo4j" / "lib", free_port(),
-                                heap="1g", pagecache="512m")
-            server.start(timeout=180)
-            stack.callback(server.stop)
-            uri = server.uri
+        uri = stack.enter_context(neo4j(Path(tmp)))
         settings = Settings(neo4j_uri=uri)
         engine = build_engine(settings, open_store(settings, stack))
         stack.callback(engine.close)

@@ -47,6 +47,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import neo4j, percentile  # noqa: E402
 from idgraph.api.server import build_server  # noqa: E402
 from idgraph.backfill import backfill_file  # noqa: E402
 from idgraph.client import Client  # noqa: E402
@@ -55,7 +56,6 @@ from idgraph.domain.identifiers import vin_check_char  # noqa: E402
 from idgraph.domain.recommend import popular_models  # noqa: E402
 from idgraph.domain.records import RawIdentifier  # noqa: E402
 from idgraph.errors import Conflict  # noqa: E402
-from idgraph.localdb import LocalNeo4j, free_port  # noqa: E402
 from idgraph.serve import build_engine, open_store, tune_gc  # noqa: E402
 from idgraph.store.neo4j_store import Neo4jStore  # noqa: E402
 from idgraph.v1 import recommend_pb2 as rpb  # noqa: E402
@@ -205,11 +205,6 @@ class World:
         return rows
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=100_000)
@@ -235,13 +230,7 @@ def main() -> None:
         data = Path(tmp) / "world.jsonl"
         data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
                         encoding="utf-8")
-        uri = os.environ.get("IDGRAPH_NEO4J_URI")
-        if not uri:
-            server = LocalNeo4j(Path(tmp) / "neo4j", ROOT / ".neo4j" / "lib", free_port(),
-                                heap="2g", pagecache="1g")
-            server.start(timeout=180)
-            stack.callback(server.stop)
-            uri = server.uri
+        uri = stack.enter_context(neo4j(Path(tmp), heap="2g", pagecache="1g"))
         settings = Settings(neo4j_uri=uri)
         store: Neo4jStore = open_store(settings, stack)
         engine = build_engine(settings, store)

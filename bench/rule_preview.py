@@ -20,18 +20,16 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import neo4j  # noqa: E402
 from idgraph.domain.rule_preview import RulePreview, cluster_diff  # noqa: E402
 from idgraph.domain.rules import DEFAULT_RULES_PATH  # noqa: E402
 from idgraph.engine import IdentityEngine  # noqa: E402
 from idgraph.engine.rule_changes import RuleChanges, parse_rules  # noqa: E402
-from idgraph.localdb import LocalNeo4j, free_port  # noqa: E402
 from idgraph.record_json import record_from_json  # noqa: E402
 from idgraph.store.neo4j_store import Neo4jStore  # noqa: E402
 
@@ -48,22 +46,6 @@ CHANGES = [
                                   "hub_threshold = 5\nshared_identities = 2")]),
     ("back to the default", []),
 ]
-
-
-@contextmanager
-def neo4j(workdir: Path) -> Iterator[str]:
-    """A Bolt URI: IDGRAPH_NEO4J_URI, or a local Neo4j started for the bench."""
-    given = os.environ.get("IDGRAPH_NEO4J_URI")
-    if given:
-        yield given
-        return
-    server = LocalNeo4j(workdir / "neo4j", ROOT / ".neo4j" / "lib", free_port(), heap="1g",
-                        pagecache="512m")
-    server.start(timeout=180)
-    try:
-        yield server.uri
-    finally:
-        server.stop()
 
 
 def load(engine: IdentityEngine, path: Path, limit: int, batch: int) -> int:

@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from datagen import write as generate  # noqa: E402
 from ingest_bench import GHZ_VERSION, RecordFactory, ghz_binary  # noqa: E402
 
+from bench.common import percentile  # noqa: E402
 from idgraph.client import Client, IdgraphError  # noqa: E402
 from idgraph.localdb import free_port  # noqa: E402
 from idgraph.store.neo4j_store import Neo4jStore  # noqa: E402
@@ -81,13 +82,6 @@ class Stats:
             latency, errors = self.latency, self.errors
             self.latency, self.errors = defaultdict(list), Counter()
         return latency, errors
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def load(records: int, work: Path, bolt: int) -> tuple[Path, dict[str, str]]:

@@ -259,6 +259,10 @@ class AudienceIndex:
         self._base = Segment.empty(self.words)
         self._delta = Segment.empty(self.words)
         self._dirty: set[int] = set()
+        # Derived from the above, kept until the contents change (evaluations read them
+        # once per clause).
+        self._live: list[tuple[Segment, Mask]] | None = None
+        self._owned: Ints | None = None
         self._grow(0)
 
     # ------------------------------------------------------------------ contents
@@ -286,6 +290,7 @@ class AudienceIndex:
         return None if p is None else self._facts.get(p)
 
     def _grow(self, need: int) -> None:
+        self._changed()
         size = max(need, 2 * len(self.alive), 1024)
         def grown(a: npt.NDArray[Any], fill: Any) -> npt.NDArray[Any]:
             out = np.full(size, fill, dtype=a.dtype)
@@ -309,6 +314,7 @@ class AudienceIndex:
         self._base = Segment.build(placed, self.words, self.position)
         self._dirty = set()
         self._delta = Segment.empty(self.words)
+        self._changed()
 
     def update(self, changed: Mapping[str, PersonFacts | None]) -> None:
         """Take new facts of some people (None: no longer an active person)."""
@@ -323,6 +329,7 @@ class AudienceIndex:
                 self._set_person(p, f)
         self._delta = Segment.build([(p, self._facts[p]) for p in sorted(self._dirty)
                                      if p in self._facts], self.words, self.position)
+        self._changed()
 
     def compact(self) -> None:
         """Fold the delta into the base."""
@@ -350,12 +357,17 @@ class AudienceIndex:
         result.members = self._eval(clause, now, result) & self.alive
         return result
 
+    def _changed(self) -> None:
+        self._live = self._owned = None
+
     def _segments(self) -> list[tuple[Segment, Mask]]:
         """Each segment with the people whose rows in it count."""
-        live_base = self.alive & ~self._stale
-        live_delta = np.zeros_like(self.alive)
-        live_delta[list(self._dirty)] = True
-        return [(self._base, live_base), (self._delta, live_delta & self.alive)]
+        if self._live is None:
+            live_base = self.alive & ~self._stale
+            live_delta = np.zeros_like(self.alive)
+            live_delta[list(self._dirty)] = True
+            self._live = [(self._base, live_base), (self._delta, live_delta & self.alive)]
+        return self._live
 
     def _eval(self, clause: Clause, now: datetime, out: Evaluation) -> Mask:
         n = len(self.alive)
@@ -493,13 +505,15 @@ class AudienceIndex:
         return chosen
 
     def _owned_vins(self) -> Ints:
-        owned = []
-        owner = RELATIONS.index("OWNER")
-        for segment, live in self._segments():
-            col = segment.vehicle
-            rows = (col["relation"] == owner) & col["current"] & live[segment.vehicle_p]
-            owned.append(col["vin"][rows])
-        return np.unique(np.concatenate(owned))
+        if self._owned is None:
+            owned = []
+            owner = RELATIONS.index("OWNER")
+            for segment, live in self._segments():
+                col = segment.vehicle
+                rows = (col["relation"] == owner) & col["current"] & live[segment.vehicle_p]
+                owned.append(col["vin"][rows])
+            self._owned = np.unique(np.concatenate(owned))
+        return self._owned
 
     # ------------------------------------------------------------------- reasons
     def reasons(self, clause: Clause, one_id: str, result: Evaluation) -> list[str]:

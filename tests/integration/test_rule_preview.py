@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from bench.datagen import write as generate
+from bench.rule_preview import DEFAULT_TOML, edited
 from idgraph.domain.records import PreparedRecord
 from idgraph.domain.rule_preview import RulePreview, cluster_diff
-from idgraph.domain.rules import DEFAULT_RULES_PATH, Rules
+from idgraph.domain.rules import Rules
 from idgraph.engine import IdentityEngine
 from idgraph.engine.rule_changes import RuleChanges, note_applied_rules, parse_rules
 from idgraph.errors import InvalidInput
@@ -22,7 +23,6 @@ from idgraph.store.neo4j_store import Neo4jStore
 from tests.integration.helpers import check_invariants, node_counts
 
 RECORDS = 2000  # generated records that make the test graph
-DEFAULT_TOML = DEFAULT_RULES_PATH.read_text(encoding="utf-8")
 
 # Changed rules, each a text edit of the shipped default (as an operator edits a copy).
 ATTRIBUTE_LINKS = ('attribute_links = [{ name = ["exact", "pinyin"], birth_date = ["exact"], '
@@ -36,14 +36,6 @@ CHANGES = {
     "phone shared at two names": [("hub_threshold = 5\nshared_identities = 3",
                                    "hub_threshold = 5\nshared_identities = 2")],
 }
-
-
-def edited(changes: list[tuple[str, str]]) -> str:
-    text = DEFAULT_TOML
-    for old, new in changes:
-        assert old in text, old
-        text = text.replace(old, new, 1)
-    return text
 
 
 def generated(records: int, directory: Path) -> list[dict[str, object]]:
